@@ -1,0 +1,52 @@
+import { Command, CommanderError } from 'commander';
+import { UserError, errorMessage } from '../errors.js';
+import { registerPlan } from './commands/plan.js';
+import type { CommandContext, CommandIO } from './context.js';
+import { readPackageVersion } from './version.js';
+
+function processIO(): CommandIO {
+  return {
+    cwd: process.cwd(),
+    out: (text) => process.stdout.write(`${text}\n`),
+    err: (text) => process.stderr.write(`${text}\n`),
+    env: process.env,
+  };
+}
+
+/**
+ * Parses the command line, runs one command, and returns the process exit code:
+ * 0 success, 1 a task failed or was skipped, 2 bad input, 130 interrupted.
+ */
+export async function main(argv: readonly string[], io: CommandIO = processIO()): Promise<number> {
+  let exitCode = 0;
+  const context: CommandContext = { ...io, setExitCode: (code) => { exitCode = code; } };
+  const program = new Command('orch')
+    .description('Run many Claude Code agents in parallel, each in its own git worktree and branch.')
+    .version(readPackageVersion(), '-V, --version')
+    .showHelpAfterError('(run `orch --help` for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => process.stdout.write(text), writeErr: (text) => process.stderr.write(text) });
+
+  registerPlan(program, context);
+
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    return reportError(error, context);
+  }
+  return exitCode;
+}
+
+function reportError(error: unknown, context: CommandIO): number {
+  if (error instanceof CommanderError) {
+    // Commander has already printed its message; usage errors exit 2, help and version 0.
+    return error.exitCode === 0 ? 0 : 2;
+  }
+  if (error instanceof UserError) {
+    context.err(`orch: ${error.message}`);
+    return error.exitCode;
+  }
+  context.err(`orch: internal error: ${errorMessage(error)}`);
+  if (error instanceof Error && error.stack) context.err(error.stack);
+  return 1;
+}

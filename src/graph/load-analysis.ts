@@ -1,0 +1,19 @@
+import { UserError } from '../errors.js';
+import { loadPrompts } from '../prompt/load.js';
+import { isGlob } from '../prompt/paths.js';
+import { findRepoRoot, listTrackedFiles } from '../worktree/repo.js';
+import { analyze, describeAnalysisError, type Analysis } from './analyze.js';
+
+/**
+ * Reads the prompt files named on the command line and analyzes them. The repository is only
+ * needed when a task's `files` use globs; then `repoRoot` must be known.
+ */
+export async function loadAnalysis(args: readonly string[], cwd: string, repoRoot?: string): Promise<Analysis> {
+  const prompts = await loadPrompts(args, cwd);
+  const needsRepo = prompts.some((prompt) => prompt.files.some(isGlob));
+  const root = repoRoot ?? (needsRepo ? await findRepoRoot(cwd) : undefined);
+  const trackedFiles = needsRepo && root !== undefined ? await listTrackedFiles(root) : undefined;
+  const result = analyze(prompts, trackedFiles === undefined ? {} : { trackedFiles });
+  if (!result.ok) throw new UserError(describeAnalysisError(result.error));
+  return result.value;
+}

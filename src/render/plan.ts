@@ -1,0 +1,49 @@
+import chalk from 'chalk';
+import type { Analysis } from '../graph/analyze.js';
+
+/** The `--json` form of a plan: one object, stable field names. */
+export function planToJson(analysis: Analysis): object {
+  return {
+    tasks: analysis.tasks.map((task) => ({
+      id: task.id,
+      title: task.title,
+      file: task.file,
+      dependsOn: task.dependsOn,
+      files: task.files,
+      mentions: task.mentions,
+      priority: task.priority,
+    })),
+    conflicts: analysis.conflicts.map(({ a, b, files }) => ({ a, b, files })),
+    waves: analysis.waves,
+    warnings: analysis.warnings,
+  };
+}
+
+const list = (items: readonly string[]): string => (items.length > 0 ? items.join(', ') : chalk.dim('—'));
+
+export function renderPlan(analysis: Analysis): string {
+  const lines: string[] = [];
+  lines.push(chalk.bold(`Tasks (${analysis.tasks.length})`));
+  for (const task of analysis.tasks) {
+    const priority = task.priority !== 0 ? chalk.dim(`  priority ${task.priority}`) : '';
+    lines.push(`  ${chalk.cyan(task.id)}  ${task.title}  ${chalk.dim(task.file)}${priority}`);
+    lines.push(`    depends on: ${list(task.dependsOn)}`);
+    lines.push(`    files:      ${list(task.files)}`);
+    if (task.mentions.length > 0) lines.push(`    mentions:   ${chalk.dim(task.mentions.join(', '))}`);
+  }
+  lines.push('');
+  lines.push(chalk.bold(`Conflicts (${analysis.conflicts.length})`));
+  if (analysis.conflicts.length === 0) lines.push(chalk.dim('  none: no two tasks touch the same files'));
+  for (const conflict of analysis.conflicts) {
+    lines.push(`  ${chalk.cyan(conflict.a)} ⟷ ${chalk.cyan(conflict.b)}: ${conflict.files.join(', ')}`);
+  }
+  lines.push('');
+  lines.push(chalk.bold(`Waves (${analysis.waves.length})`));
+  analysis.waves.forEach((wave, index) => lines.push(`  ${index + 1}: ${wave.join(', ')}`));
+  if (analysis.warnings.length > 0) {
+    lines.push('');
+    lines.push(chalk.bold.yellow(`Warnings (${analysis.warnings.length})`));
+    for (const warning of analysis.warnings) lines.push(`  ${chalk.yellow('!')} ${warning}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,17 @@
+import { simpleGit } from 'simple-git';
+
+/** The top of the git work tree containing `cwd`, or undefined outside a repository. */
+export async function findRepoRoot(cwd: string): Promise<string | undefined> {
+  try {
+    const root = await simpleGit({ baseDir: cwd }).revparse(['--show-toplevel']);
+    return root.trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every tracked file, relative to the repository root. */
+export async function listTrackedFiles(root: string): Promise<string[]> {
+  const output = await simpleGit({ baseDir: root }).raw(['ls-files', '-z']);
+  return output.split('\0').filter((file) => file.length > 0);
+}

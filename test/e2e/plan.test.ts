@@ -1,0 +1,122 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempRepo } from '../support/git.js';
+import { runOrch } from '../support/orch.js';
+import { tempDir, writeFiles } from '../support/tmp.js';
+
+/** A set like the README's example: chains, conflict pairs, frontmatter and prose dependencies, mentions. */
+const EXAMPLE = {
+  'prompts/add-number-parsing.md': '# Add number parsing\n\n## Files to Modify\n- `src/parse.js`\n- `test/parse.test.js`\n\nKeep `package.json` untouched.\n',
+  'prompts/add-clamp.md':
+    '# Add clamp() to the math module\n\n## Overview\nCallers keep writing Math.min(Math.max(...)). Provide a helper.\n\n## Files to Modify\n- `src/math.js`\n- `test/math.test.js`\n\n## Dependencies\nThis task depends on add-number-parsing.\n\n## Success Criteria\n- clamp(5, 0, 3) === 3\n',
+  'prompts/add-round.md': '---\nid: round\npriority: 5\ndepends_on: [add-number-parsing]\nfiles: [src/math.js]\n---\n# Add round()\nSee `docs/math.md`.\n',
+  'prompts/docs.md': '# Document the math module\n\nThis builds on Add clamp() to the math module.\n\n## Target Files\n- docs/math.md (new)\n',
+  'prompts/lint.md': '---\nfiles: ["src/**/*.js"]\n---\n# Lint everything\n',
+};
+
+async function listTree(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true });
+  return entries.filter((entry) => !entry.startsWith('.git')).sort();
+}
+
+describe('orch plan', () => {
+  it('prints the tasks, dependencies, conflicts and waves', async () => {
+    const repo = await tempRepo({ 'src/math.js': '', 'src/parse.js': '', 'README.md': '' });
+    await writeFiles(repo, EXAMPLE);
+    const result = await runOrch(['plan', 'prompts/*.md'], { cwd: repo });
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('add-clamp  Add clamp() to the math module  prompts/add-clamp.md');
+    expect(result.stdout).toMatch(/add-clamp ⟷ round: src\/math\.js/);
+    expect(result.stdout).toMatch(/Waves \(\d\)\n {2}1: add-number-parsing\n/);
+    expect(result.stdout).toContain('mentions:   package.json');
+  });
+
+  it('prints the same analysis as JSON', async () => {
+    const repo = await tempRepo({ 'src/math.js': '', 'src/parse.js': '', 'README.md': '' });
+    await writeFiles(repo, EXAMPLE);
+    const result = await runOrch(['plan', '--json', 'prompts/*.md'], { cwd: repo });
+    expect(result.exitCode).toBe(0);
+    const plan = JSON.parse(result.stdout) as {
+      tasks: Array<{ id: string; title: string; file: string; dependsOn: string[]; files: string[]; mentions: string[]; priority: number }>;
+      conflicts: Array<{ a: string; b: string; files: string[] }>;
+      waves: string[][];
+      warnings: string[];
+    };
+    const byId = Object.fromEntries(plan.tasks.map((task) => [task.id, task]));
+    expect(Object.keys(byId).sort()).toEqual(['add-clamp', 'add-number-parsing', 'docs', 'lint', 'round']);
+    expect(byId['add-clamp']).toEqual({
+      id: 'add-clamp',
+      title: 'Add clamp() to the math module',
+      file: 'prompts/add-clamp.md',
+      dependsOn: ['add-number-parsing'],
+      files: ['src/math.js', 'test/math.test.js'],
+      mentions: [],
+      priority: 0,
+    });
+    expect(byId['round']).toMatchObject({ dependsOn: ['add-number-parsing'], priority: 5, mentions: ['docs/math.md'] });
+    expect(byId['docs']).toMatchObject({ dependsOn: ['add-clamp'], files: ['docs/math.md'] });
+    expect(byId['add-number-parsing']!.mentions).toEqual(['package.json']);
+    // Files are taken in the glob's sorted order: add-clamp, add-number-parsing, add-round, docs, lint.
+    expect(plan.conflicts).toEqual([
+      { a: 'add-clamp', b: 'round', files: ['src/math.js'] },
+      { a: 'add-clamp', b: 'lint', files: ['src/math.js'] },
+      { a: 'add-number-parsing', b: 'lint', files: ['src/parse.js'] },
+      { a: 'round', b: 'lint', files: ['src/math.js'] },
+    ]);
+    // round (priority 5) goes as soon as its dependency is done; lint conflicts with three tasks.
+    expect(plan.waves).toEqual([['add-number-parsing'], ['round'], ['add-clamp'], ['docs', 'lint']]);
+    expect(plan.warnings).toEqual([]);
+  });
+
+  const errors: Array<[string, Record<string, string>, string[], RegExp]> = [
+    ['a missing file', {}, ['prompts/nope.md'], /^orch: prompt file not found: prompts\/nope\.md/],
+    ['a glob matching nothing', {}, ['prompts/*.txt'], /^orch: no prompt files match "prompts\/\*\.txt"/],
+    ['invalid YAML', { 'p/bad.md': '---\nid: x\ndepends_on: [a\n---\n' }, ['p/bad.md'], /^orch: p\/bad\.md:3: invalid YAML frontmatter/],
+    ['a cycle', { 'p/a.md': 'depends on b\n', 'p/b.md': 'depends on a\n' }, ['p/a.md', 'p/b.md'], /^orch: dependency cycle: a → b → a/],
+    ['a duplicate id', { 'p/a.md': '', 'q/a.md': '' }, ['p/a.md', 'q/a.md'], /^orch: duplicate task id "a" in p\/a\.md and q\/a\.md/],
+    ['an unknown depends_on', { 'p/a.md': '---\ndepends_on: [zzz]\n---\n' }, ['p/a.md'], /^orch: p\/a\.md: depends_on "zzz" names no task/],
+  ];
+  for (const [name, files, args, message] of errors) {
+    it(`rejects ${name}: one line on stderr, exit 2, nothing written`, async () => {
+      const dir = await tempDir();
+      await writeFiles(dir, files);
+      const before = await listTree(dir);
+      const result = await runOrch(['plan', ...args], { cwd: dir });
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(result.stdout).toBe('');
+      expect(await listTree(dir)).toEqual(before);
+    });
+  }
+
+  it('works outside a git repository when no glob needs one', async () => {
+    const dir = await tempDir();
+    await writeFiles(dir, { 'a.md': '## Files to Modify\n- x.js\n', 'b.md': '---\nfiles: [x.js]\n---\n' });
+    const result = await runOrch(['plan', '--json', 'a.md', 'b.md'], { cwd: dir });
+    expect(result.exitCode).toBe(0);
+    expect(JSON.parse(result.stdout).conflicts).toEqual([{ a: 'a', b: 'b', files: ['x.js'] }]);
+    expect(await readdir(dir)).toEqual(expect.not.arrayContaining(['.gadugi']));
+  });
+
+  it('explains that globs in files need a repository', async () => {
+    const dir = await tempDir();
+    await writeFiles(dir, { 'a.md': '---\nfiles: ["src/**"]\n---\n' });
+    const result = await runOrch(['plan', 'a.md'], { cwd: dir });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/^orch: a\.md: files pattern "src\/\*\*" is a glob.*run orch inside a git repository/);
+  });
+
+  it('accepts a directory of prompts and reports a usage error with exit 2', async () => {
+    const dir = await tempDir();
+    await writeFiles(dir, { 'prompts/a.md': '# A\n', 'prompts/notes.txt': 'ignored' });
+    const result = await runOrch(['plan', '--json', 'prompts'], { cwd: dir });
+    expect(JSON.parse(result.stdout).tasks.map((t: { file: string }) => t.file)).toEqual([path.join('prompts', 'a.md')]);
+    const usage = await runOrch(['plan', '--frobnicate', 'prompts'], { cwd: dir });
+    expect(usage.exitCode).toBe(2);
+    expect(usage.stderr).toContain("unknown option '--frobnicate'");
+  });
+});

@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { UserError } from '../../src/errors.js';
+import { sanitizeId } from '../../src/prompt/id.js';
+import { parsePrompt } from '../../src/prompt/parse.js';
+import { isPathLike } from '../../src/prompt/paths.js';
+
+const parse = (text: string, file = 'prompts/task.md') => parsePrompt(text, file, `/abs/${file}`);
+
+describe('title and id', () => {
+  it('uses the first H1 as the title and the file name as the id', () => {
+    const spec = parse('intro\n\n# Add clamp\n\n# Second\n', 'prompts/add-clamp.md');
+    expect(spec.id).toBe('add-clamp');
+    expect(spec.title).toBe('Add clamp');
+  });
+
+  it('falls back to the id when there is no H1', () => {
+    expect(parse('## Only a subheading\n', 'x/y.md').title).toBe('y');
+  });
+
+  it('takes id and title from frontmatter', () => {
+    const spec = parse('---\nid: custom\ntitle: My title\n---\n# Heading\n');
+    expect(spec.id).toBe('custom');
+    expect(spec.title).toBe('My title');
+  });
+
+  it('sanitizes ids so they cannot escape a directory or break a branch name', () => {
+    const spec = parse('---\nid: ../x\n---\nbody\n');
+    expect(spec.id).toBe('x');
+    expect(spec.warnings.join('\n')).toContain('"../x" is used as "x"');
+    expect(sanitizeId('a/b c')).toBe('a-b-c');
+    expect(sanitizeId('..')).toBe('');
+    expect(sanitizeId('release.lock')).toBe('release-lock');
+    expect(sanitizeId('-x-')).toBe('x');
+  });
+
+  it('rejects an id with no usable characters', () => {
+    expect(() => parse('---\nid: "///"\n---\n')).toThrow(UserError);
+  });
+});
+
+describe('files the task will touch', () => {
+  const headings = [
+    'Files to Modify',
+    'Target Files',
+    'Files to Create',
+    'Files to Create/Modify',
+    'Files to Change',
+    'files to modify:',
+    'FILES TO EDIT',
+    'Modified Files',
+    'Files Affected',
+    '2. Files to Update',
+  ];
+  for (const heading of headings) {
+    it(`reads the list under "${heading}"`, () => {
+      expect(parse(`# T\n\n## ${heading}\n- \`src/a.js\`\n- src/b.js\n`).files).toEqual(['src/a.js', 'src/b.js']);
+    });
+  }
+
+  it('ignores lists under other headings', () => {
+    const spec = parse('# T\n\n## Steps\n- src/a.js\n\n## Relevant Files\n- src/b.js\n');
+    expect(spec.files).toEqual([]);
+  });
+
+  it('takes the backticked path of an item, else its first path-like token, ignoring annotations', () => {
+    const spec = parse(
+      [
+        '## Files to Modify',
+        '- `src/math.js` — add clamp (uses lib/util.js)',
+        '- test/math.test.js (19 errors)',
+        '- Update the README.md file',
+        '- src/config.ts: add a key',
+        '- **`src/bold.ts`**',
+        '- ./src/dotted.js',
+        '- A line without any path',
+      ].join('\n'),
+    );
+    expect(spec.files).toEqual(['src/math.js', 'test/math.test.js', 'README.md', 'src/config.ts', 'src/bold.ts', 'src/dotted.js']);
+  });
+
+  it('reads files grouped under sub-items and subheadings, but not item descriptions', () => {
+    const spec = parse(
+      '## Files to Modify\n### Backend\n- `api/server.ts`\n  - add `routes/extra.ts` later\n- Frontend:\n  - `web/app.tsx`\n',
+    );
+    expect(spec.files).toEqual(['api/server.ts', 'web/app.tsx']);
+    expect(spec.mentions).toEqual(['routes/extra.ts']);
+  });
+
+  it('adds frontmatter files (a string or a list) to the section', () => {
+    expect(parse('---\nfiles: src/**/*.ts\n---\n## Files to Modify\n- a.js\n').files).toEqual(['a.js', 'src/**/*.ts']);
+    expect(parse('---\nfiles: [x.js, y.js]\n---\n').files).toEqual(['x.js', 'y.js']);
+  });
+
+  it('records other backticked paths as mentions, not files', () => {
+    const spec = parse('# T\nRun `npm test` after editing `package.json`.\n\n## Files to Modify\n- `src/a.js`\n\nSee `src/a.js` and `docs/guide.md`.\n');
+    expect(spec.files).toEqual(['src/a.js']);
+    expect(spec.mentions).toEqual(['package.json', 'docs/guide.md']);
+  });
+
+  it('ignores headings and paths inside code blocks', () => {
+    const spec = parse('# T\n```md\n## Files to Modify\n- `src/fake.js`\n```\n');
+    expect(spec.files).toEqual([]);
+    expect(spec.mentions).toEqual([]);
+  });
+});
+
+describe('path detection', () => {
+  it.each(['src/a.js', 'README.md', 'src/', 'src/**/*.ts', 'Makefile', 'a.test.ts', '.env.example', 'docs/*.md'])('%s is a path', (token) => {
+    expect(isPathLike(token)).toBe(true);
+  });
+  it.each(['npm test', 'clamp(5, 0, 3)', '1.2.3', 'https://x.org/a.js', 'e.g', '--flag', 'word'])('%s is not a path', (token) => {
+    expect(isPathLike(token)).toBe(false);
+  });
+});
+
+describe('frontmatter', () => {
+  it('parses priority, timeout, max_turns, model and depends_on', () => {
+    const spec = parse('---\npriority: 5\ntimeout: 20m\nmax_turns: 30\nmodel: sonnet\ndepends_on: [a, prompts/b.md]\n---\n');
+    expect(spec).toMatchObject({ priority: 5, timeoutMs: 20 * 60_000, maxTurns: 30, model: 'sonnet', dependsOn: ['a', 'prompts/b.md'] });
+  });
+
+  it.each([
+    ['90s', 90_000],
+    ['2h', 7_200_000],
+    [45, 45_000],
+  ])('timeout %s is %d ms', (value, expected) => {
+    expect(parse(`---\ntimeout: ${value}\n---\n`).timeoutMs).toBe(expected);
+  });
+
+  it('keeps unknown keys and warns about them', () => {
+    const spec = parse('---\nowner: alice\n---\n');
+    expect(spec.extra).toEqual({ owner: 'alice' });
+    expect(spec.warnings[0]).toContain('unknown frontmatter key "owner"');
+  });
+
+  it('reports invalid YAML with the file and line', () => {
+    expect(() => parse('---\nid: a\nfiles: [x\n---\n', 'prompts/bad.md')).toThrow(/^prompts\/bad\.md:3: invalid YAML frontmatter/);
+  });
+
+  it.each([
+    ['priority: high', /`priority` must be a number/],
+    ['timeout: soon', /`timeout` must be a duration/],
+    ['max_turns: 0', /`max_turns` must be a whole number/],
+    ['files: {a: 1}', /`files` must be a string or a list/],
+    ['depends_on: [[a]]', /`depends_on` must be a string or a list/],
+  ])('rejects %s', (line, message) => {
+    expect(() => parse(`---\n${line}\n---\n`)).toThrow(message);
+  });
+
+  it('rejects frontmatter that is not a mapping', () => {
+    expect(() => parse('---\n- a\n---\n')).toThrow(/must be a YAML mapping/);
+  });
+});
