@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { UserError, errorMessage } from '../errors.js';
 import { registerPlan } from './commands/plan.js';
+import { registerRun } from './commands/run.js';
+import { registerStatus } from './commands/status.js';
 import type { CommandContext, CommandIO } from './context.js';
 import { readPackageVersion } from './version.js';
 
@@ -28,6 +30,8 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
     .configureOutput({ writeOut: (text) => process.stdout.write(text), writeErr: (text) => process.stderr.write(text) });
 
   registerPlan(program, context);
+  registerRun(program, context);
+  registerStatus(program, context);
 
   try {
     await program.parseAsync([...argv]);

@@ -1,0 +1,7 @@
+#!/bin/sh
+# A no-op agent for benchmarks: reads its prompt, writes one file, prints a minimal Claude Code
+# stream (init + successful result). The commit is left to orch (or to the baseline script).
+cat > /dev/null
+printf '{"type":"system","subtype":"init","session_id":"bench-%s"}\n' "$ORCH_TASK_ID"
+printf 'done by %s\n' "$ORCH_TASK_ID" > bench-output.txt
+printf '{"type":"result","subtype":"success","is_error":false,"num_turns":1,"total_cost_usd":0,"session_id":"bench-%s","result":"ok","permission_denials":[]}\n' "$ORCH_TASK_ID"

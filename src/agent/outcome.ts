@@ -1,0 +1,81 @@
+import type { FailureKind } from '../state/registry.js';
+import type { AgentResult } from './stream.js';
+
+export type Outcome =
+  | { status: 'succeeded'; reason?: string }
+  | { status: 'failed'; failure: FailureKind; reason: string; apiStatus?: number }
+  | { status: 'interrupted'; reason: string };
+
+export interface OutcomeInput {
+  /** null when the exit code is unknown (an adopted agent that orch did not start). */
+  exitCode: number | null;
+  signal: string | null;
+  result: AgentResult | undefined;
+  stderrTail: string;
+  /** Why orch stopped the agent itself, if it did. */
+  stoppedBy?: 'user' | 'timeout' | 'inactivity' | undefined;
+  /** "text" agents (not Claude Code) have no result line: exit 0 is success. */
+  output: 'stream-json' | 'text';
+}
+
+const RATE_LIMIT_STATUSES = new Set([429, 529]);
+
+function lastLine(text: string): string {
+  const lines = text.trim().split('\n').filter((line) => line.trim());
+  const line = lines[lines.length - 1] ?? '';
+  return line.length > 200 ? `${line.slice(0, 197)}…` : line;
+}
+
+function exitText(input: OutcomeInput): string {
+  if (input.signal) return `killed by ${input.signal}`;
+  return `exited ${input.exitCode ?? '?'}`;
+}
+
+function resultFailure(result: AgentResult): Outcome {
+  const text = result.text ?? result.errors.join('; ');
+  if (/not logged in/i.test(text)) {
+    return { status: 'failed', failure: 'not-logged-in', reason: `claude is not logged in (${lastLine(text)})` };
+  }
+  const status = result.apiErrorStatus;
+  if (status !== undefined && RATE_LIMIT_STATUSES.has(status)) {
+    return { status: 'failed', failure: 'rate-limited', reason: `API ${status}: ${lastLine(text) || 'rate limited'}`, apiStatus: status };
+  }
+  if (status !== undefined || result.terminalReason === 'api_error') {
+    const outcome: Outcome = { status: 'failed', failure: 'api-error', reason: `API ${status ?? 'error'}: ${lastLine(text) || 'request failed'}` };
+    if (status !== undefined) outcome.apiStatus = status;
+    return outcome;
+  }
+  const subtype = result.subtype && result.subtype !== 'success' ? result.subtype : undefined;
+  return { status: 'failed', failure: 'agent-error', reason: [subtype, lastLine(text)].filter(Boolean).join(': ') || 'the agent reported an error' };
+}
+
+/**
+ * Decides what an agent's run amounted to. Success needs both a clean exit and a result that
+ * says `is_error: false`; an agent orch stopped is never a success, whatever it exited with
+ * (the real CLI exits 0 on SIGINT).
+ */
+export function classifyOutcome(input: OutcomeInput): Outcome {
+  if (input.stoppedBy === 'user') return { status: 'interrupted', reason: 'stopped by orch (interrupt)' };
+  if (input.stoppedBy === 'timeout') return { status: 'failed', failure: 'timeout', reason: 'timeout: the task ran past its time limit' };
+  if (input.stoppedBy === 'inactivity') return { status: 'failed', failure: 'timeout', reason: 'timeout: no output from the agent for too long (a hung stream)' };
+
+  if (input.output === 'text') {
+    if (input.exitCode === 0) return { status: 'succeeded' };
+    return { status: 'failed', failure: 'exit-code', reason: `${exitText(input)}${input.stderrTail ? `: ${lastLine(input.stderrTail)}` : ''}` };
+  }
+
+  const { result } = input;
+  if (!result) {
+    if (input.exitCode === 0) return { status: 'failed', failure: 'no-result', reason: 'exited 0 without a result event' };
+    const detail = lastLine(input.stderrTail);
+    return { status: 'failed', failure: 'exit-code', reason: `${exitText(input)} without a result${detail ? `: ${detail}` : ''}` };
+  }
+  if (result.isError) return resultFailure(result);
+  if (input.exitCode !== 0 && input.exitCode !== null) {
+    return { status: 'failed', failure: 'exit-code', reason: `${exitText(input)} after a successful result` };
+  }
+  if (input.signal) return { status: 'failed', failure: 'exit-code', reason: `${exitText(input)} after a successful result` };
+  return result.permissionDenials.length > 0
+    ? { status: 'succeeded', reason: `permission denied for: ${[...new Set(result.permissionDenials)].join(', ')}` }
+    : { status: 'succeeded' };
+}

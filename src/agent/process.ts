@@ -1,0 +1,173 @@
+import { closeSync, openSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import { errorCode } from '../errors.js';
+import { identify, isAlive, liveGroupMembers } from '../state/process-info.js';
+import type { ProcessIdentity } from '../state/registry.js';
+
+export interface AgentSpawnSpec {
+  file: string;
+  args: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** The prompt: given as the agent's stdin, straight from the file. */
+  stdinFile: string;
+  stdoutFile: string;
+  stderrFile: string;
+}
+
+export interface AgentExit {
+  /** null when unknown: an adopted agent is not orch's child, so its exit status is not reported to orch. */
+  exitCode: number | null;
+  signal: string | null;
+}
+
+export class SpawnError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = 'SpawnError';
+  }
+}
+
+type State = 'running' | 'stopping' | 'exited';
+
+/**
+ * One agent process, in its own process group (so it and everything it starts can be stopped
+ * together), with stdin, stdout and stderr attached to files rather than to pipes held by orch:
+ * if orch dies, the agent keeps working and `orch resume` can adopt it.
+ */
+export class AgentProcess {
+  private state: State = 'running';
+  readonly exited: Promise<AgentExit>;
+
+  private constructor(
+    readonly identity: ProcessIdentity,
+    exited: Promise<AgentExit>,
+    /** Whether the process is orch's own child (so its pid cannot be reused before orch reaps it). */
+    private readonly ownChild: boolean,
+  ) {
+    this.exited = exited.then((exit) => {
+      this.state = 'exited';
+      return exit;
+    });
+  }
+
+  get pid(): number {
+    return this.identity.pid;
+  }
+
+  get running(): boolean {
+    return this.state !== 'exited';
+  }
+
+  static spawn(spec: AgentSpawnSpec): AgentProcess {
+    const stdin = openSync(spec.stdinFile, 'r');
+    const stdout = openSync(spec.stdoutFile, 'a');
+    const stderr = openSync(spec.stderrFile, 'a');
+    try {
+      const subprocess = execa(spec.file, spec.args, {
+        cwd: spec.cwd,
+        env: spec.env,
+        extendEnv: false,
+        detached: true,
+        cleanup: false,
+        // Raw descriptors: the child gets the files themselves, with no pipe through orch.
+        // (execa accepts them at run time; its types only list fds above 2.)
+        stdin: stdin as unknown as 'ignore',
+        stdout: stdout as unknown as 'ignore',
+        stderr: stderr as unknown as 'ignore',
+        reject: false,
+      });
+      const pid = subprocess.pid;
+      if (pid === undefined) {
+        // Node reports spawn failures (ENOENT, EAGAIN, ENOMEM…) asynchronously.
+        const failure = subprocess.then((result) => {
+          const code = errorCode(result.cause) ?? errorCode(result);
+          throw new SpawnError(`cannot start ${spec.file}: ${code ?? result.shortMessage}`, code);
+        });
+        return AgentProcess.failed(failure);
+      }
+      const exited = subprocess.then((result) => ({ exitCode: result.exitCode ?? null, signal: result.signal ?? null }));
+      return new AgentProcess(identify(pid) ?? { pid, startTime: 'unknown' }, exited, true);
+    } finally {
+      closeSync(stdin);
+      closeSync(stdout);
+      closeSync(stderr);
+    }
+  }
+
+  /** A spawn that failed: `exited` rejects with the SpawnError. */
+  private static failed(failure: Promise<never>): AgentProcess {
+    const process = new AgentProcess({ pid: -1, startTime: 'none' }, failure, true);
+    process.state = 'exited';
+    return process;
+  }
+
+  /**
+   * Follows an agent that a previous orchestrator started: alive while its pid still belongs to
+   * the same process (start time checked), polled because it is not orch's child.
+   */
+  static adopt(identity: ProcessIdentity, pollMs = 300): AgentProcess {
+    const exited = (async (): Promise<AgentExit> => {
+      while (isAlive(identity)) await sleep(pollMs);
+      return { exitCode: null, signal: null };
+    })();
+    return new AgentProcess(identity, exited, false);
+  }
+
+  /** Sends a signal to the agent's process group, but only to processes orch started. */
+  signal(signal: NodeJS.Signals): void {
+    const leaderAlive = this.state !== 'exited' && (this.ownChild || isAlive(this.identity));
+    if (leaderAlive) {
+      try {
+        process.kill(-this.identity.pid, signal);
+      } catch (error) {
+        if (errorCode(error) !== 'ESRCH') throw error;
+      }
+      return;
+    }
+    // The leader is gone; its group id stays reserved while members remain, so signal only those.
+    for (const pid of liveGroupMembers(this.identity.pid)) {
+      try {
+        process.kill(pid, signal);
+      } catch (error) {
+        if (errorCode(error) !== 'ESRCH') throw error;
+      }
+    }
+  }
+
+  /** SIGTERM to the group, SIGKILL after the grace period to whatever is left. */
+  async stop(graceMs: number): Promise<AgentExit> {
+    if (this.state === 'running') this.state = 'stopping';
+    this.signal('SIGTERM');
+    const exit = await Promise.race([this.exited, sleep(graceMs).then(() => undefined)]);
+    if (exit) {
+      await this.reapGroup(graceMs);
+      return exit;
+    }
+    this.signal('SIGKILL');
+    const killed = await this.exited;
+    await this.reapGroup(graceMs);
+    return killed;
+  }
+
+  /** SIGKILL to the group now (a second Ctrl-C). */
+  killNow(): void {
+    this.signal('SIGKILL');
+  }
+
+  /**
+   * After the agent itself exited, stops what it left running in its group (a dev server, a
+   * watcher): nothing orch started outlives its task.
+   */
+  async reapGroup(graceMs: number): Promise<void> {
+    if (liveGroupMembers(this.identity.pid).length === 0) return;
+    this.signal('SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline && liveGroupMembers(this.identity.pid).length > 0) await sleep(100);
+    if (liveGroupMembers(this.identity.pid).length > 0) this.signal('SIGKILL');
+  }
+}

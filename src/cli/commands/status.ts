@@ -1,0 +1,51 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Command } from 'commander';
+import { renderRunList, renderStatus } from '../../render/status.js';
+import { listRuns, loadStatus } from '../../run/status.js';
+import { requireRepoRoot } from '../../run/start.js';
+import type { CommandContext } from '../context.js';
+
+interface StatusOptions {
+  json?: boolean;
+  all?: boolean;
+  watch?: boolean;
+}
+
+export function registerStatus(program: Command, context: CommandContext): void {
+  program
+    .command('status')
+    .description('show a run (default: the latest) with the liveness of its orchestrator and agents')
+    .argument('[run-id]', 'the run to show')
+    .option('--all', 'list every run with its counts')
+    .option('--watch', 'refresh until the run ends')
+    .option('--json', 'print {"run":{…},"tasks":[…]} (or {"runs":[…]} with --all)')
+    .action(async (runId: string | undefined, options: StatusOptions) => {
+      const repoRoot = await requireRepoRoot(context.cwd);
+      if (options.all) {
+        const { runs, unreadable } = await listRuns(repoRoot, context.env);
+        context.out(options.json ? JSON.stringify({ runs, unreadable }, null, 2) : renderRunList(runs, unreadable));
+        context.setExitCode(0);
+        return;
+      }
+      let view = await loadStatus(repoRoot, runId, context.env);
+      if (!options.watch) {
+        context.out(options.json ? JSON.stringify(view, null, 2) : renderStatus(view));
+        context.setExitCode(0);
+        return;
+      }
+      // --watch: redraw every second while the run is live; a pinned run id keeps it steady.
+      const pinned = runId ?? view.run.id;
+      const tty = process.stdout.isTTY === true && !options.json;
+      let previous = '';
+      for (;;) {
+        const text = options.json ? JSON.stringify(view) : renderStatus(view);
+        if (tty) context.out(`\u001b[2J\u001b[H${text}`);
+        else if (text !== previous) context.out(text);
+        previous = text;
+        if (view.run.liveness !== 'running') break;
+        await sleep(1000);
+        view = await loadStatus(repoRoot, pinned, context.env);
+      }
+      context.setExitCode(0);
+    });
+}

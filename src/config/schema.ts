@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { parseDuration } from '../util/duration.js';
+
+/** Tools a WorkflowManager run may use without asking: git, and the usual ways to build and test. */
+export const DEFAULT_ALLOWED_TOOLS = [
+  'Read',
+  'Edit',
+  'Write',
+  'Glob',
+  'Grep',
+  'Bash(git:*)',
+  'Bash(npm test:*)',
+  'Bash(npm run:*)',
+  'Bash(npm install:*)',
+  'Bash(npm ci:*)',
+  'Bash(npx vitest:*)',
+  'Bash(npx jest:*)',
+  'Bash(npx tsc:*)',
+  'Bash(pnpm test:*)',
+  'Bash(pnpm run:*)',
+  'Bash(yarn test:*)',
+  'Bash(node:*)',
+  'Bash(pytest:*)',
+  'Bash(python -m pytest:*)',
+  'Bash(make:*)',
+  'Bash(cargo test:*)',
+  'Bash(cargo build:*)',
+  'Bash(go test:*)',
+  'Bash(go build:*)',
+  'Bash(mvn test:*)',
+  'Bash(gradle test:*)',
+];
+
+/** Permission modes the Claude Code CLI accepts (`claude --help`). */
+export const PERMISSION_MODES = ['acceptEdits', 'auto', 'bypassPermissions', 'manual', 'dontAsk', 'plan'] as const;
+
+/** A duration written as "90s", "20m", "2h" or a number of seconds; parsed to milliseconds. */
+const duration = z.union([z.string(), z.number()]).transform((value, context) => {
+  const milliseconds = parseDuration(value);
+  if (milliseconds === undefined) {
+    context.addIssue({ code: 'custom', message: `must be a duration such as 90s, 20m or 2h (got ${JSON.stringify(value)})` });
+    return z.NEVER;
+  }
+  return milliseconds;
+});
+
+const nonNegativeInt = z.number().int().min(0);
+
+export const configSchema = z.strictObject({
+  /** The commit or branch every task branch starts from. */
+  base: z.string().min(1).prefault('HEAD'),
+  /** "auto" follows the machine and the API; a number caps that. */
+  maxParallel: z.union([z.literal('auto'), z.number().int().min(1)]).prefault('auto'),
+  agent: z
+    .strictObject({
+      bin: z.string().min(1).prefault('claude'),
+      command: z.array(z.string()).min(1).nullable().prefault(null),
+      output: z.enum(['stream-json', 'text']).prefault('stream-json'),
+      model: z.string().min(1).nullable().prefault(null),
+      maxTurns: z.number().int().min(1).nullable().prefault(null),
+      permissionMode: z.enum(PERMISSION_MODES).prefault('acceptEdits'),
+      allowedTools: z.array(z.string().min(1)).prefault(DEFAULT_ALLOWED_TOOLS),
+      appendSystemPrompt: z.string().nullable().prefault(null),
+      maxBudgetUsd: z.number().positive().nullable().prefault(null),
+      extraArgs: z.array(z.string()).prefault([]),
+    })
+    .prefault({}),
+  worktree: z
+    .strictObject({
+      root: z.string().min(1).prefault('.gadugi/worktrees'),
+      include: z.array(z.string().min(1)).prefault([]),
+      setup: z.array(z.string().min(1)).prefault([]),
+      ports: nonNegativeInt.max(100).prefault(0),
+    })
+    .prefault({}),
+  timeouts: z
+    .strictObject({
+      task: duration.prefault('60m'),
+      inactivity: duration.prefault('15m'),
+      killGrace: duration.prefault('5s'),
+    })
+    .prefault({}),
+  retries: z
+    .strictObject({
+      count: nonNegativeInt.max(20).prefault(1),
+      backoff: duration.prefault('5s'),
+      apiRequeues: nonNegativeInt.max(50).prefault(3),
+    })
+    .prefault({}),
+  concurrency: z
+    .strictObject({
+      agentsPerCore: z.number().positive().prefault(2),
+      agentMemoryMb: z.number().int().min(1).prefault(250),
+      memoryReserveMb: nonNegativeInt.prefault(1024),
+      maxLoadPerCore: z.number().positive().prefault(2),
+      sampleInterval: duration.prefault('3s'),
+    })
+    .prefault({}),
+  api: z
+    .strictObject({
+      backoffBase: duration.prefault('15s'),
+      backoffMax: duration.prefault('5m'),
+      quietPeriod: duration.prefault('60s'),
+    })
+    .prefault({}),
+  fallback: z
+    .strictObject({
+      enabled: z.boolean().prefault(true),
+      failureThreshold: z.number().int().min(1).prefault(3),
+    })
+    .prefault({}),
+  heartbeat: z
+    .strictObject({
+      interval: duration.prefault('2s'),
+      staleAfter: duration.prefault('30s'),
+    })
+    .prefault({}),
+});
+
+export type OrchConfig = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

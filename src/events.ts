@@ -1,0 +1,70 @@
+import type { AttemptKind, FailureKind, RunStatus, TaskStatus } from './state/registry.js';
+
+/**
+ * Everything core code reports, as data. Renderers (TTY, plain lines, NDJSON) consume these;
+ * the run ledger stores every one except `task-activity`.
+ */
+export type OrchEvent =
+  | {
+      type: 'run-started';
+      runId: string;
+      baseRef: string;
+      baseSha: string;
+      tasks: number;
+      maxParallel: number | 'auto';
+      resumed: boolean;
+      detached: boolean;
+    }
+  | {
+      type: 'task-status';
+      taskId: string;
+      status: TaskStatus;
+      previous: TaskStatus;
+      attempt: number;
+      kind?: AttemptKind;
+      reason?: string;
+      failure?: FailureKind;
+      pid?: number;
+      branch?: string;
+      commits?: number;
+      retryInMs?: number;
+    }
+  | { type: 'task-activity'; taskId: string; activity: string; turns: number }
+  | { type: 'limit'; limit: number; reason: LimitReason; running: number }
+  | { type: 'api-pressure'; status: number; pausedForMs: number; level: number }
+  | { type: 'mode'; mode: 'sequential'; reason: string }
+  | { type: 'warning'; message: string }
+  | { type: 'run-finished'; status: RunStatus; exitCode: number; summary: RunSummary };
+
+export type LimitReason = 'cores' | 'memory' | 'load' | 'api' | 'max-parallel' | 'sequential';
+
+export interface TaskSummary {
+  id: string;
+  status: TaskStatus;
+  durationMs: number;
+  branch: string;
+  commits: number;
+  turns?: number;
+  costUsd?: number;
+  attempts: number;
+  reason?: string;
+  succeededInFallback: boolean;
+}
+
+export interface RunSummary {
+  runId: string;
+  tasks: TaskSummary[];
+  counts: Record<TaskStatus, number>;
+  /** Time the orchestrator(s) ran, summed over run and resumes. */
+  wallMs: number;
+  /** Agent time summed over every attempt of every task. */
+  taskTimeMs: number;
+  /** taskTimeMs ÷ wallMs, measured. */
+  speedup: number;
+  costUsd: number;
+}
+
+/** An event as written to the ledger and printed by `--json`: numbered and timestamped. */
+export type StampedEvent = OrchEvent & { seq: number; at: string };
+
+export type EventSink = (event: StampedEvent) => void;

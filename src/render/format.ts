@@ -1,0 +1,56 @@
+import chalk from 'chalk';
+import type { TaskStatus } from '../state/registry.js';
+
+export const STATUS_SYMBOL: Record<TaskStatus, string> = {
+  pending: '·',
+  running: '▶',
+  succeeded: '✓',
+  failed: '✗',
+  skipped: '↷',
+  interrupted: '■',
+};
+
+export function colorStatus(status: string, text: string = status): string {
+  switch (status) {
+    case 'succeeded':
+      return chalk.green(text);
+    case 'failed':
+    case 'dead':
+    case 'aborted':
+      return chalk.red(text);
+    case 'skipped':
+    case 'interrupted':
+    case 'stale':
+    case 'orphaned':
+      return chalk.yellow(text);
+    case 'running':
+      return chalk.cyan(text);
+    default:
+      return chalk.dim(text);
+  }
+}
+
+export function clock(iso: string): string {
+  return new Date(iso).toTimeString().slice(0, 8);
+}
+
+export function shortSha(sha: string): string {
+  return sha.slice(0, 9);
+}
+
+export function formatCost(usd: number | undefined): string {
+  return usd === undefined ? '—' : `$${usd.toFixed(usd < 1 ? 4 : 2)}`;
+}
+
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+/** Lays out rows as aligned columns (widths measured without colour codes). */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? '').replace(ANSI, '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, column) => cell + ' '.repeat(Math.max(0, widths[column]! - cell.replace(ANSI, '').length)))
+      .join('  ')
+      .trimEnd();
+  return [chalk.bold(line(header)), ...rows.map(line)].join('\n');
+}

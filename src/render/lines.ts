@@ -1,0 +1,39 @@
+import chalk from 'chalk';
+import type { StampedEvent } from '../events.js';
+import { formatDuration } from '../util/duration.js';
+import { STATUS_SYMBOL, colorStatus, shortSha } from './format.js';
+
+/** One human line for a state change; undefined for events not worth a line of their own. */
+export function describeEvent(event: StampedEvent): string | undefined {
+  switch (event.type) {
+    case 'run-started':
+      return `run ${chalk.bold(event.runId)} ${event.resumed ? 'resumed' : 'started'}: ${event.tasks} tasks from ${event.baseRef} (${shortSha(event.baseSha)}), max parallel ${event.maxParallel}`;
+    case 'task-status': {
+      const symbol = colorStatus(event.status, STATUS_SYMBOL[event.status]);
+      const name = chalk.bold(event.taskId);
+      if (event.status === 'running') {
+        const kind = event.kind && event.kind !== 'fresh' ? `, ${event.kind}` : '';
+        return `${symbol} ${name} running (attempt ${event.attempt}${kind})${event.branch ? ` on ${event.branch}` : ''}`;
+      }
+      if (event.status === 'pending') {
+        const wait = event.retryInMs !== undefined ? ` in ${formatDuration(event.retryInMs)}` : '';
+        return `${colorStatus('pending', '↻')} ${name} will run again${wait}: ${event.reason ?? ''}`;
+      }
+      const commits = event.commits !== undefined ? ` (${event.commits} commit${event.commits === 1 ? '' : 's'})` : '';
+      const reason = event.reason ? `: ${event.reason}` : '';
+      return `${symbol} ${name} ${colorStatus(event.status)}${event.status === 'succeeded' ? commits : ''}${reason}`;
+    }
+    case 'limit':
+      return chalk.dim(`limit ${event.limit} (${event.reason}), ${event.running} running`);
+    case 'api-pressure':
+      return chalk.yellow(`API ${event.status}: no new agents for ${formatDuration(event.pausedForMs)} (backoff level ${event.level})`);
+    case 'mode':
+      return chalk.yellow(`switching to one task at a time: ${event.reason}`);
+    case 'warning':
+      return chalk.yellow(`! ${event.message}`);
+    case 'run-finished':
+      return `run ${colorStatus(event.status)} (exit ${event.exitCode})`;
+    case 'task-activity':
+      return undefined;
+  }
+}

@@ -1,0 +1,47 @@
+import chalk from 'chalk';
+import type { RunListEntry, StatusView } from '../run/status.js';
+import { formatDuration } from '../util/duration.js';
+import { clock, colorStatus, formatCost, shortSha, table } from './format.js';
+
+function counts(countsByStatus: Record<string, number>): string {
+  return Object.entries(countsByStatus)
+    .filter(([, count]) => count > 0)
+    .map(([status, count]) => colorStatus(status, `${count} ${status}`))
+    .join(', ');
+}
+
+const ago = (ms: number | undefined): string => (ms === undefined ? '—' : `${formatDuration(ms)} ago`);
+
+export function renderStatus(view: StatusView): string {
+  const { run } = view;
+  const lines: string[] = [];
+  const orchestrator = `orchestrator pid ${run.orchestrator.pid} (${run.orchestratorAlive ? chalk.green('alive') : chalk.red('gone')})`;
+  lines.push(`run ${chalk.bold(run.id)} · ${colorStatus(run.liveness)} · ${orchestrator} · heartbeat ${ago(run.heartbeatAgeMs)}`);
+  const mode = run.mode === 'sequential' ? ` · ${chalk.yellow(`one at a time: ${run.modeReason ?? ''}`)}` : '';
+  lines.push(`base ${run.baseRef} (${shortSha(run.baseSha)}) · started ${clock(run.startedAt)} · limit ${run.limit.value} (${run.limit.reason})${mode}`);
+  lines.push(counts(run.counts));
+  if (run.reason) lines.push(chalk.red(run.reason));
+  if (run.liveness === 'stale') lines.push(chalk.yellow(`the orchestrator is gone: \`orch resume ${run.id}\` finishes the run`));
+  lines.push('');
+  const rows = view.tasks.map((task) => [
+    task.id,
+    colorStatus(task.liveness === 'dead' || task.liveness === 'orphaned' ? task.liveness : task.status, task.liveness && task.liveness !== 'alive' ? `${task.status} (${task.liveness})` : task.status),
+    task.elapsedMs === undefined ? '—' : formatDuration(task.elapsedMs),
+    task.status === 'running' && task.agent ? String(task.agent.pid) : '—',
+    task.status === 'running' ? ago(task.heartbeatAgeMs) : '—',
+    task.branch,
+    task.turns === undefined ? '—' : String(task.turns),
+    formatCost(task.costUsd),
+    task.status === 'running' ? (task.lastActivity ?? '') : (task.reason ?? ''),
+  ]);
+  lines.push(table(['task', 'status', 'elapsed', 'pid', 'heartbeat', 'branch', 'turns', 'cost', 'activity / reason'], rows));
+  return lines.join('\n');
+}
+
+export function renderRunList(runs: readonly RunListEntry[], unreadable: ReadonlyArray<{ id: string; error: string }>): string {
+  if (runs.length === 0 && unreadable.length === 0) return 'no orch runs in this repository yet';
+  const rows = runs.map((run) => [run.id, colorStatus(run.liveness), clock(run.startedAt), counts(run.counts)]);
+  const lines = [table(['run', 'status', 'started', 'tasks'], rows)];
+  for (const entry of unreadable) lines.push(chalk.red(`${entry.id}: ${entry.error}`));
+  return lines.join('\n');
+}

@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ConfigInput, OrchConfig } from '../config/schema.js';
+import type { EventSink } from '../events.js';
+import type { Analysis } from '../graph/analyze.js';
+import { identify } from '../state/process-info.js';
+import { branchName, runPaths, stateDir, worktreePath } from '../state/paths.js';
+import type { Registry, TaskRecord } from '../state/registry.js';
+import { writeRegistry } from '../state/registry-file.js';
+import { RunStore } from '../state/store.js';
+import { excludeStateDir } from '../worktree/git.js';
+
+/** Sortable and unique: `20261121-180102-3f9a`. */
+export function newRunId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+export interface NewRun {
+  repoRoot: string;
+  runId?: string | undefined;
+  config: OrchConfig;
+  /** The config as merged from file, environment and flags, before defaults: resume re-reads it. */
+  configInput: ConfigInput;
+  analysis: Analysis;
+  baseRef: string;
+  baseSha: string;
+  promptFiles: string[];
+  detached: boolean;
+}
+
+/** Creates `.gadugi/runs/<run-id>/` with its registry, task texts and first ledger line. */
+export async function createRun(input: NewRun, sink: EventSink): Promise<RunStore> {
+  const runId = input.runId ?? newRunId();
+  const paths = runPaths(input.repoRoot, runId);
+  const worktreeRoot = path.resolve(input.repoRoot, input.config.worktree.root);
+  await mkdir(paths.logs, { recursive: true });
+  await mkdir(paths.prompts, { recursive: true });
+  await mkdir(paths.tasks, { recursive: true });
+  await excludeStateDir(input.repoRoot);
+  const relativeRoot = path.relative(input.repoRoot, worktreeRoot);
+  if (!relativeRoot.startsWith('..') && !path.isAbsolute(relativeRoot) && !worktreeRoot.startsWith(stateDir(input.repoRoot))) {
+    await excludeStateDir(input.repoRoot, `/${relativeRoot.split(path.sep).join('/')}/`);
+  }
+
+  for (const task of input.analysis.tasks) await writeFile(path.join(paths.tasks, `${task.id}.md`), task.body);
+
+  const now = new Date().toISOString();
+  const self = identify(process.pid) ?? { pid: process.pid, startTime: 'unknown' };
+  const tasks: TaskRecord[] = input.analysis.tasks.map((task) => {
+    const record: TaskRecord = {
+      id: task.id,
+      title: task.title,
+      promptFile: task.file,
+      dependsOn: task.dependsOn,
+      files: task.files,
+      priority: task.priority,
+      order: task.order,
+      status: 'pending',
+      worktree: worktreePath(worktreeRoot, runId, task.id),
+      branch: branchName(runId, task.id),
+      attempts: 0,
+      retriesUsed: 0,
+      apiRequeues: 0,
+      attemptLog: [],
+      permissionDenials: [],
+      commits: [],
+    };
+    if (task.timeoutMs !== undefined) record.timeoutMs = task.timeoutMs;
+    if (task.maxTurns !== undefined) record.maxTurns = task.maxTurns;
+    if (task.model !== undefined) record.model = task.model;
+    return record;
+  });
+  const registry: Registry = {
+    run: {
+      version: 1,
+      id: runId,
+      repoRoot: input.repoRoot,
+      baseRef: input.baseRef,
+      baseSha: input.baseSha,
+      promptFiles: input.promptFiles,
+      worktreeRoot,
+      config: input.configInput as Record<string, unknown>,
+      conflicts: input.analysis.conflicts,
+      orchestrator: { ...self, host: hostname() },
+      sessions: [{ pid: process.pid, startedAt: now }],
+      startedAt: now,
+      heartbeatAt: now,
+      status: 'running',
+      mode: 'parallel',
+      limit: { value: 0, reason: 'cores' },
+      detached: input.detached,
+    },
+    tasks,
+  };
+  await writeRegistry(paths.registry, registry);
+  const store = RunStore.create(paths, registry, sink);
+  await store.record({
+    type: 'run-started',
+    runId,
+    baseRef: input.baseRef,
+    baseSha: input.baseSha,
+    tasks: tasks.length,
+    maxParallel: input.config.maxParallel,
+    resumed: false,
+    detached: input.detached,
+  });
+  return store;
+}

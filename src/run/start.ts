@@ -1,0 +1,93 @@
+import { availableParallelism } from 'node:os';
+import { loadConfig, type FlagOverride } from '../config/load.js';
+import type { OrchConfig } from '../config/schema.js';
+import { UserError } from '../errors.js';
+import type { EventSink } from '../events.js';
+import { ConflictIndex } from '../graph/conflicts.js';
+import { loadAnalysis } from '../graph/load-analysis.js';
+import { stateDir } from '../state/paths.js';
+import type { RunStore } from '../state/store.js';
+import { resolveCommit } from '../worktree/git.js';
+import { GitMutex } from '../worktree/mutex.js';
+import { findRepoRoot } from '../worktree/repo.js';
+import { startAttempt } from './attempt.js';
+import { createRun } from './create.js';
+import { Orchestrator, type ConcurrencyLimit, type RunOutcome } from './orchestrator.js';
+import { checkAgent, checkStateWritable } from './preflight.js';
+
+export interface RunRequest {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  prompts: string[];
+  flags: FlagOverride[];
+  detached: boolean;
+  /** Use this run id (a detached run's id is chosen by the process that launched it). */
+  runId?: string | undefined;
+}
+
+export async function requireRepoRoot(cwd: string): Promise<string> {
+  const root = await findRepoRoot(cwd);
+  if (!root) throw new UserError('not a git repository (or any parent up to the filesystem root): run orch inside the repository the tasks should change.');
+  return root;
+}
+
+/** A fixed limit from the core count (or --max-parallel). */
+function coreLimit(config: OrchConfig): (running: number) => ConcurrencyLimit {
+  const fromCores = Math.max(1, Math.round(availableParallelism() * config.concurrency.agentsPerCore));
+  if (config.maxParallel === 'auto' || config.maxParallel >= fromCores) return () => ({ value: fromCores, reason: 'cores' });
+  const cap = config.maxParallel;
+  return () => ({ value: cap, reason: 'max-parallel' });
+}
+
+/** Everything `orch run` checks before it writes anything: any failure is one line and exit 2. */
+export async function prepareRun(request: RunRequest) {
+  const repoRoot = await requireRepoRoot(request.cwd);
+  const { config, input } = await loadConfig(repoRoot, request.env, request.flags);
+  const analysis = await loadAnalysis(request.prompts, request.cwd, repoRoot);
+  const baseSha = await resolveCommit(repoRoot, config.base);
+  if (!baseSha) throw new UserError(`base ref "${config.base}" not found: pass --base with an existing branch, tag or commit.`);
+  await checkAgent(config, request.env, request.cwd);
+  await checkStateWritable(repoRoot);
+  return { repoRoot, config, input, analysis, baseSha };
+}
+
+/** Runs the tasks of a freshly created run to the end. */
+export async function executeRun(
+  store: RunStore,
+  config: OrchConfig,
+  env: NodeJS.ProcessEnv,
+  onStart: (orchestrator: Orchestrator) => void,
+): Promise<RunOutcome> {
+  const repoRoot = store.run.repoRoot;
+  const attemptEnvironment = { store, config, repoRoot, paths: store.paths, gitMutex: new GitMutex(stateDir(repoRoot)), env, onApiRetry: () => undefined };
+  const orchestrator = new Orchestrator({
+    store,
+    config,
+    conflicts: new ConflictIndex(store.run.conflicts),
+    limit: coreLimit(config),
+    startAttempt: (request) => startAttempt(attemptEnvironment, request),
+  });
+  onStart(orchestrator);
+  return orchestrator.run();
+}
+
+/** `orch run`: check, create the run, run it. */
+export async function startRun(request: RunRequest, sink: EventSink, onStart: (orchestrator: Orchestrator) => void): Promise<{ store: RunStore; outcome: RunOutcome }> {
+  const prepared = await prepareRun(request);
+  const store = await createRun(
+    {
+      repoRoot: prepared.repoRoot,
+      runId: request.runId,
+      config: prepared.config,
+      configInput: prepared.input,
+      analysis: prepared.analysis,
+      baseRef: prepared.config.base,
+      baseSha: prepared.baseSha,
+      promptFiles: prepared.analysis.tasks.map((task) => task.file),
+      detached: request.detached,
+    },
+    sink,
+  );
+  const outcome = await executeRun(store, prepared.config, request.env, onStart);
+  return { store, outcome };
+}

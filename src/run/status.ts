@@ -1,0 +1,69 @@
+import { loadConfig } from '../config/load.js';
+import { isAlive } from '../state/process-info.js';
+import { runLiveness, taskLiveness, type LivenessProbe, type RunLivenessView, type TaskLivenessView } from '../state/liveness.js';
+import { TASK_STATUSES, type Registry, type RunRecord, type TaskRecord, type TaskStatus } from '../state/registry.js';
+import { listRunIds, loadRun } from '../state/runs.js';
+import { runPaths } from '../state/paths.js';
+import { readRegistry } from '../state/registry-file.js';
+
+export type RunView = RunRecord & RunLivenessView & { counts: Record<TaskStatus, number> };
+export type TaskView = TaskRecord & TaskLivenessView;
+
+/** A registry plus the liveness orch derives from pids and heartbeats: what `orch status` shows. */
+export interface StatusView {
+  run: RunView;
+  tasks: TaskView[];
+}
+
+export function countStatuses(tasks: readonly TaskRecord[]): Record<TaskStatus, number> {
+  const counts = Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as Record<TaskStatus, number>;
+  for (const task of tasks) counts[task.status] += 1;
+  return counts;
+}
+
+/** How long a heartbeat may be silent before a run is stale, from the run's own settings. */
+export async function staleAfterMs(registry: Registry, env: NodeJS.ProcessEnv): Promise<number> {
+  try {
+    return (await loadConfig(registry.run.repoRoot, env, [], registry.run.config)).config.heartbeat.staleAfter;
+  } catch {
+    return 30_000;
+  }
+}
+
+export function viewOf(registry: Registry, probe: LivenessProbe): StatusView {
+  const run = runLiveness(registry, probe);
+  return {
+    run: { ...registry.run, ...run, counts: countStatuses(registry.tasks) },
+    tasks: registry.tasks.map((task) => ({ ...task, ...taskLiveness(task, run, probe) })),
+  };
+}
+
+export async function loadStatus(repoRoot: string, runId: string | undefined, env: NodeJS.ProcessEnv): Promise<StatusView> {
+  const { registry } = await loadRun(repoRoot, runId);
+  return viewOf(registry, { isAlive, now: Date.now(), staleAfterMs: await staleAfterMs(registry, env) });
+}
+
+export interface RunListEntry {
+  id: string;
+  status: string;
+  liveness: string;
+  startedAt: string;
+  finishedAt?: string | undefined;
+  counts: Record<TaskStatus, number>;
+}
+
+/** Every run in the repository; run folders without a readable registry are reported, not fatal. */
+export async function listRuns(repoRoot: string, env: NodeJS.ProcessEnv): Promise<{ runs: RunListEntry[]; unreadable: Array<{ id: string; error: string }> }> {
+  const runs: RunListEntry[] = [];
+  const unreadable: Array<{ id: string; error: string }> = [];
+  for (const id of await listRunIds(repoRoot)) {
+    try {
+      const registry = await readRegistry(runPaths(repoRoot, id).registry);
+      const view = viewOf(registry, { isAlive, now: Date.now(), staleAfterMs: await staleAfterMs(registry, env) });
+      runs.push({ id, status: registry.run.status, liveness: view.run.liveness, startedAt: registry.run.startedAt, finishedAt: registry.run.finishedAt, counts: view.run.counts });
+    } catch (error) {
+      unreadable.push({ id, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return { runs, unreadable };
+}

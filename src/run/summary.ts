@@ -1,0 +1,40 @@
+import type { RunSummary, TaskSummary } from '../events.js';
+import { TASK_STATUSES, type Registry, type TaskStatus } from '../state/registry.js';
+
+/** Milliseconds an attempt ran (up to now for one still running). */
+function attemptMs(attempt: { startedAt: string; finishedAt?: string | undefined }, now: number): number {
+  const end = attempt.finishedAt ? Date.parse(attempt.finishedAt) : now;
+  return Math.max(0, end - Date.parse(attempt.startedAt));
+}
+
+/** The run's figures, all measured from the registry's timestamps. */
+export function summarize(registry: Registry, now: number = Date.now()): RunSummary {
+  const counts = Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as Record<TaskStatus, number>;
+  const tasks: TaskSummary[] = registry.tasks.map((task) => {
+    counts[task.status] += 1;
+    const summary: TaskSummary = {
+      id: task.id,
+      status: task.status,
+      durationMs: task.attemptLog.reduce((total, attempt) => total + attemptMs(attempt, now), 0),
+      branch: task.branch,
+      commits: task.commits.length,
+      attempts: task.attempts,
+      succeededInFallback: task.succeededInFallback === true,
+    };
+    if (task.turns !== undefined) summary.turns = task.turns;
+    if (task.costUsd !== undefined) summary.costUsd = task.costUsd;
+    if (task.reason !== undefined) summary.reason = task.reason;
+    return summary;
+  });
+  const wallMs = registry.run.sessions.reduce((total, session) => total + attemptMs(session, now), 0);
+  const taskTimeMs = tasks.reduce((total, task) => total + task.durationMs, 0);
+  return {
+    runId: registry.run.id,
+    tasks,
+    counts,
+    wallMs,
+    taskTimeMs,
+    speedup: wallMs > 0 ? taskTimeMs / wallMs : 0,
+    costUsd: tasks.reduce((total, task) => total + (task.costUsd ?? 0), 0),
+  };
+}

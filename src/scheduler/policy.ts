@@ -1,0 +1,58 @@
+import type { ConflictIndex } from '../graph/conflicts.js';
+import { byPriorityThenOrder } from '../graph/waves.js';
+import type { TaskStatus } from '../state/registry.js';
+
+export interface SchedulableTask {
+  id: string;
+  status: TaskStatus;
+  dependsOn: readonly string[];
+  priority: number;
+  order: number;
+  /** A failed task waiting out its retry backoff (ms since epoch). */
+  retryAt?: number | undefined;
+}
+
+/**
+ * The pending tasks to start now, best first: every dependency succeeded, no conflict with a
+ * running task (or with another task picked in the same call), backoff over, within capacity.
+ */
+export function pickReady(
+  tasks: readonly SchedulableTask[],
+  running: ReadonlySet<string>,
+  capacity: number,
+  conflicts: ConflictIndex,
+  now: number,
+): string[] {
+  if (capacity <= 0) return [];
+  const statusOf = new Map(tasks.map((task) => [task.id, task.status]));
+  const busy = new Set(running);
+  const picked: string[] = [];
+  for (const task of [...tasks].sort(byPriorityThenOrder)) {
+    if (picked.length >= capacity) break;
+    if (task.status !== 'pending' || busy.has(task.id)) continue;
+    if (task.retryAt !== undefined && task.retryAt > now) continue;
+    if (!task.dependsOn.every((dep) => statusOf.get(dep) === 'succeeded')) continue;
+    if (conflicts.conflictsWithAny(task.id, busy)) continue;
+    picked.push(task.id);
+    busy.add(task.id);
+  }
+  return picked;
+}
+
+/**
+ * Pending tasks that can never run because a dependency failed or was skipped, with the
+ * dependency to blame. Applied repeatedly, this skips whole chains.
+ */
+export function blockedTasks(tasks: readonly SchedulableTask[]): Map<string, string> {
+  const statusOf = new Map(tasks.map((task) => [task.id, task.status]));
+  const blocked = new Map<string, string>();
+  for (const task of tasks) {
+    if (task.status !== 'pending') continue;
+    const cause = task.dependsOn.find((dep) => {
+      const status = statusOf.get(dep);
+      return status === 'failed' || status === 'skipped';
+    });
+    if (cause !== undefined) blocked.set(task.id, cause);
+  }
+  return blocked;
+}

@@ -1,0 +1,54 @@
+import path from 'node:path';
+
+export const STATE_DIR = '.gadugi';
+
+/** Where one run keeps its state, under `<repo>/.gadugi/runs/<run-id>/`. */
+export interface RunPaths {
+  dir: string;
+  registry: string;
+  ledger: string;
+  logs: string;
+  prompts: string;
+  /** The task texts as they were when the run started (resume must not depend on edited files). */
+  tasks: string;
+}
+
+export function stateDir(repoRoot: string): string {
+  return path.join(repoRoot, STATE_DIR);
+}
+
+export function runsDir(repoRoot: string): string {
+  return path.join(stateDir(repoRoot), 'runs');
+}
+
+export function runPaths(repoRoot: string, runId: string): RunPaths {
+  const dir = path.join(runsDir(repoRoot), runId);
+  return {
+    dir,
+    registry: path.join(dir, 'registry.json'),
+    ledger: path.join(dir, 'events.ndjson'),
+    logs: path.join(dir, 'logs'),
+    prompts: path.join(dir, 'prompts'),
+    tasks: path.join(dir, 'tasks'),
+  };
+}
+
+/**
+ * Per-attempt file names: attempt 1 is `<task>.jsonl`, later ones `<task>@<n>.jsonl`. `@` never
+ * appears in a sanitized task id, so names cannot collide.
+ */
+export function attemptFileName(taskId: string, attempt: number, extension: string): string {
+  return attempt <= 1 ? `${taskId}.${extension}` : `${taskId}@${attempt}.${extension}`;
+}
+
+/** `<root>/<run-id>/<task-id>`, refusing anything that would land outside the root. */
+export function worktreePath(root: string, runId: string, taskId: string): string {
+  const resolvedRoot = path.resolve(root);
+  const target = path.resolve(resolvedRoot, runId, taskId);
+  if (!target.startsWith(resolvedRoot + path.sep)) throw new Error(`worktree path for task "${taskId}" escapes ${resolvedRoot}`);
+  return target;
+}
+
+export function branchName(runId: string, taskId: string): string {
+  return `orch/${runId}/${taskId}`;
+}

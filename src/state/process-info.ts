@@ -1,0 +1,99 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import type { ProcessIdentity } from './registry.js';
+
+export interface ProcessInfo {
+  pid: number;
+  /** Opaque, but equal for the same process and different once a pid is reused. */
+  startTime: string;
+  /** One-letter state; `Z` is a zombie (dead, not yet reaped). */
+  state: string;
+  pgid: number;
+}
+
+const hasProc = (() => {
+  try {
+    readFileSync('/proc/self/stat');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+function fromProcStat(pid: number): ProcessInfo | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name is in parentheses and may itself hold spaces or parentheses.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const state = fields[0];
+  const pgid = Number(fields[2]);
+  const startTime = fields[19];
+  if (state === undefined || startTime === undefined) return undefined;
+  return { pid, startTime, state, pgid };
+}
+
+function fromPs(pid: number): ProcessInfo | undefined {
+  try {
+    const line = execFileSync('ps', ['-o', 'stat=,pgid=,lstart=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const match = /^(\S+)\s+(\d+)\s+(.+)$/.exec(line);
+    if (!match) return undefined;
+    return { pid, state: match[1]!.charAt(0), pgid: Number(match[2]), startTime: match[3]!.trim() };
+  } catch {
+    return undefined;
+  }
+}
+
+export function readProcessInfo(pid: number): ProcessInfo | undefined {
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  return hasProc ? fromProcStat(pid) : fromPs(pid);
+}
+
+/** The identity to record for a process just started (or this process). */
+export function identify(pid: number): ProcessIdentity | undefined {
+  const info = readProcessInfo(pid);
+  return info ? { pid, startTime: info.startTime } : undefined;
+}
+
+/**
+ * Whether the recorded process is still running: same pid, same start time, not a zombie.
+ * A bare `kill(pid, 0)` would be fooled by a reused pid and by an unreaped zombie.
+ */
+export function isAlive(identity: ProcessIdentity | undefined): boolean {
+  if (!identity) return false;
+  const info = readProcessInfo(identity.pid);
+  return info !== undefined && info.state !== 'Z' && info.startTime === identity.startTime;
+}
+
+/** Pids of the live (non-zombie) processes in a process group. */
+export function liveGroupMembers(pgid: number): number[] {
+  // Signal 0 delivers nothing; it fails when no process at all is left in the group, which
+  // spares the scan of every process in the common case.
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return [];
+  }
+  if (hasProc) {
+    const members: number[] = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const info = fromProcStat(Number(entry));
+      if (info && info.pgid === pgid && info.state !== 'Z') members.push(info.pid);
+    }
+    return members;
+  }
+  try {
+    const output = execFileSync('ps', ['-eo', 'pid=,pgid=,stat='], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return output
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      .filter((fields) => Number(fields[1]) === pgid && !fields[2]?.startsWith('Z'))
+      .map((fields) => Number(fields[0]));
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,142 @@
+import { z } from 'zod';
+
+export const TASK_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'interrupted'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'interrupted', 'aborted'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** Why a task failed; `timeout`, `setup` and `rate-limited` are named by the issues users file. */
+export const FAILURE_KINDS = [
+  'agent-error',
+  'api-error',
+  'rate-limited',
+  'not-logged-in',
+  'timeout',
+  'no-result',
+  'exit-code',
+  'setup',
+  'spawn',
+  'worktree',
+  'commit',
+] as const;
+export type FailureKind = (typeof FAILURE_KINDS)[number];
+
+export const ATTEMPT_KINDS = ['fresh', 'retry', 'requeue', 'resume', 'adopted', 'fallback'] as const;
+export type AttemptKind = (typeof ATTEMPT_KINDS)[number];
+
+const isoTime = z.string();
+
+/** One process identity: a pid alone can be reused, a pid with its start time cannot. */
+const processIdentity = z.object({ pid: z.number().int(), startTime: z.string() });
+export type ProcessIdentity = z.infer<typeof processIdentity>;
+
+const attemptSchema = z.object({
+  number: z.number().int().min(1),
+  kind: z.enum(ATTEMPT_KINDS),
+  startedAt: isoTime,
+  finishedAt: isoTime.optional(),
+  /** Paths relative to the run folder. */
+  log: z.string(),
+  stderr: z.string(),
+  prompt: z.string(),
+  pid: z.number().int().optional(),
+  exitCode: z.number().int().nullable().optional(),
+  signal: z.string().nullable().optional(),
+  outcome: z.enum(['succeeded', 'failed', 'interrupted', 'requeued']).optional(),
+  reason: z.string().optional(),
+  /** True when another agent ran at the same time: only such failures trigger the sequential fallback. */
+  parallel: z.boolean().default(false),
+});
+export type AttemptRecord = z.infer<typeof attemptSchema>;
+
+const commitSchema = z.object({ sha: z.string(), subject: z.string() });
+
+const taskSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  promptFile: z.string(),
+  dependsOn: z.array(z.string()),
+  files: z.array(z.string()),
+  priority: z.number(),
+  order: z.number().int(),
+  timeoutMs: z.number().optional(),
+  maxTurns: z.number().int().optional(),
+  model: z.string().optional(),
+
+  status: z.enum(TASK_STATUSES),
+  reason: z.string().optional(),
+  failure: z.enum(FAILURE_KINDS).optional(),
+  worktree: z.string(),
+  branch: z.string(),
+  /** Agent starts so far (every kind); `retriesUsed` counts the ones spent on failures. */
+  attempts: z.number().int().min(0),
+  retriesUsed: z.number().int().min(0).default(0),
+  apiRequeues: z.number().int().min(0).default(0),
+  attemptLog: z.array(attemptSchema),
+  /** When a failed task may be retried (backoff). */
+  retryAt: isoTime.optional(),
+  /** How the task's next attempt starts, when it is not a first attempt. */
+  next: z
+    .object({ kind: z.enum(ATTEMPT_KINDS), note: z.string().optional(), resumeSessionId: z.string().optional() })
+    .optional(),
+
+  agent: processIdentity.optional(),
+  pgid: z.number().int().optional(),
+  startedAt: isoTime.optional(),
+  finishedAt: isoTime.optional(),
+  heartbeatAt: isoTime.optional(),
+  lastActivity: z.string().optional(),
+  lastActivityAt: isoTime.optional(),
+  exitCode: z.number().int().nullable().optional(),
+  signal: z.string().nullable().optional(),
+
+  sessionId: z.string().optional(),
+  turns: z.number().int().optional(),
+  costUsd: z.number().optional(),
+  agentMs: z.number().optional(),
+  permissionDenials: z.array(z.string()).default([]),
+  commits: z.array(commitSchema).default([]),
+
+  skippedBecause: z.string().optional(),
+  failedInParallel: z.boolean().optional(),
+  succeededInFallback: z.boolean().optional(),
+
+  ports: z.array(z.number().int()).optional(),
+  copiedFiles: z.array(z.string()).optional(),
+  setupMs: z.number().optional(),
+});
+export type TaskRecord = z.infer<typeof taskSchema>;
+
+const runSchema = z.object({
+  version: z.literal(1),
+  id: z.string(),
+  repoRoot: z.string(),
+  baseRef: z.string(),
+  baseSha: z.string(),
+  promptFiles: z.array(z.string()),
+  worktreeRoot: z.string(),
+  /** The effective config the run started with (resume uses it again). */
+  config: z.record(z.string(), z.unknown()),
+  conflicts: z.array(z.object({ a: z.string(), b: z.string(), files: z.array(z.string()) })),
+  orchestrator: processIdentity.extend({ host: z.string() }),
+  /** Every orchestrator session: the first run and each resume. */
+  sessions: z.array(z.object({ pid: z.number().int(), startedAt: isoTime, finishedAt: isoTime.optional() })),
+  startedAt: isoTime,
+  heartbeatAt: isoTime,
+  finishedAt: isoTime.optional(),
+  status: z.enum(RUN_STATUSES),
+  reason: z.string().optional(),
+  exitCode: z.number().int().optional(),
+  mode: z.enum(['parallel', 'sequential']),
+  modeReason: z.string().optional(),
+  limit: z.object({ value: z.number().int(), reason: z.string() }),
+  apiPausedUntil: isoTime.optional(),
+  detached: z.boolean().optional(),
+});
+export type RunRecord = z.infer<typeof runSchema>;
+
+export const registrySchema = z.object({ run: runSchema, tasks: z.array(taskSchema) });
+export type Registry = z.infer<typeof registrySchema>;
+
+export const FINISHED_TASK_STATUSES: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed', 'skipped']);

@@ -1,0 +1,184 @@
+import { appendFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { errorCode } from '../errors.js';
+
+// orch's own git calls never start a background gc in the middle of a run.
+const QUIET = ['gc.auto=0', 'core.quotePath=false'];
+
+// simple-git waits an extra 50 ms after any git process that prints nothing (a fixed delay in
+// its completion handling). orch therefore avoids silent calls on the per-task path: no
+// `--quiet` where git's output is harmless, and checks that read a listing instead of an exit
+// code. (It also resolves, rather than rejects, a failing git that writes nothing to stderr.)
+
+export function gitAt(dir: string, extraConfig: readonly string[] = []): SimpleGit {
+  return simpleGit({ baseDir: dir, config: [...QUIET, ...extraConfig] });
+}
+
+/** Resolves a ref to a commit SHA, or undefined if it names no commit. */
+export async function resolveCommit(root: string, ref: string): Promise<string | undefined> {
+  try {
+    return (await gitAt(root).raw(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function gitCommonDir(root: string): Promise<string> {
+  const dir = (await gitAt(root).raw(['rev-parse', '--git-common-dir'])).trim();
+  return path.resolve(root, dir);
+}
+
+/** Adds `.gadugi/` to the repository's `info/exclude`, once, so orch's state never shows in `git status`. */
+export async function excludeStateDir(root: string, entry = '/.gadugi/'): Promise<void> {
+  const infoDir = path.join(await gitCommonDir(root), 'info');
+  const exclude = path.join(infoDir, 'exclude');
+  let current = '';
+  try {
+    current = await readFile(exclude, 'utf8');
+  } catch (error) {
+    if (errorCode(error) !== 'ENOENT') throw error;
+  }
+  if (current.split('\n').some((line) => line.trim() === entry || line.trim() === '.gadugi/' || line.trim() === '.gadugi')) return;
+  await mkdir(infoDir, { recursive: true });
+  await appendFile(exclude, `${current && !current.endsWith('\n') ? '\n' : ''}# orch state\n${entry}\n`);
+}
+
+export async function branchExists(root: string, branch: string): Promise<boolean> {
+  return (await gitAt(root).branchLocal()).all.includes(branch);
+}
+
+export interface WorktreeEntry {
+  path: string;
+  branch?: string;
+  head?: string;
+  prunable: boolean;
+}
+
+export async function listWorktrees(root: string): Promise<WorktreeEntry[]> {
+  const output = await gitAt(root).raw(['worktree', 'list', '--porcelain']);
+  const entries: WorktreeEntry[] = [];
+  for (const block of output.split('\n\n')) {
+    const lines = block.split('\n');
+    const worktreeLine = lines.find((line) => line.startsWith('worktree '));
+    if (!worktreeLine) continue;
+    const entry: WorktreeEntry = { path: worktreeLine.slice('worktree '.length), prunable: lines.some((line) => line.startsWith('prunable')) };
+    const branch = lines.find((line) => line.startsWith('branch '));
+    if (branch) entry.branch = branch.slice('branch refs/heads/'.length);
+    const head = lines.find((line) => line.startsWith('HEAD '));
+    if (head) entry.head = head.slice('HEAD '.length);
+    entries.push(entry);
+  }
+  return entries;
+}
+
+async function exists(target: string): Promise<boolean> {
+  try {
+    await stat(target);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Makes sure the task's worktree exists on its branch: reuses it when it is already there (a
+ * retry, a resume), re-attaches an existing branch, or creates branch and worktree from the base.
+ * Callers serialize this (see GitMutex).
+ */
+export async function ensureWorktree(root: string, worktree: string, branch: string, baseSha: string): Promise<'created' | 'reused' | 'reattached'> {
+  const resolved = path.resolve(worktree);
+  const registered = (await listWorktrees(root)).find((entry) => path.resolve(entry.path) === resolved);
+  if (registered && !registered.prunable && (await exists(resolved))) return 'reused';
+  if (registered) await gitAt(root).raw(['worktree', 'prune']);
+  await mkdir(path.dirname(resolved), { recursive: true });
+  if (await branchExists(root, branch)) {
+    await gitAt(root).raw(['worktree', 'add', resolved, branch]);
+    return 'reattached';
+  }
+  await gitAt(root).raw(['worktree', 'add', '-b', branch, resolved, baseSha]);
+  return 'created';
+}
+
+/** `git status --porcelain` lines (untracked files included). */
+export async function statusLines(worktree: string): Promise<string[]> {
+  const output = await gitAt(worktree).raw(['status', '--porcelain', '--untracked-files=all']);
+  return output.split('\n').filter((line) => line.trim());
+}
+
+/** A fallback identity for orch's own commits when the repository has none configured. */
+async function identityConfig(worktree: string): Promise<string[]> {
+  let configured = '';
+  try {
+    configured = await gitAt(worktree).raw(['config', '--get-regexp', '^user\\.(name|email)$']);
+  } catch {
+    // neither is set
+  }
+  const config: string[] = [];
+  if (!/^user\.name /m.test(configured)) config.push('user.name=orch');
+  if (!/^user\.email /m.test(configured)) config.push('user.email=orch@localhost');
+  return config;
+}
+
+/**
+ * Commits whatever the agent left uncommitted onto the task branch, except `exclude` (files orch
+ * copied in, like `.env`). Returns whether it made a commit.
+ * Hooks are skipped: this commit exists to keep work safe, not to pass the user's linters.
+ */
+export async function commitLeftovers(worktree: string, message: string, exclude: readonly string[] = []): Promise<boolean> {
+  if ((await gitAt(worktree).status()).isClean()) return false;
+  const git = gitAt(worktree, await identityConfig(worktree));
+  await git.raw(['add', '-A', '--verbose']);
+  if (exclude.length > 0) {
+    const list = path.join(tmpdir(), `orch-exclude-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+    await writeFile(list, exclude.join('\0'));
+    try {
+      await git.raw(['reset', '--quiet', `--pathspec-from-file=${list}`, '--pathspec-file-nul']);
+    } finally {
+      await rm(list, { force: true });
+    }
+    // Only the excluded files may have been dirty.
+    if (!(await git.raw(['diff', '--cached', '--name-only'])).trim()) return false;
+  }
+  await git.raw(['commit', '--no-verify', '-m', message]);
+  return true;
+}
+
+/**
+ * Brings the work of a task's dependencies into its branch, so a dependent builds on what its
+ * dependencies did. Idempotent (an already merged branch is a no-op). A conflict aborts the merge
+ * and throws, leaving the worktree as it was.
+ */
+export async function mergeBranches(worktree: string, branches: readonly string[], message: (branch: string) => string): Promise<void> {
+  if (branches.length === 0) return;
+  const git = gitAt(worktree, await identityConfig(worktree));
+  for (const branch of branches) {
+    try {
+      await git.raw(['merge', '--no-edit', '-m', message(branch), branch]);
+    } catch (error) {
+      await git.raw(['merge', '--abort']).catch(() => undefined);
+      throw new Error(`merging ${branch} failed: ${String(error instanceof Error ? error.message : error).trim().split('\n')[0]}`);
+    }
+  }
+}
+
+export interface CommitInfo {
+  sha: string;
+  subject: string;
+}
+
+/**
+ * The task's own commits, oldest first: on its branch since the base, leaving out what came from
+ * its dependencies' branches (`exclude`) and orch's merges of them.
+ */
+export async function commitsSince(worktree: string, baseSha: string, exclude: readonly string[] = []): Promise<CommitInfo[]> {
+  const output = await gitAt(worktree).raw(['log', '--reverse', '--no-merges', '--format=%H%x1f%s', 'HEAD', '--not', baseSha, ...exclude, '--']);
+  return output
+    .split('\n')
+    .filter((line) => line.includes('\x1f'))
+    .map((line) => {
+      const [sha = '', subject = ''] = line.split('\x1f');
+      return { sha, subject };
+    });
+}

@@ -1,0 +1,32 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import lockfile from 'proper-lockfile';
+
+/**
+ * Serializes git worktree and branch operations: within this process (p-limit) and across orch
+ * processes on the same repository (a lock file), because git's own index and ref locks make
+ * concurrent `git worktree add` calls fail at random.
+ */
+export class GitMutex {
+  private readonly local = pLimit(1);
+
+  constructor(private readonly stateDir: string) {}
+
+  run<T>(operation: () => Promise<T>): Promise<T> {
+    return this.local(async () => {
+      await mkdir(this.stateDir, { recursive: true });
+      const release = await lockfile.lock(this.stateDir, {
+        lockfilePath: path.join(this.stateDir, 'git.lock'),
+        realpath: false,
+        stale: 15_000,
+        retries: { retries: 200, minTimeout: 25, maxTimeout: 250, factor: 1.3 },
+      });
+      try {
+        return await operation();
+      } finally {
+        await release();
+      }
+    });
+  }
+}

@@ -1,0 +1,65 @@
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { projectRoot } from './orch.js';
+
+export const fakeClaude = path.join(projectRoot, 'test', 'fixtures', 'fake-claude.mjs');
+
+/** The environment that makes orch use the scripted fake agent, recording starts in `stateDir`. */
+export function fakeAgentEnv(stateDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ORCH_CLAUDE_BIN: fakeClaude, FAKE_CLAUDE_STATE: stateDir, ...extra };
+}
+
+/** A prompt section that scripts the fake agent (see test/fixtures/fake-claude.mjs). */
+export function agentScript(script: object): string {
+  return `\n\`\`\`fake-agent\n${JSON.stringify(script)}\n\`\`\`\n`;
+}
+
+export interface AgentStart {
+  taskId: string;
+  start: number;
+  pid: number;
+  cwd: string;
+  args: string[];
+  resume: string | null;
+  env: Record<string, string>;
+  at: string;
+}
+
+export async function agentStarts(stateDir: string): Promise<AgentStart[]> {
+  try {
+    const text = await readFile(path.join(stateDir, 'starts.ndjson'), 'utf8');
+    return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as AgentStart);
+  } catch {
+    return [];
+  }
+}
+
+/** Pids of live (non-zombie) processes whose environment mentions `marker`. */
+export async function processesWithEnv(marker: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      const environ = await readFile(`/proc/${entry}/environ`, 'utf8');
+      if (environ.includes(marker)) pids.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
+/** Kills every process a test started (found by its private state directory in the environment). */
+export async function killStrays(stateDir: string): Promise<number[]> {
+  const pids = await processesWithEnv(`FAKE_CLAUDE_STATE=${stateDir}`);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  return pids;
+}
