@@ -55,5 +55,5 @@ console.log(`\nEverything is left in place to look at:
   cd ${repo}
   node ${orch} status
   git log --oneline --graph --all
-When done: rm -rf ${work}`);
+When done: node ${orch} clean --branches --force --purge (in the repo), then rm -rf ${work}`);
 process.exitCode = exitCode;

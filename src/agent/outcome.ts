@@ -66,6 +66,9 @@ export function classifyOutcome(input: OutcomeInput): Outcome {
 
   const { result } = input;
   if (!result) {
+    if (input.exitCode === null && input.signal === null) {
+      return { status: 'failed', failure: 'no-result', reason: 'the agent ended without a result (orch did not start it, so its exit status is unknown)' };
+    }
     if (input.exitCode === 0) return { status: 'failed', failure: 'no-result', reason: 'exited 0 without a result event' };
     const detail = lastLine(input.stderrTail);
     return { status: 'failed', failure: 'exit-code', reason: `${exitText(input)} without a result${detail ? `: ${detail}` : ''}` };

@@ -143,7 +143,8 @@ export class AgentProcess {
   async stop(graceMs: number): Promise<AgentExit> {
     if (this.state === 'running') this.state = 'stopping';
     this.signal('SIGTERM');
-    const exit = await Promise.race([this.exited, sleep(graceMs).then(() => undefined)]);
+    // The grace timer must not keep orch alive once the agent is gone.
+    const exit = await Promise.race([this.exited, sleep(graceMs, undefined, { ref: false }).then(() => undefined)]);
     if (exit) {
       await this.reapGroup(graceMs);
       return exit;

@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { UserError, errorMessage } from '../errors.js';
+import { registerClean } from './commands/clean.js';
 import { registerPlan } from './commands/plan.js';
+import { registerResume } from './commands/resume.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
 import type { CommandContext, CommandIO } from './context.js';
@@ -32,6 +34,8 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
   registerPlan(program, context);
   registerRun(program, context);
   registerStatus(program, context);
+  registerResume(program, context);
+  registerClean(program, context);
 
   try {
     await program.parseAsync([...argv]);

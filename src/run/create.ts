@@ -27,6 +27,7 @@ export interface NewRun {
   analysis: Analysis;
   baseRef: string;
   baseSha: string;
+  baseBranch?: string | undefined;
   promptFiles: string[];
   detached: boolean;
 }
@@ -80,6 +81,7 @@ export async function createRun(input: NewRun, sink: EventSink): Promise<RunStor
       repoRoot: input.repoRoot,
       baseRef: input.baseRef,
       baseSha: input.baseSha,
+      ...(input.baseBranch ? { baseBranch: input.baseBranch } : {}),
       promptFiles: input.promptFiles,
       worktreeRoot,
       config: input.configInput as Record<string, unknown>,

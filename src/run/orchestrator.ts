@@ -7,6 +7,7 @@ import { blockedTasks, pickReady, type SchedulableTask } from '../scheduler/poli
 import { attemptFileName } from '../state/paths.js';
 import type { AttemptKind, AttemptRecord, RunStatus, TaskRecord } from '../state/registry.js';
 import type { RunStore } from '../state/store.js';
+import { decideAfterAttempt, type Decision } from './decide.js';
 import { summarize } from './summary.js';
 
 export interface ConcurrencyLimit {
@@ -249,15 +250,25 @@ export class Orchestrator {
     attempt.outcome = outcome.status;
     if (outcome.reason) attempt.reason = outcome.reason;
     task.agentMs = (task.agentMs ?? 0) + (Date.parse(now) - Date.parse(attempt.startedAt));
-    task.finishedAt = now;
-    task.status = outcome.status;
+    const decision = this.interrupted || this.abortError ? decideWhenStopping(outcome) : decideAfterAttempt(task, attempt, outcome);
     delete task.reason;
     delete task.failure;
-    if (outcome.reason) task.reason = outcome.reason;
-    if (outcome.status === 'failed') {
-      task.failure = outcome.failure;
-      if (outcome.failure === 'not-logged-in') {
-        this.abort(new UserError(`${outcome.reason}: run \`claude\` once and log in, or set ANTHROPIC_API_KEY; then \`orch resume ${this.store.run.id}\`.`));
+    if (decision.status === 'pending') {
+      attempt.outcome = 'requeued';
+      task.status = 'pending';
+      task.reason = decision.reason;
+      task.next = decision.next;
+      if (decision.delayMs > 0) task.retryAt = new Date(Date.parse(now) + decision.delayMs).toISOString();
+      await this.store.record({ type: 'task-status', taskId: task.id, status: 'pending', previous: 'running', attempt: attempt.number, reason: decision.reason, retryInMs: decision.delayMs });
+      return;
+    }
+    task.finishedAt = now;
+    task.status = decision.status;
+    if (decision.reason) task.reason = decision.reason;
+    if (decision.status === 'failed') {
+      task.failure = decision.failure;
+      if (decision.failure === 'not-logged-in') {
+        this.abort(new UserError(`${decision.reason}: run \`claude\` once and log in, or set ANTHROPIC_API_KEY; then \`orch resume ${this.store.run.id}\`.`));
       }
     }
     await this.store.record({
@@ -312,4 +323,11 @@ export class Orchestrator {
     }
     this.resolveDone(this.abortError ? { exitCode, error: this.abortError } : { exitCode });
   }
+}
+
+/** While the run is stopping nothing is requeued: an unfinished task is interrupted. */
+function decideWhenStopping(outcome: AttemptResult['outcome']): Decision {
+  if (outcome.status === 'succeeded') return outcome.reason ? { status: 'succeeded', reason: outcome.reason } : { status: 'succeeded' };
+  if (outcome.status === 'failed' && outcome.failure !== 'timeout') return { status: 'failed', failure: outcome.failure, reason: outcome.reason };
+  return { status: 'interrupted', reason: outcome.status === 'interrupted' ? outcome.reason : 'stopped by orch (interrupt)' };
 }

@@ -6,11 +6,12 @@ import type { EventSink } from '../events.js';
 import { ConflictIndex } from '../graph/conflicts.js';
 import { loadAnalysis } from '../graph/load-analysis.js';
 import { stateDir } from '../state/paths.js';
+import { acquireRunLock } from '../state/run-lock.js';
 import type { RunStore } from '../state/store.js';
-import { resolveCommit } from '../worktree/git.js';
+import { branchOf, resolveCommit } from '../worktree/git.js';
 import { GitMutex } from '../worktree/mutex.js';
 import { findRepoRoot } from '../worktree/repo.js';
-import { startAttempt } from './attempt.js';
+import { startAttempt, type AttemptRequest } from './attempt.js';
 import { createRun } from './create.js';
 import { Orchestrator, type ConcurrencyLimit, type RunOutcome } from './orchestrator.js';
 import { checkAgent, checkStateWritable } from './preflight.js';
@@ -57,6 +58,7 @@ export async function executeRun(
   config: OrchConfig,
   env: NodeJS.ProcessEnv,
   onStart: (orchestrator: Orchestrator) => void,
+  adopted: AttemptRequest[] = [],
 ): Promise<RunOutcome> {
   const repoRoot = store.run.repoRoot;
   const attemptEnvironment = { store, config, repoRoot, paths: store.paths, gitMutex: new GitMutex(stateDir(repoRoot)), env, onApiRetry: () => undefined };
@@ -68,7 +70,7 @@ export async function executeRun(
     startAttempt: (request) => startAttempt(attemptEnvironment, request),
   });
   onStart(orchestrator);
-  return orchestrator.run();
+  return orchestrator.run(adopted);
 }
 
 /** `orch run`: check, create the run, run it. */
@@ -83,11 +85,21 @@ export async function startRun(request: RunRequest, sink: EventSink, onStart: (o
       analysis: prepared.analysis,
       baseRef: prepared.config.base,
       baseSha: prepared.baseSha,
+      baseBranch: await branchOf(prepared.repoRoot, prepared.config.base),
       promptFiles: prepared.analysis.tasks.map((task) => task.file),
       detached: request.detached,
     },
     sink,
   );
-  const outcome = await executeRun(store, prepared.config, request.env, onStart);
-  return { store, outcome };
+  let orchestrator: Orchestrator | undefined;
+  const release = await acquireRunLock(store.paths, undefined, (error) => orchestrator?.abort(new UserError(`lost the run lock: ${error.message}`)));
+  try {
+    const outcome = await executeRun(store, prepared.config, request.env, (created) => {
+      orchestrator = created;
+      onStart(created);
+    });
+    return { store, outcome };
+  } finally {
+    await release();
+  }
 }

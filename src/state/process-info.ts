@@ -97,3 +97,25 @@ export function liveGroupMembers(pgid: number): number[] {
     return [];
   }
 }
+
+/**
+ * Finds a live agent by the ORCH_RUN_ID / ORCH_TASK_ID orch put in its environment: the safety
+ * net for an orchestrator that died between starting an agent and recording its pid. Only
+ * process-group leaders qualify (orch starts every agent as one). Linux only (reads /proc).
+ */
+export function findAgentByEnvironment(runId: string, taskId: string): ProcessIdentity | undefined {
+  if (!hasProc) return undefined;
+  const wanted = [`ORCH_RUN_ID=${runId}`, `ORCH_TASK_ID=${taskId}`];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const info = fromProcStat(Number(entry));
+    if (!info || info.state === 'Z' || info.pgid !== info.pid) continue;
+    try {
+      const environment = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      if (wanted.every((variable) => environment.includes(variable))) return { pid: info.pid, startTime: info.startTime };
+    } catch {
+      // not ours to read, or gone
+    }
+  }
+  return undefined;
+}

@@ -114,6 +114,8 @@ const runSchema = z.object({
   repoRoot: z.string(),
   baseRef: z.string(),
   baseSha: z.string(),
+  /** The branch the base came from, if any: where task branches are expected to be merged. */
+  baseBranch: z.string().optional(),
   promptFiles: z.array(z.string()),
   worktreeRoot: z.string(),
   /** The effective config the run started with (resume uses it again). */

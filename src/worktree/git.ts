@@ -25,6 +25,12 @@ export async function resolveCommit(root: string, ref: string): Promise<string |
   }
 }
 
+/** The branch `ref` names (`main` for "main" or "refs/heads/main"; the current branch for "HEAD"), if it names one. */
+export async function branchOf(root: string, ref: string): Promise<string | undefined> {
+  const name = ref === 'HEAD' ? (await gitAt(root).raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim() : ref.replace(/^refs\/heads\//, '');
+  return name && (await branchExists(root, name)) ? name : undefined;
+}
+
 export async function gitCommonDir(root: string): Promise<string> {
   const dir = (await gitAt(root).raw(['rev-parse', '--git-common-dir'])).trim();
   return path.resolve(root, dir);

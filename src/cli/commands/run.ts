@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { chooseRenderer } from '../../render/renderer.js';
 import { startRun } from '../../run/start.js';
 import type { CommandContext } from '../context.js';
 import { flagOverrides, type RunFlagOptions } from '../run-flags.js';
-import { handleStopSignals } from '../signals.js';
+import { driveRun } from '../drive-run.js';
 
 export interface RunOptions extends RunFlagOptions {
   json?: boolean;
@@ -28,21 +27,9 @@ export function registerRun(program: Command, context: CommandContext): void {
       .description('run every task: one agent per task, each in its own worktree and branch')
       .argument('<prompts...>', 'prompt files, globs or directories of .md files')
       .option('--base <ref>', 'branch or commit the task branches start from (default: HEAD)'),
-  ).action(async (prompts: string[], options: RunOptions) => {
-    const renderer = chooseRenderer(options.json === true, context.out);
-    const signals = handleStopSignals(() => process.exit(130));
-    try {
-      const { outcome } = await startRun(
-        { cwd: context.cwd, env: context.env, prompts, flags: flagOverrides(options), detached: false },
-        (event) => renderer.event(event),
-        (orchestrator) => signals.attach(orchestrator),
-      );
-      renderer.close();
-      if (outcome.error) context.err(`orch: ${outcome.error.message}`);
-      context.setExitCode(outcome.exitCode);
-    } finally {
-      renderer.close();
-      signals.dispose();
-    }
-  });
+  ).action((prompts: string[], options: RunOptions) =>
+    driveRun(context, options.json === true, (sink, onStart) =>
+      startRun({ cwd: context.cwd, env: context.env, prompts, flags: flagOverrides(options), detached: false }, sink, onStart),
+    ),
+  );
 }

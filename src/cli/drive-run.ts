@@ -1,0 +1,31 @@
+import type { EventSink } from '../events.js';
+import { chooseRenderer } from '../render/renderer.js';
+import type { Orchestrator, RunOutcome } from '../run/orchestrator.js';
+import type { CommandContext } from './context.js';
+import { handleStopSignals } from './signals.js';
+
+/**
+ * What `run` and `resume` share: a renderer for the events, Ctrl-C/SIGTERM passed on to the
+ * orchestrator, and the run's exit code (with its abort reason, if any, on stderr).
+ */
+export async function driveRun(
+  context: CommandContext,
+  json: boolean,
+  start: (sink: EventSink, onStart: (orchestrator: Orchestrator) => void) => Promise<{ outcome: RunOutcome }>,
+): Promise<void> {
+  const renderer = chooseRenderer(json, context.out);
+  // A signal before the run exists: nothing has been started, so just leave.
+  const signals = handleStopSignals(() => process.exit(130));
+  try {
+    const { outcome } = await start(
+      (event) => renderer.event(event),
+      (orchestrator) => signals.attach(orchestrator),
+    );
+    renderer.close();
+    if (outcome.error) context.err(`orch: ${outcome.error.message}`);
+    context.setExitCode(outcome.exitCode);
+  } finally {
+    renderer.close();
+    signals.dispose();
+  }
+}

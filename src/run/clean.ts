@@ -1,0 +1,164 @@
+import { readdir, rm, rmdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { AgentProcess } from '../agent/process.js';
+import { loadConfig } from '../config/load.js';
+import { UserError, errorMessage } from '../errors.js';
+import { isAlive } from '../state/process-info.js';
+import { runPaths, stateDir } from '../state/paths.js';
+import type { Registry, TaskRecord } from '../state/registry.js';
+import { readRegistry, writeRegistry } from '../state/registry-file.js';
+import { acquireRunLock } from '../state/run-lock.js';
+import { listRunIds } from '../state/runs.js';
+import { branchOf, gitAt, statusLines } from '../worktree/git.js';
+import { branchVerdict } from '../worktree/merged.js';
+import { GitMutex } from '../worktree/mutex.js';
+import { staleAfterMs, viewOf } from './status.js';
+
+export interface CleanOptions {
+  runId?: string | undefined;
+  all: boolean;
+  purge: boolean;
+  branches: boolean;
+  force: boolean;
+  dryRun: boolean;
+  killOrphans: boolean;
+  /** The branch task branches are compared with; default: the branch each run started from. */
+  target?: string | undefined;
+}
+
+export interface CleanAction {
+  run: string;
+  kind: 'run' | 'agent' | 'worktree' | 'branch' | 'run-folder';
+  target: string;
+  result: 'removed' | 'deleted' | 'stopped' | 'kept' | 'skipped';
+  reason?: string;
+}
+
+async function exists(target: string): Promise<boolean> {
+  try {
+    await stat(target);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Uncommitted or untracked paths in a worktree, leaving out the files orch copied into it. */
+async function unsavedFiles(task: TaskRecord): Promise<string[]> {
+  const copied = new Set(task.copiedFiles ?? []);
+  return (await statusLines(task.worktree)).map((line) => line.slice(3).replace(/^"|"$/g, '')).filter((file) => !copied.has(file));
+}
+
+/**
+ * `orch clean`: removes worktrees whose work is safely on their branch, optionally the branches
+ * whose commits are safe elsewhere and the run folders. Never touches a live run; never removes
+ * unsaved work or unmerged commits unless forced.
+ */
+export async function clean(repoRoot: string, env: NodeJS.ProcessEnv, options: CleanOptions): Promise<CleanAction[]> {
+  const actions: CleanAction[] = [];
+  const mutex = new GitMutex(stateDir(repoRoot));
+  const ids = options.runId ? [options.runId] : await listRunIds(repoRoot);
+  const remainingBranches = new Set((await gitAt(repoRoot).branchLocal()).all);
+  const note = (action: CleanAction): void => {
+    actions.push(action);
+  };
+
+  for (const id of ids) {
+    const paths = runPaths(repoRoot, id);
+    let registry: Registry;
+    try {
+      registry = await readRegistry(paths.registry);
+    } catch (error) {
+      if (options.runId) throw error;
+      note({ run: id, kind: 'run', target: id, result: 'skipped', reason: errorMessage(error) });
+      continue;
+    }
+    const view = viewOf(registry, { isAlive, now: Date.now(), staleAfterMs: await staleAfterMs(registry, env) });
+    if (view.run.orchestratorAlive && registry.run.status === 'running') {
+      if (options.runId) throw new UserError(`run ${id} is running (orch pid ${registry.run.orchestrator.pid} is alive): clean refuses to touch a live run; stop it first.`);
+      note({ run: id, kind: 'run', target: id, result: 'skipped', reason: 'still running' });
+      continue;
+    }
+    if (view.run.liveness === 'stale' && !options.all && !options.runId) {
+      note({ run: id, kind: 'run', target: id, result: 'skipped', reason: `unfinished (its orchestrator is gone): \`orch resume ${id}\`, or clean it with --all or --run ${id}` });
+      continue;
+    }
+
+    // Agents still running under a dead orchestrator: stopped only when asked.
+    const liveAgents = registry.tasks.filter((task) => isAlive(task.agent));
+    if (liveAgents.length > 0 && options.killOrphans && !options.dryRun) {
+      const release = await acquireRunLock(paths, registry.run.orchestrator, () => undefined);
+      try {
+        const { config } = await loadConfig(repoRoot, env, [], registry.run.config);
+        for (const task of liveAgents) {
+          await AgentProcess.adopt(task.agent!).stop(config.timeouts.killGrace);
+          if (task.status === 'running') {
+            task.status = 'interrupted';
+            task.reason = 'agent stopped by orch clean --kill-orphans';
+            task.finishedAt = new Date().toISOString();
+          }
+          note({ run: id, kind: 'agent', target: `${task.id} (pid ${task.agent!.pid})`, result: 'stopped' });
+        }
+        await writeRegistry(paths.registry, registry);
+      } finally {
+        await release();
+      }
+    }
+    const stillAlive = new Set(registry.tasks.filter((task) => isAlive(task.agent)).map((task) => task.id));
+
+    const keptWorktrees = new Set<string>();
+    for (const task of registry.tasks) {
+      if (!(await exists(task.worktree))) continue;
+      const where = path.relative(repoRoot, task.worktree) || task.worktree;
+      if (stillAlive.has(task.id)) {
+        keptWorktrees.add(task.id);
+        note({ run: id, kind: 'worktree', target: where, result: 'kept', reason: options.dryRun && options.killOrphans ? `agent pid ${task.agent!.pid} would be stopped first` : `agent pid ${task.agent!.pid} is still running in it (--kill-orphans stops it)` });
+        continue;
+      }
+      const unsaved = await unsavedFiles(task);
+      if (unsaved.length > 0 && !options.force) {
+        keptWorktrees.add(task.id);
+        note({ run: id, kind: 'worktree', target: where, result: 'kept', reason: `${unsaved.length} uncommitted or untracked file${unsaved.length === 1 ? '' : 's'} (${unsaved.slice(0, 3).join(', ')}${unsaved.length > 3 ? ', …' : ''}); --force removes it anyway` });
+        continue;
+      }
+      if (!options.dryRun) await mutex.run(() => gitAt(repoRoot).raw(['worktree', 'remove', '--force', task.worktree]));
+      const removed: CleanAction = { run: id, kind: 'worktree', target: where, result: 'removed' };
+      if (unsaved.length > 0) removed.reason = `${unsaved.length} unsaved file${unsaved.length === 1 ? '' : 's'} discarded (--force)`;
+      note(removed);
+    }
+
+    if (options.branches) {
+      const target = options.target ?? registry.run.baseBranch ?? (await branchOf(repoRoot, 'HEAD'));
+      for (const task of registry.tasks) {
+        if (!remainingBranches.has(task.branch)) continue;
+        if (keptWorktrees.has(task.id)) {
+          note({ run: id, kind: 'branch', target: task.branch, result: 'kept', reason: 'checked out in a worktree that was kept' });
+          continue;
+        }
+        const others = new Set([...remainingBranches].filter((branch) => branch !== task.branch));
+        const verdict = await branchVerdict(repoRoot, task.branch, target, others);
+        if (!verdict.safe && !options.force) {
+          note({ run: id, kind: 'branch', target: task.branch, result: 'kept', reason: `${verdict.reason}; --force deletes it anyway` });
+          continue;
+        }
+        if (!options.dryRun) await mutex.run(() => gitAt(repoRoot).raw(['branch', '-D', task.branch]));
+        remainingBranches.delete(task.branch);
+        note({ run: id, kind: 'branch', target: task.branch, result: 'deleted', reason: verdict.safe ? verdict.reason : `${verdict.reason} (--force)` });
+      }
+    }
+
+    const worktreeRunDir = path.join(registry.run.worktreeRoot, id);
+    if (!options.dryRun && keptWorktrees.size === 0 && (await exists(worktreeRunDir)) && (await readdir(worktreeRunDir)).length === 0) await rmdir(worktreeRunDir);
+    if (options.purge) {
+      const where = path.relative(repoRoot, paths.dir);
+      if (keptWorktrees.size > 0) {
+        note({ run: id, kind: 'run-folder', target: where, result: 'kept', reason: 'it still records worktrees that were kept' });
+      } else {
+        if (!options.dryRun) await rm(paths.dir, { recursive: true, force: true });
+        note({ run: id, kind: 'run-folder', target: where, result: 'removed' });
+      }
+    }
+  }
+  if (!options.dryRun) await mutex.run(() => gitAt(repoRoot).raw(['worktree', 'prune']));
+  return actions;
+}

@@ -1,0 +1,75 @@
+import type { AttemptKind, ProcessIdentity, TaskRecord } from '../state/registry.js';
+
+export type ResumeAction =
+  | { kind: 'keep' }
+  /** The agent is still working: follow it to the end, never start it twice. */
+  | { kind: 'adopt'; identity: ProcessIdentity }
+  /** The agent is gone but its stream holds its final result: read it and finish the task. */
+  | { kind: 'collect'; identity: ProcessIdentity }
+  /** Run again in the existing worktree. */
+  | { kind: 'rerun'; next: { kind: AttemptKind; note: string; resumeSessionId?: string } }
+  /** Skipped because of a failure that is now being retried: pending again. */
+  | { kind: 'revive' };
+
+export interface ResumeFacts {
+  /** The task's agent, alive and the same process (pid and start time), if there is one. */
+  liveAgent: (task: TaskRecord) => ProcessIdentity | undefined;
+  /** Whether the stream of the task's latest attempt ends with a result line. */
+  hasResult: (task: TaskRecord) => boolean;
+  retryFailed: boolean;
+}
+
+export const INTERRUPTED_NOTE =
+  '**Note:** this task was interrupted before it finished. The worktree already holds the work done so far (committed or not): look at `git status` and `git log` first, keep what is good, then finish the task.';
+
+export const RETRY_NOTE = (reason: string | undefined): string =>
+  `**Note:** an earlier attempt at this task failed${reason ? ` (${reason})` : ''}. Its work is still in this worktree: look at \`git status\` and \`git log\` first, then finish the task.`;
+
+function rerunInterrupted(task: TaskRecord): ResumeAction {
+  const next: { kind: AttemptKind; note: string; resumeSessionId?: string } = { kind: 'resume', note: INTERRUPTED_NOTE };
+  if (task.sessionId) next.resumeSessionId = task.sessionId;
+  return { kind: 'rerun', next };
+}
+
+/** What `orch resume` does with each task of a run whose orchestrator is gone. */
+export function planResume(tasks: readonly TaskRecord[], facts: ResumeFacts): Map<string, ResumeAction> {
+  const actions = new Map<string, ResumeAction>();
+  for (const task of tasks) {
+    switch (task.status) {
+      case 'running': {
+        const live = facts.liveAgent(task);
+        if (live) actions.set(task.id, { kind: 'adopt', identity: live });
+        else if (task.agent && facts.hasResult(task)) actions.set(task.id, { kind: 'collect', identity: task.agent });
+        else actions.set(task.id, rerunInterrupted(task));
+        break;
+      }
+      case 'interrupted':
+        actions.set(task.id, rerunInterrupted(task));
+        break;
+      case 'failed':
+        actions.set(task.id, facts.retryFailed ? { kind: 'rerun', next: { kind: 'retry', note: RETRY_NOTE(task.reason) } } : { kind: 'keep' });
+        break;
+      case 'skipped':
+      case 'succeeded':
+      case 'pending':
+        actions.set(task.id, { kind: 'keep' });
+        break;
+    }
+  }
+  if (facts.retryFailed) {
+    // Skipped tasks come back when the failure that skipped them is retried (directly or up the chain).
+    const byId = new Map(tasks.map((task) => [task.id, task]));
+    const rootCause = (task: TaskRecord, seen = new Set<string>()): TaskRecord | undefined => {
+      const cause = task.skippedBecause ? byId.get(task.skippedBecause) : undefined;
+      if (!cause || seen.has(cause.id)) return cause;
+      seen.add(cause.id);
+      return cause.status === 'skipped' ? rootCause(cause, seen) : cause;
+    };
+    for (const task of tasks) {
+      if (task.status !== 'skipped') continue;
+      const cause = rootCause(task);
+      if (cause && actions.get(cause.id)?.kind === 'rerun') actions.set(task.id, { kind: 'revive' });
+    }
+  }
+  return actions;
+}

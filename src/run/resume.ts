@@ -1,0 +1,116 @@
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { parseStreamLine } from '../agent/stream.js';
+import { loadConfig, type FlagOverride } from '../config/load.js';
+import { UserError } from '../errors.js';
+import type { EventSink } from '../events.js';
+import { findAgentByEnvironment, identify, isAlive } from '../state/process-info.js';
+import type { TaskRecord } from '../state/registry.js';
+import { acquireRunLock } from '../state/run-lock.js';
+import { loadRun } from '../state/runs.js';
+import { RunStore } from '../state/store.js';
+import type { AttemptRequest } from './attempt.js';
+import type { Orchestrator, RunOutcome } from './orchestrator.js';
+import { checkAgent } from './preflight.js';
+import { planResume } from './resume-plan.js';
+import { executeRun, requireRepoRoot } from './start.js';
+
+export interface ResumeRequest {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  runId?: string | undefined;
+  flags: FlagOverride[];
+  retryFailed: boolean;
+}
+
+/** Whether the stream of the task's latest attempt ends with its result line. */
+async function latestAttemptHasResult(runDir: string, task: TaskRecord): Promise<boolean> {
+  const attempt = task.attemptLog.at(-1);
+  if (!attempt) return false;
+  try {
+    const lines = (await readFile(path.join(runDir, attempt.log), 'utf8')).split('\n');
+    return lines.some((line) => parseStreamLine(line)?.kind === 'result');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `orch resume`: takes over a run whose orchestrator is gone. Live agents are adopted (followed
+ * from their output files, never started twice), finished ones collected, interrupted ones
+ * re-run in their worktrees (continuing their Claude sessions), pending ones run as usual.
+ */
+export async function resumeRun(request: ResumeRequest, sink: EventSink, onStart: (orchestrator: Orchestrator) => void): Promise<{ store: RunStore; outcome: RunOutcome }> {
+  const repoRoot = await requireRepoRoot(request.cwd);
+  const { paths, registry } = await loadRun(repoRoot, request.runId);
+  const { run } = registry;
+  if (run.status === 'running' && isAlive(run.orchestrator)) {
+    throw new UserError(`run ${run.id} is still running (orch pid ${run.orchestrator.pid} is alive): there is nothing to resume; follow it with \`orch status ${run.id} --watch\`.`);
+  }
+  const { config, input } = await loadConfig(repoRoot, request.env, request.flags, run.config);
+
+  let orchestrator: Orchestrator | undefined;
+  const release = await acquireRunLock(paths, run.orchestrator, (error) => orchestrator?.abort(new UserError(`lost the run lock: ${error.message}`)));
+  try {
+    const hasResult = new Map<string, boolean>();
+    for (const task of registry.tasks) if (task.status === 'running') hasResult.set(task.id, await latestAttemptHasResult(paths.dir, task));
+    const actions = planResume(registry.tasks, {
+      liveAgent: (task) => (task.agent ? (isAlive(task.agent) ? task.agent : undefined) : findAgentByEnvironment(run.id, task.id)),
+      hasResult: (task) => hasResult.get(task.id) === true,
+      retryFailed: request.retryFailed,
+    });
+    const startsAgents = [...actions.values()].some((action) => action.kind === 'rerun' || action.kind === 'revive') || registry.tasks.some((task) => task.status === 'pending');
+    if (startsAgents) await checkAgent(config, request.env, request.cwd);
+
+    const now = new Date().toISOString();
+    const self = identify(process.pid) ?? { pid: process.pid, startTime: 'unknown' };
+    run.orchestrator = { ...self, host: hostname() };
+    run.sessions.push({ pid: process.pid, startedAt: now });
+    run.status = 'running';
+    run.heartbeatAt = now;
+    run.config = input as Record<string, unknown>;
+    delete run.finishedAt;
+    delete run.exitCode;
+    delete run.reason;
+
+    const store = await RunStore.open(paths, registry, sink);
+    await store.record({ type: 'run-started', runId: run.id, baseRef: run.baseRef, baseSha: run.baseSha, tasks: registry.tasks.length, maxParallel: config.maxParallel, resumed: true, detached: false });
+
+    const adopted: AttemptRequest[] = [];
+    for (const task of registry.tasks) {
+      const action = actions.get(task.id);
+      if (!action || action.kind === 'keep') continue;
+      if (action.kind === 'adopt' || action.kind === 'collect') {
+        const attempt = task.attemptLog.at(-1);
+        if (!attempt) continue;
+        task.agent = action.identity;
+        adopted.push({ task, attempt, adopt: action.identity });
+        continue;
+      }
+      const previous = task.status;
+      task.status = 'pending';
+      delete task.finishedAt;
+      delete task.failure;
+      delete task.skippedBecause;
+      delete task.retryAt;
+      if (action.kind === 'rerun') {
+        task.next = action.next;
+        if (action.next.kind === 'retry') task.retriesUsed = 0;
+        task.reason = action.next.kind === 'retry' ? 'retrying a failed task (--retry-failed)' : 'resuming an interrupted task';
+      } else {
+        delete task.next;
+        task.reason = 'its dependency is being retried';
+      }
+      await store.record({ type: 'task-status', taskId: task.id, status: 'pending', previous, attempt: task.attempts, reason: task.reason });
+    }
+
+    const outcome = await executeRun(store, config, request.env, (created) => {
+      orchestrator = created;
+      onStart(created);
+    }, adopted);
+    return { store, outcome };
+  } finally {
+    await release();
+  }
+}

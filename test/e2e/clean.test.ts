@@ -1,0 +1,111 @@
+import { readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { agentScript, agentStarts, fakeAgentEnv, killStrays, processesWithEnv } from '../support/agents.js';
+import { git, tempRepo } from '../support/git.js';
+import { runOrch } from '../support/orch.js';
+import { readRunRegistry } from '../support/run-state.js';
+import { startOrch, waitFor } from '../support/spawn.js';
+import { tempDir, writeFiles } from '../support/tmp.js';
+
+const stateDirs: string[] = [];
+afterEach(async () => {
+  for (const dir of stateDirs.splice(0)) await killStrays(dir);
+});
+async function agentState(): Promise<string> {
+  const dir = await tempDir('orch-agent-');
+  stateDirs.push(dir);
+  return dir;
+}
+
+const commitFile = (file: string) => agentScript({ steps: [{ write: file, content: `${file}\n` }, { write: `${file}.notes`, content: 'two files\n' }, { commit: `add ${file}` }] });
+
+async function snapshot(repo: string) {
+  return {
+    worktrees: await git(repo, 'worktree', 'list', '--porcelain'),
+    branches: await git(repo, 'branch', '--list', '--format=%(refname:short) %(objectname)'),
+    runs: await readdir(path.join(repo, '.gadugi', 'runs')),
+  };
+}
+
+describe('orch clean', () => {
+  it('removes only what is safe, recognizes squash merges and cherry-picks, and --dry-run changes nothing', async () => {
+    const repo = await tempRepo();
+    // Two commits, so only the squash check (not git cherry) can recognize the squash merge.
+    const twoCommits = agentScript({ steps: [{ write: 's.txt', content: 's\n' }, { commit: 'add s.txt' }, { append: 's.txt', content: 'more\n' }, { commit: 'extend s.txt' }] });
+    await writeFiles(repo, { 'prompts/squashed.md': `# S\n${twoCommits}`, 'prompts/picked.md': `# P\n${commitFile('p.txt')}`, 'prompts/unmerged.md': `# U\n${commitFile('u.txt')}`, 'prompts/dirty.md': `# D\n${commitFile('d.txt')}` });
+    await git(repo, 'add', 'prompts');
+    await git(repo, 'commit', '-q', '-m', 'prompts');
+    const state = await agentState();
+    expect((await runOrch(['run', 'prompts/*.md'], { cwd: repo, env: fakeAgentEnv(state) })).exitCode).toBe(0);
+    const registry = await readRunRegistry(repo);
+    const task = (id: string) => registry.tasks.find((candidate) => candidate.id === id)!;
+    // The user merges two branches their own way: a squash merge and a cherry-pick.
+    await git(repo, 'merge', '--squash', '-q', task('squashed').branch);
+    await git(repo, 'commit', '-q', '-m', 'squash-merge squashed');
+    await git(repo, 'cherry-pick', task('picked').branch);
+    // And leaves an experiment in one worktree.
+    await writeFile(path.join(task('dirty').worktree, 'scratch.txt'), 'not saved anywhere\n');
+
+    const before = await snapshot(repo);
+    const dry = await runOrch(['clean', '--branches', '--purge', '--dry-run'], { cwd: repo });
+    expect(dry.exitCode).toBe(0);
+    expect(dry.stdout).toContain('would be removed');
+    expect(dry.stdout).toContain('(dry run: nothing was changed)');
+    expect(await snapshot(repo)).toEqual(before);
+
+    const result = await runOrch(['clean', '--branches', '--json'], { cwd: repo });
+    expect(result.exitCode).toBe(0);
+    const { actions } = JSON.parse(result.stdout) as { actions: Array<{ kind: string; target: string; result: string; reason?: string }> };
+    const about = (kind: string, target: string) => actions.find((action) => action.kind === kind && action.target.endsWith(target));
+    expect(about('worktree', '/squashed')).toMatchObject({ result: 'removed' });
+    expect(about('worktree', '/unmerged')).toMatchObject({ result: 'removed' });
+    expect(about('worktree', '/dirty')).toMatchObject({ result: 'kept', reason: expect.stringContaining('1 uncommitted or untracked file (scratch.txt)') });
+    expect(about('branch', '/squashed')).toMatchObject({ result: 'deleted', reason: 'it was squash-merged into main' });
+    expect(about('branch', '/picked')).toMatchObject({ result: 'deleted', reason: 'its changes are in main' });
+    expect(about('branch', '/unmerged')).toMatchObject({ result: 'kept', reason: expect.stringContaining('1 commit not on main or any other branch') });
+    expect(about('branch', '/dirty')).toMatchObject({ result: 'kept', reason: 'checked out in a worktree that was kept' });
+
+    const worktrees = await git(repo, 'worktree', 'list', '--porcelain');
+    expect(worktrees).toContain(task('dirty').worktree);
+    expect(worktrees).not.toContain(task('squashed').worktree);
+    const branches = (await git(repo, 'branch', '--list', '--format=%(refname:short)')).split('\n').sort();
+    expect(branches).toEqual(['main', task('dirty').branch, task('unmerged').branch].sort());
+
+    // --force removes the rest; --purge deletes the run folder once nothing is left in it.
+    const forced = await runOrch(['clean', '--branches', '--force', '--purge'], { cwd: repo });
+    expect(forced.exitCode).toBe(0);
+    expect((await git(repo, 'branch', '--list', '--format=%(refname:short)')).trim()).toBe('main');
+    expect(await git(repo, 'worktree', 'list', '--porcelain')).not.toContain('.gadugi/worktrees');
+    expect(await readdir(path.join(repo, '.gadugi', 'runs'))).toEqual([]);
+  });
+
+  it('refuses a live run, and stops orphaned agents of a dead orchestrator only when asked', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, { 'prompts/hang.md': `# Hang\n${agentScript({ steps: [{ write: 'wip.txt', content: 'wip\n' }, { hang: true }] })}` });
+    const state = await agentState();
+    const orch = startOrch(['run', 'prompts/hang.md'], { cwd: repo, env: fakeAgentEnv(state) });
+    const registry = await waitFor(async () => {
+      const current = await readRunRegistry(repo);
+      return current.tasks[0]!.agent ? current : undefined;
+    }, 20_000, 'the agent');
+    const live = await runOrch(['clean', '--run', registry.run.id], { cwd: repo });
+    expect(live.exitCode).toBe(2);
+    expect(live.stderr).toMatch(/clean refuses to touch a live run/);
+
+    orch.kill('SIGKILL');
+    await orch;
+    // Default clean leaves an unfinished run alone; --all looks at it but keeps the agent's worktree.
+    expect((await runOrch(['clean'], { cwd: repo })).stdout).toMatch(/skipped: unfinished \(its orchestrator is gone\)/);
+    expect((await runOrch(['clean', '--all'], { cwd: repo })).stdout).toMatch(/kept: agent pid \d+ is still running in it/);
+    expect(await processesWithEnv(`FAKE_CLAUDE_STATE=${state}`)).toHaveLength(1);
+
+    const killed = await runOrch(['clean', '--all', '--kill-orphans'], { cwd: repo });
+    expect(killed.exitCode).toBe(0);
+    expect(killed.stdout).toMatch(/agent hang \(pid \d+\) stopped/);
+    expect(killed.stdout).toMatch(/kept: 1 uncommitted or untracked file \(wip\.txt\)/);
+    await waitFor(async () => (await processesWithEnv(`FAKE_CLAUDE_STATE=${state}`)).length === 0, 8_000, 'the agent to stop');
+    expect((await readRunRegistry(repo)).tasks[0]).toMatchObject({ status: 'interrupted', reason: 'agent stopped by orch clean --kill-orphans' });
+    expect(await agentStarts(state)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,54 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { agentScript, fakeAgentEnv, killStrays } from '../support/agents.js';
+import { git, tempRepo } from '../support/git.js';
+import { runOrch } from '../support/orch.js';
+import { readRunRegistry, runIds } from '../support/run-state.js';
+import { startOrch, waitFor } from '../support/spawn.js';
+import { tempDir, writeFiles } from '../support/tmp.js';
+
+const stateDirs: string[] = [];
+afterEach(async () => {
+  for (const dir of stateDirs.splice(0)) await killStrays(dir);
+});
+async function agentState(): Promise<string> {
+  const dir = await tempDir('orch-agent-');
+  stateDirs.push(dir);
+  return dir;
+}
+
+describe('two orch processes on one repository', () => {
+  it('run side by side without corrupting each other, while status reads them', async () => {
+    const repo = await tempRepo();
+    const prompts: Record<string, string> = {};
+    for (let i = 1; i <= 6; i++) {
+      prompts[`one/t${i}.md`] = `# One ${i}\n${agentScript({ steps: [{ sleep: 200 }, { write: `one-${i}.txt`, content: `${i}\n` }, { commit: `one ${i}` }] })}`;
+      prompts[`two/t${i}.md`] = `# Two ${i}\n${agentScript({ steps: [{ sleep: 200 }, { write: `two-${i}.txt`, content: `${i}\n` }, { commit: `two ${i}` }] })}`;
+    }
+    await writeFiles(repo, prompts);
+    const state = await agentState();
+    const env = fakeAgentEnv(state);
+    const first = startOrch(['run', 'one/*.md', '--max-parallel', '3'], { cwd: repo, env });
+    const second = startOrch(['run', 'two/*.md', '--max-parallel', '3'], { cwd: repo, env });
+    // A watcher follows the first run to its end, reading while the runs write.
+    const firstId = await waitFor(async () => (await runIds(repo))[0], 20_000, 'a run to exist');
+    const watch = startOrch(['status', firstId, '--watch', '--json'], { cwd: repo });
+
+    const [one, two, watched] = await Promise.all([first, second, watch]);
+    expect(one.stderr).toBe('');
+    expect(two.stderr).toBe('');
+    expect([one.exitCode, two.exitCode]).toEqual([0, 0]);
+    expect(watched.exitCode).toBe(0);
+    const views = String(watched.stdout).trim().split('\n').map((line) => JSON.parse(line) as { run: { liveness: string } });
+    expect(views.at(-1)!.run.liveness).toBe('succeeded');
+
+    const ids = await runIds(repo);
+    expect(ids).toHaveLength(2);
+    for (const id of ids) {
+      const registry = await readRunRegistry(repo, id);
+      expect(registry.tasks.every((task) => task.status === 'succeeded')).toBe(true);
+      for (const task of registry.tasks) expect(task.commits).toHaveLength(1);
+    }
+    expect((await git(repo, 'branch', '--list', 'orch/*')).split('\n')).toHaveLength(12);
+    expect((await runOrch(['status', '--all', '--json'], { cwd: repo })).stdout).toContain('"succeeded": 6');
+  });
+});
