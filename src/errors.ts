@@ -34,3 +34,20 @@ export function errorMessage(error: unknown): string {
 export function assertNever(value: never): never {
   throw new Error(`unexpected value: ${JSON.stringify(value)}`);
 }
+
+/** Filesystem failures that are the environment's, not a bug: full disk, no permission, read-only. */
+const ENVIRONMENT_FS_ERRORS: Record<string, string> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is exhausted',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'the filesystem is read-only',
+  ENOTDIR: 'a path component is not a directory',
+};
+
+/** A UserError for an environment failure while doing `what`, or undefined for anything else. */
+export function environmentError(error: unknown, what: string, hint: string): UserError | undefined {
+  const code = errorCode(error);
+  const meaning = code ? ENVIRONMENT_FS_ERRORS[code] : undefined;
+  return meaning ? new UserError(`${what}: ${meaning} (${code}); ${hint}`) : undefined;
+}

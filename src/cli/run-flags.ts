@@ -4,11 +4,13 @@ import type { FlagOverride } from '../config/load.js';
 export interface RunFlagOptions {
   base?: string;
   maxParallel?: string;
+  retries?: string;
   timeout?: string;
   model?: string;
   maxTurns?: string;
   permissionMode?: string;
   worktreeRoot?: string;
+  fallback?: boolean;
 }
 
 /** Numbers arrive as text; anything else is passed on as written so validation can name the flag. */
@@ -21,11 +23,13 @@ export function flagOverrides(options: RunFlagOptions): FlagOverride[] {
   const overrides: FlagOverride[] = [
     { key: 'base', value: options.base, flag: '--base' },
     { key: 'maxParallel', value: options.maxParallel === 'auto' ? 'auto' : numeric(options.maxParallel), flag: '--max-parallel' },
+    { key: 'retries.count', value: numeric(options.retries), flag: '--retries' },
     { key: 'timeouts.task', value: options.timeout, flag: '--timeout' },
     { key: 'agent.model', value: options.model, flag: '--model' },
     { key: 'agent.maxTurns', value: numeric(options.maxTurns), flag: '--max-turns' },
     { key: 'agent.permissionMode', value: options.permissionMode, flag: '--permission-mode' },
     { key: 'worktree.root', value: options.worktreeRoot, flag: '--worktree-root' },
+    { key: 'fallback.enabled', value: options.fallback === false ? false : undefined, flag: '--no-fallback' },
   ];
   return overrides.filter((override) => override.value !== undefined);
 }

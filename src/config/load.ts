@@ -53,7 +53,8 @@ async function readConfigFile(repoRoot: string): Promise<Record<string, unknown>
   try {
     text = await readFile(path.join(repoRoot, CONFIG_FILE), 'utf8');
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return {};
+    // No file, or no .gadugi folder at all (ENOTDIR when .gadugi is a file): no settings.
+    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return {};
     throw new UserError(`cannot read ${CONFIG_FILE}: ${errorCode(error) ?? String(error)}.`);
   }
   const errors: ParseError[] = [];

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ConfigInput, OrchConfig } from '../config/schema.js';
+import { environmentError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { Analysis } from '../graph/analyze.js';
 import { identify } from '../state/process-info.js';
-import { branchName, runPaths, stateDir, worktreePath } from '../state/paths.js';
+import { branchName, runPaths, stateDir, worktreePath, type RunPaths } from '../state/paths.js';
 import type { Registry, TaskRecord } from '../state/registry.js';
 import { writeRegistry } from '../state/registry-file.js';
 import { RunStore } from '../state/store.js';
@@ -36,6 +37,16 @@ export interface NewRun {
 export async function createRun(input: NewRun, sink: EventSink): Promise<RunStore> {
   const runId = input.runId ?? newRunId();
   const paths = runPaths(input.repoRoot, runId);
+  try {
+    return await writeNewRun(input, runId, paths, sink);
+  } catch (error) {
+    // Nothing half-written: a run that could not be created completely does not exist.
+    await rm(paths.dir, { recursive: true, force: true }).catch(() => undefined);
+    throw environmentError(error, `cannot create the run folder ${paths.dir}`, 'free some space or fix the permissions of .gadugi, then run orch again.') ?? error;
+  }
+}
+
+async function writeNewRun(input: NewRun, runId: string, paths: RunPaths, sink: EventSink): Promise<RunStore> {
   const worktreeRoot = path.resolve(input.repoRoot, input.config.worktree.root);
   await mkdir(paths.logs, { recursive: true });
   await mkdir(paths.prompts, { recursive: true });

@@ -1,6 +1,6 @@
 import type { Outcome } from '../agent/outcome.js';
 import type { AttemptKind, AttemptRecord, FailureKind, TaskRecord } from '../state/registry.js';
-import { INTERRUPTED_NOTE } from './resume-plan.js';
+import { INTERRUPTED_NOTE, RETRY_NOTE } from './resume-plan.js';
 
 export interface NextAttempt {
   kind: AttemptKind;
@@ -13,18 +13,43 @@ export type Decision =
   | { status: 'succeeded'; reason?: string }
   | { status: 'failed'; failure: FailureKind; reason: string }
   | { status: 'interrupted'; reason: string }
-  /** Run again after `delayMs`; `spends` says which budget the new attempt uses. */
-  | { status: 'pending'; reason: string; next: NextAttempt; delayMs: number; spends: 'none' };
+  /**
+   * Run again after `delayMs`. `spends` names the budget the next attempt uses: a retry (a
+   * failure), an API requeue (rate limiting is not the task's fault), or none.
+   */
+  | { status: 'pending'; reason: string; next: NextAttempt; delayMs: number; spends: 'retry' | 'api-requeue' | 'none' };
+
+export interface RetryPolicy {
+  retries: number;
+  backoffMs: number;
+  apiRequeues: number;
+}
+
+/** Failures that another attempt cannot fix. */
+export const FINAL_FAILURES: ReadonlySet<FailureKind> = new Set(['not-logged-in', 'setup', 'worktree']);
 
 /**
- * The task's next state after an attempt. A `--resume` of a session the CLI no longer has
- * ("No conversation found") starts fresh instead, without counting as a failure.
+ * The task's next state after an attempt:
+ * - a failure caused only by rate limiting or overload (API 429/529) is requeued without counting
+ *   as a failure, up to `apiRequeues` times (the run-wide API pause decides when it starts again);
+ * - any other failure is retried `retries` times in the same worktree, after a backoff that doubles;
+ * - a `--resume` of a session the CLI no longer has starts afresh without counting;
+ * - a fallback attempt is the last one.
  */
-export function decideAfterAttempt(_task: TaskRecord, attempt: AttemptRecord, outcome: Outcome): Decision {
+export function decideAfterAttempt(task: TaskRecord, attempt: AttemptRecord, outcome: Outcome, policy: RetryPolicy): Decision {
   if (outcome.status === 'succeeded') return outcome.reason ? { status: 'succeeded', reason: outcome.reason } : { status: 'succeeded' };
   if (outcome.status === 'interrupted') return { status: 'interrupted', reason: outcome.reason };
+  const failed: Decision = { status: 'failed', failure: outcome.failure, reason: outcome.reason };
+  if (FINAL_FAILURES.has(outcome.failure) || attempt.kind === 'fallback') return failed;
   if (attempt.kind === 'resume' && /no conversation found/i.test(outcome.reason)) {
     return { status: 'pending', reason: 'the earlier Claude session is gone; starting afresh in the same worktree', next: { kind: 'resume', note: INTERRUPTED_NOTE }, delayMs: 0, spends: 'none' };
   }
-  return { status: 'failed', failure: outcome.failure, reason: outcome.reason };
+  if (outcome.failure === 'rate-limited' && task.apiRequeues < policy.apiRequeues) {
+    return { status: 'pending', reason: `${outcome.reason}; requeued (rate limiting is not a task failure)`, next: { kind: 'requeue', note: RETRY_NOTE(outcome.reason) }, delayMs: 0, spends: 'api-requeue' };
+  }
+  if (task.retriesUsed < policy.retries) {
+    const delayMs = policy.backoffMs * 2 ** task.retriesUsed;
+    return { status: 'pending', reason: `${outcome.reason}; retry ${task.retriesUsed + 1} of ${policy.retries}`, next: { kind: 'retry', note: RETRY_NOTE(outcome.reason) }, delayMs, spends: 'retry' };
+  }
+  return failed;
 }

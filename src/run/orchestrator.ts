@@ -1,27 +1,25 @@
 import type { AttemptHandle, AttemptRequest, AttemptResult } from './attempt.js';
 import type { OrchConfig } from '../config/schema.js';
 import { UserError, errorMessage } from '../errors.js';
-import type { LimitReason } from '../events.js';
 import type { ConflictIndex } from '../graph/conflicts.js';
+import { ApiPressure } from '../scheduler/api-pressure.js';
+import { computeLimit, type ConcurrencyLimit } from '../scheduler/limiter.js';
 import { blockedTasks, pickReady, type SchedulableTask } from '../scheduler/policy.js';
+import type { ResourceSample, Sampler } from '../scheduler/sampler.js';
 import { attemptFileName } from '../state/paths.js';
 import type { AttemptKind, AttemptRecord, RunStatus, TaskRecord } from '../state/registry.js';
 import type { RunStore } from '../state/store.js';
-import { decideAfterAttempt, type Decision } from './decide.js';
+import { FINAL_FAILURES, decideAfterAttempt, type Decision } from './decide.js';
+import { RETRY_NOTE, skippedBecauseOf } from './resume-plan.js';
 import { summarize } from './summary.js';
-
-export interface ConcurrencyLimit {
-  value: number;
-  reason: LimitReason;
-}
 
 export interface OrchestratorDeps {
   store: RunStore;
   config: OrchConfig;
   conflicts: ConflictIndex;
   startAttempt: (request: AttemptRequest) => AttemptHandle;
-  /** How many agents may run right now, and what decides it. */
-  limit: (running: number) => ConcurrencyLimit;
+  sampler: Sampler;
+  random?: () => number;
 }
 
 export interface RunOutcome {
@@ -30,34 +28,53 @@ export interface RunOutcome {
   error?: UserError;
 }
 
+/** The machine refused to start a process: a sign to stop running things in parallel. */
+const RESOURCE_SPAWN_ERRORS: ReadonlySet<string> = new Set(['EAGAIN', 'ENOMEM', 'EMFILE', 'ENFILE']);
+
 /**
- * Runs a run's tasks to the end: admits ready tasks within the concurrency limit, drives each
- * attempt, and records every transition through the store (registry, ledger, event).
+ * Runs a run's tasks to the end. It admits ready tasks within a concurrency limit that follows
+ * the machine and the API, drives each attempt, applies the retry policy, switches to one task
+ * at a time when parallel runs keep failing, re-runs those failures in a sequential fallback
+ * pass, and records every transition through the store (registry, ledger, event).
  */
 export class Orchestrator {
   private readonly active = new Map<string, AttemptHandle | undefined>();
+  private readonly api: ApiPressure;
+  private sample: ResourceSample | undefined;
   private interrupted = false;
   private abortError: UserError | undefined;
   private ticking = false;
   private tickAgain = false;
   private finishing = false;
+  private fallbackDone = false;
+  private consecutiveParallelFailures = 0;
   private wakeTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private sampleTimer: NodeJS.Timeout | undefined;
   private lastLimit: ConcurrencyLimit | undefined;
   private resolveDone!: (outcome: RunOutcome) => void;
   private readonly done = new Promise<RunOutcome>((resolve) => {
     this.resolveDone = resolve;
   });
 
-  constructor(private readonly deps: OrchestratorDeps) {}
+  constructor(private readonly deps: OrchestratorDeps) {
+    this.api = new ApiPressure(deps.config.api, deps.random);
+  }
 
   private get store(): RunStore {
     return this.deps.store;
   }
 
+  private get config(): OrchConfig {
+    return this.deps.config;
+  }
+
   /** Runs until every task is finished (or the run is interrupted); `adopted` are already running. */
   async run(adopted: AttemptRequest[] = []): Promise<RunOutcome> {
-    this.heartbeatTimer = setInterval(() => this.heartbeat(), this.deps.config.heartbeat.interval);
+    this.fallbackDone = this.store.tasks.some((task) => task.attemptLog.some((attempt) => attempt.kind === 'fallback'));
+    await this.resample();
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), this.config.heartbeat.interval);
+    this.sampleTimer = setInterval(() => void this.resample().then(() => this.kick()), this.config.concurrency.sampleInterval);
     for (const request of adopted) this.follow(request);
     this.kick();
     return this.done;
@@ -81,6 +98,25 @@ export class Orchestrator {
     this.abortError ??= error;
     for (const handle of this.active.values()) handle?.interrupt();
     this.kick();
+  }
+
+  /** API pressure seen live in an agent's stream, or in a failed result. */
+  apiSignal(status: number, retryAfterMs?: number): void {
+    const pause = this.api.signal(status, Date.now(), retryAfterMs);
+    if (!pause) return;
+    this.store.run.apiPausedUntil = new Date(pause.until).toISOString();
+    this.store
+      .record({ type: 'api-pressure', status, pausedForMs: pause.delayMs, level: pause.level })
+      .then(() => this.kick())
+      .catch((error: unknown) => this.fail(error));
+  }
+
+  private async resample(): Promise<void> {
+    try {
+      this.sample = await this.deps.sampler();
+    } catch (error) {
+      this.fail(error);
+    }
   }
 
   private heartbeat(): void {
@@ -123,6 +159,17 @@ export class Orchestrator {
     }));
   }
 
+  private currentLimit(now: number): ConcurrencyLimit {
+    if (this.api.isPaused(now)) return { value: Math.max(1, this.active.size), reason: 'api' };
+    return computeLimit({
+      sample: this.sample ?? { cores: 1, availableMemMb: Number.MAX_SAFE_INTEGER, loadPerCore: 0 },
+      running: this.active.size,
+      concurrency: this.config.concurrency,
+      maxParallel: this.config.maxParallel,
+      sequential: this.store.run.mode === 'sequential',
+    });
+  }
+
   private async tick(): Promise<void> {
     if (this.interrupted || this.abortError) {
       if (this.active.size === 0) await this.finish();
@@ -130,23 +177,29 @@ export class Orchestrator {
     }
     await this.skipBlocked();
 
-    const limit = this.deps.limit(this.active.size);
+    const now = Date.now();
+    const limit = this.currentLimit(now);
     if (limit.value !== this.lastLimit?.value || limit.reason !== this.lastLimit.reason) {
       this.lastLimit = limit;
       this.store.run.limit = { value: limit.value, reason: limit.reason };
       await this.store.record({ type: 'limit', limit: limit.value, reason: limit.reason, running: this.active.size });
     }
 
-    const now = Date.now();
-    const ready = pickReady(this.schedulable(), new Set(this.active.keys()), limit.value - this.active.size, this.deps.conflicts, now);
-    for (const id of ready) this.launch(id);
+    const paused = this.api.isPaused(now);
+    if (paused) this.wakeAt(this.api.until);
+    else {
+      const ready = pickReady(this.schedulable(), new Set(this.active.keys()), limit.value - this.active.size, this.deps.conflicts, now);
+      for (const id of ready) this.launch(id);
+    }
     if (this.active.size > 0) return;
 
     const pending = this.store.tasks.filter((task) => task.status === 'pending');
     if (pending.length === 0) {
-      await this.finish();
+      if (await this.startFallbackPass()) this.kick();
+      else await this.finish();
       return;
     }
+    if (paused) return;
     const nextRetry = Math.min(...pending.map((task) => (task.retryAt ? Date.parse(task.retryAt) : Number.POSITIVE_INFINITY)));
     if (Number.isFinite(nextRetry)) {
       this.wakeAt(nextRetry);
@@ -155,7 +208,7 @@ export class Orchestrator {
     throw new Error(`no task can start but ${pending.map((task) => task.id).join(', ')} are pending`);
   }
 
-  /** Wakes the scheduler at a given time (a retry's backoff ending). */
+  /** Wakes the scheduler at a given time (a retry's backoff or an API pause ending). */
   private wakeAt(time: number): void {
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.wakeTimer = setTimeout(() => this.kick(), Math.max(0, time - Date.now()) + 5);
@@ -176,6 +229,41 @@ export class Orchestrator {
         await this.store.record({ type: 'task-status', taskId: id, status: 'skipped', previous: 'pending', attempt: task.attempts, reason: task.reason });
       }
     }
+  }
+
+  private async switchToSequential(reason: string): Promise<void> {
+    if (this.store.run.mode === 'sequential') return;
+    this.store.run.mode = 'sequential';
+    this.store.run.modeReason = reason;
+    await this.store.record({ type: 'mode', mode: 'sequential', reason });
+  }
+
+  /**
+   * When everything else is done: tasks that failed while running in parallel get one more
+   * attempt each, one at a time, and the dependents their failure skipped come back.
+   */
+  private async startFallbackPass(): Promise<boolean> {
+    if (!this.config.fallback.enabled || this.fallbackDone) return false;
+    const candidates = this.store.tasks.filter((task) => task.status === 'failed' && task.failedInParallel && !(task.failure && FINAL_FAILURES.has(task.failure)));
+    if (candidates.length === 0) return false;
+    this.fallbackDone = true;
+    await this.switchToSequential(`fallback pass: ${candidates.length} task${candidates.length === 1 ? '' : 's'} that failed while running in parallel run again, one at a time`);
+    const revived = skippedBecauseOf(this.store.tasks, new Set(candidates.map((task) => task.id)));
+    for (const task of candidates) {
+      task.status = 'pending';
+      task.next = { kind: 'fallback', note: RETRY_NOTE(task.reason) };
+      task.reason = 'sequential fallback';
+      delete task.finishedAt;
+      await this.store.record({ type: 'task-status', taskId: task.id, status: 'pending', previous: 'failed', attempt: task.attempts, reason: task.reason });
+    }
+    for (const task of revived) {
+      task.status = 'pending';
+      task.reason = 'its dependency runs again in the sequential fallback';
+      delete task.skippedBecause;
+      delete task.finishedAt;
+      await this.store.record({ type: 'task-status', taskId: task.id, status: 'pending', previous: 'skipped', attempt: task.attempts, reason: task.reason });
+    }
+    return true;
   }
 
   private newAttempt(task: TaskRecord, kind: AttemptKind): AttemptRecord {
@@ -243,6 +331,16 @@ export class Orchestrator {
     }
   }
 
+  private decide(task: TaskRecord, attempt: AttemptRecord, result: AttemptResult): Decision {
+    const { outcome } = result;
+    if (this.interrupted || this.abortError) return decideWhenStopping(outcome);
+    if (outcome.status === 'failed' && outcome.failure === 'spawn' && result.spawnError && RESOURCE_SPAWN_ERRORS.has(result.spawnError)) {
+      // Not the task's fault: run it again once the run is down to one agent at a time.
+      return { status: 'pending', reason: `${outcome.reason}; requeued`, next: { kind: 'requeue' }, delayMs: 0, spends: 'none' };
+    }
+    return decideAfterAttempt(task, attempt, outcome, { retries: this.config.retries.count, backoffMs: this.config.retries.backoff, apiRequeues: this.config.retries.apiRequeues });
+  }
+
   private async complete(task: TaskRecord, attempt: AttemptRecord, result: AttemptResult): Promise<void> {
     const now = new Date().toISOString();
     const { outcome } = result;
@@ -250,7 +348,23 @@ export class Orchestrator {
     attempt.outcome = outcome.status;
     if (outcome.reason) attempt.reason = outcome.reason;
     task.agentMs = (task.agentMs ?? 0) + (Date.parse(now) - Date.parse(attempt.startedAt));
-    const decision = this.interrupted || this.abortError ? decideWhenStopping(outcome) : decideAfterAttempt(task, attempt, outcome);
+    const decision = this.decide(task, attempt, result);
+
+    if (outcome.status === 'failed') {
+      if (outcome.apiStatus !== undefined) this.apiSignal(outcome.apiStatus);
+      if (result.spawnError && RESOURCE_SPAWN_ERRORS.has(result.spawnError)) {
+        await this.switchToSequential(`the machine refused to start an agent (${result.spawnError})`);
+      } else if (attempt.parallel && outcome.failure !== 'rate-limited' && !this.interrupted) {
+        task.failedInParallel = true;
+        this.consecutiveParallelFailures += 1;
+        if (this.consecutiveParallelFailures >= this.config.fallback.failureThreshold) {
+          await this.switchToSequential(`${this.consecutiveParallelFailures} tasks failed in a row while running in parallel`);
+        }
+      }
+    } else if (outcome.status === 'succeeded') {
+      this.consecutiveParallelFailures = 0;
+    }
+
     delete task.reason;
     delete task.failure;
     if (decision.status === 'pending') {
@@ -258,6 +372,8 @@ export class Orchestrator {
       task.status = 'pending';
       task.reason = decision.reason;
       task.next = decision.next;
+      if (decision.spends === 'retry') task.retriesUsed += 1;
+      if (decision.spends === 'api-requeue') task.apiRequeues += 1;
       if (decision.delayMs > 0) task.retryAt = new Date(Date.parse(now) + decision.delayMs).toISOString();
       await this.store.record({ type: 'task-status', taskId: task.id, status: 'pending', previous: 'running', attempt: attempt.number, reason: decision.reason, retryInMs: decision.delayMs });
       return;
@@ -265,6 +381,7 @@ export class Orchestrator {
     task.finishedAt = now;
     task.status = decision.status;
     if (decision.reason) task.reason = decision.reason;
+    if (decision.status === 'succeeded' && attempt.kind === 'fallback') task.succeededInFallback = true;
     if (decision.status === 'failed') {
       task.failure = decision.failure;
       if (decision.failure === 'not-logged-in') {
@@ -286,7 +403,7 @@ export class Orchestrator {
   private async finish(): Promise<void> {
     if (this.finishing) return;
     this.finishing = true;
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    for (const timer of [this.heartbeatTimer, this.sampleTimer]) if (timer) clearInterval(timer);
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     const run = this.store.run;
     const now = new Date().toISOString();

@@ -57,19 +57,23 @@ export function planResume(tasks: readonly TaskRecord[], facts: ResumeFacts): Ma
     }
   }
   if (facts.retryFailed) {
-    // Skipped tasks come back when the failure that skipped them is retried (directly or up the chain).
-    const byId = new Map(tasks.map((task) => [task.id, task]));
-    const rootCause = (task: TaskRecord, seen = new Set<string>()): TaskRecord | undefined => {
-      const cause = task.skippedBecause ? byId.get(task.skippedBecause) : undefined;
-      if (!cause || seen.has(cause.id)) return cause;
-      seen.add(cause.id);
-      return cause.status === 'skipped' ? rootCause(cause, seen) : cause;
-    };
-    for (const task of tasks) {
-      if (task.status !== 'skipped') continue;
-      const cause = rootCause(task);
-      if (cause && actions.get(cause.id)?.kind === 'rerun') actions.set(task.id, { kind: 'revive' });
-    }
+    const retried = new Set([...actions].filter(([, action]) => action.kind === 'rerun').map(([id]) => id));
+    for (const task of skippedBecauseOf(tasks, retried)) actions.set(task.id, { kind: 'revive' });
   }
   return actions;
+}
+
+/** Skipped tasks whose skip traces back (through other skipped tasks) to one of `causes`. */
+export function skippedBecauseOf(tasks: readonly TaskRecord[], causes: ReadonlySet<string>): TaskRecord[] {
+  const byId = new Map(tasks.map((task) => [task.id, task]));
+  const rootCause = (task: TaskRecord): string | undefined => {
+    const seen = new Set<string>();
+    let current: TaskRecord | undefined = task;
+    while (current?.status === 'skipped' && current.skippedBecause && !seen.has(current.id)) {
+      seen.add(current.id);
+      current = byId.get(current.skippedBecause);
+    }
+    return current?.id;
+  };
+  return tasks.filter((task) => task.status === 'skipped' && causes.has(rootCause(task) ?? ''));
 }

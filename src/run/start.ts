@@ -1,10 +1,10 @@
-import { availableParallelism } from 'node:os';
 import { loadConfig, type FlagOverride } from '../config/load.js';
 import type { OrchConfig } from '../config/schema.js';
 import { UserError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { ConflictIndex } from '../graph/conflicts.js';
 import { loadAnalysis } from '../graph/load-analysis.js';
+import { chooseSampler } from '../scheduler/sampler.js';
 import { stateDir } from '../state/paths.js';
 import { acquireRunLock } from '../state/run-lock.js';
 import type { RunStore } from '../state/store.js';
@@ -13,7 +13,7 @@ import { GitMutex } from '../worktree/mutex.js';
 import { findRepoRoot } from '../worktree/repo.js';
 import { startAttempt, type AttemptRequest } from './attempt.js';
 import { createRun } from './create.js';
-import { Orchestrator, type ConcurrencyLimit, type RunOutcome } from './orchestrator.js';
+import { Orchestrator, type RunOutcome } from './orchestrator.js';
 import { checkAgent, checkStateWritable } from './preflight.js';
 
 export interface RunRequest {
@@ -30,14 +30,6 @@ export async function requireRepoRoot(cwd: string): Promise<string> {
   const root = await findRepoRoot(cwd);
   if (!root) throw new UserError('not a git repository (or any parent up to the filesystem root): run orch inside the repository the tasks should change.');
   return root;
-}
-
-/** A fixed limit from the core count (or --max-parallel). */
-function coreLimit(config: OrchConfig): (running: number) => ConcurrencyLimit {
-  const fromCores = Math.max(1, Math.round(availableParallelism() * config.concurrency.agentsPerCore));
-  if (config.maxParallel === 'auto' || config.maxParallel >= fromCores) return () => ({ value: fromCores, reason: 'cores' });
-  const cap = config.maxParallel;
-  return () => ({ value: cap, reason: 'max-parallel' });
 }
 
 /** Everything `orch run` checks before it writes anything: any failure is one line and exit 2. */
@@ -61,12 +53,21 @@ export async function executeRun(
   adopted: AttemptRequest[] = [],
 ): Promise<RunOutcome> {
   const repoRoot = store.run.repoRoot;
-  const attemptEnvironment = { store, config, repoRoot, paths: store.paths, gitMutex: new GitMutex(stateDir(repoRoot)), env, onApiRetry: () => undefined };
-  const orchestrator = new Orchestrator({
+  let orchestrator: Orchestrator | undefined;
+  const attemptEnvironment = {
+    store,
+    config,
+    repoRoot,
+    paths: store.paths,
+    gitMutex: new GitMutex(stateDir(repoRoot)),
+    env,
+    onApiRetry: (status: number, delayMs: number | undefined) => orchestrator?.apiSignal(status, delayMs),
+  };
+  orchestrator = new Orchestrator({
     store,
     config,
     conflicts: new ConflictIndex(store.run.conflicts),
-    limit: coreLimit(config),
+    sampler: chooseSampler(env),
     startAttempt: (request) => startAttempt(attemptEnvironment, request),
   });
   onStart(orchestrator);

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import writeFileAtomic from 'write-file-atomic';
-import { UserError, errorCode, errorMessage } from '../errors.js';
+import { UserError, environmentError, errorCode, errorMessage } from '../errors.js';
 import { registrySchema, type Registry } from './registry.js';
 
 /**
@@ -37,13 +37,6 @@ export async function writeRegistry(file: string, registry: Registry): Promise<v
   try {
     await writeFileAtomic(file, `${JSON.stringify(registry, null, 2)}\n`, { fsync: true });
   } catch (error) {
-    const code = errorCode(error);
-    if (code === 'ENOSPC' || code === 'EDQUOT') {
-      throw new UserError(`cannot write the registry ${file}: the disk is full (${code}); the last good registry was kept. Free some space, then \`orch resume\`.`);
-    }
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-      throw new UserError(`cannot write the registry ${file} (${code}): make the .gadugi folder writable, then \`orch resume\`.`);
-    }
-    throw error;
+    throw environmentError(error, `cannot write the registry ${file}`, 'the last good registry was kept. Free some space or fix the permissions, then `orch resume`.') ?? error;
   }
 }

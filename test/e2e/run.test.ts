@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { agentScript, agentStarts, fakeAgentEnv, killStrays } from '../support/agents.js';
+import { agentScript, agentStarts, fakeAgentEnv, killStrays, roomyMachine } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { maxConcurrency, overlaps, readLedger, readRunRegistry, runIntervals, seqOf } from '../support/run-state.js';
@@ -44,7 +44,8 @@ describe('orch run with the scripted fake agent', () => {
     const headBefore = await git(repo, 'rev-parse', 'HEAD');
     const state = await agentState();
 
-    const result = await runOrch(['run', 'prompts/*.md', '--max-parallel', '4'], { cwd: repo, env: fakeAgentEnv(state) });
+    const env = fakeAgentEnv(state, { ORCH_SAMPLER_FILE: await roomyMachine(state) });
+    const result = await runOrch(['run', 'prompts/*.md', '--max-parallel', '4', '--retries', '0', '--no-fallback'], { cwd: repo, env });
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(1);
 

@@ -1,4 +1,4 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { projectRoot } from './orch.js';
 
@@ -7,6 +7,16 @@ export const fakeClaude = path.join(projectRoot, 'test', 'fixtures', 'fake-claud
 /** The environment that makes orch use the scripted fake agent, recording starts in `stateDir`. */
 export function fakeAgentEnv(stateDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ORCH_CLAUDE_BIN: fakeClaude, FAKE_CLAUDE_STATE: stateDir, ...extra };
+}
+
+/**
+ * A resource sample file (ORCH_SAMPLER_FILE) describing a roomy machine, for tests that need
+ * tasks to run in parallel whatever the load of the machine running the tests.
+ */
+export async function roomyMachine(dir: string, sample: object = { cores: 8, availableMemMb: 64_000, loadPerCore: 0 }): Promise<string> {
+  const file = path.join(dir, 'sample.json');
+  await writeFile(file, JSON.stringify(sample));
+  return file;
 }
 
 /** A prompt section that scripts the fake agent (see test/fixtures/fake-claude.mjs). */

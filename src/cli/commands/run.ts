@@ -12,11 +12,13 @@ export interface RunOptions extends RunFlagOptions {
 export function addRunOptions(command: Command): Command {
   return command
     .option('--max-parallel <n>', 'at most this many agents at once, or "auto" (default: auto)')
+    .option('--retries <n>', 'retry a failed task this many times (default 1)')
     .option('--timeout <duration>', 'per-task time limit, e.g. 30m (default 60m)')
     .option('--model <model>', 'the model for every agent (frontmatter `model` wins)')
     .option('--max-turns <n>', 'turn limit for every agent (frontmatter `max_turns` wins)')
     .option('--permission-mode <mode>', 'claude --permission-mode (default acceptEdits)')
     .option('--worktree-root <dir>', 'where worktrees go (default .gadugi/worktrees)')
+    .option('--no-fallback', 'do not re-run tasks that failed in parallel one at a time at the end')
     .option('--json', 'print NDJSON events instead of text');
 }
 

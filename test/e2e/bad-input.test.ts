@@ -1,0 +1,162 @@
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { agentScript, agentStarts, fakeAgentEnv, killStrays } from '../support/agents.js';
+import { tempRepo } from '../support/git.js';
+import { runOrch } from '../support/orch.js';
+import { readRunRegistry } from '../support/run-state.js';
+import { tempDir, writeFiles } from '../support/tmp.js';
+
+const stateDirs: string[] = [];
+const mounts: string[] = [];
+afterEach(async () => {
+  for (const dir of stateDirs.splice(0)) expect(await killStrays(dir)).toEqual([]);
+  for (const dir of mounts.splice(0)) execFileSync('umount', [dir]);
+});
+async function agentState(): Promise<string> {
+  const dir = await tempDir('orch-agent-');
+  stateDirs.push(dir);
+  return dir;
+}
+
+async function exists(target: string): Promise<boolean> {
+  try {
+    await stat(target);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function expectOneLine(result: { exitCode: number; stderr: string; stdout: string }, message: RegExp): void {
+  expect(result.exitCode).toBe(2);
+  expect(result.stderr).toMatch(message);
+  expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+}
+
+const isRoot = process.getuid?.() === 0;
+
+describe('bad input and a hostile environment: one line, exit 2, nothing half-written', () => {
+  it('not a git repository', async () => {
+    const dir = await tempDir();
+    await writeFiles(dir, { 'a.md': '# A\n' });
+    expectOneLine(await runOrch(['run', 'a.md'], { cwd: dir, env: fakeAgentEnv(await agentState()) }), /^orch: not a git repository .*run orch inside the repository/);
+    expect(await readdir(dir)).toEqual(['a.md']);
+  });
+
+  it('a base ref that does not exist', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, { 'prompts/a.md': '# A\n' });
+    expectOneLine(await runOrch(['run', 'prompts/a.md', '--base', 'no-such-branch'], { cwd: repo, env: fakeAgentEnv(await agentState()) }), /^orch: base ref "no-such-branch" not found: pass --base/);
+    expect(await exists(path.join(repo, '.gadugi'))).toBe(false);
+  });
+
+  it('claude not found, with how to install it', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, { 'prompts/a.md': '# A\n' });
+    // Only the system's own folders: not the project's node_modules/.bin, which holds the real CLI.
+    const env = { PATH: [path.dirname(process.execPath), '/usr/bin', '/bin'].join(path.delimiter), ORCH_CLAUDE_BIN: '' };
+    expectOneLine(await runOrch(['run', 'prompts/a.md'], { cwd: repo, env }), /^orch: claude not found: install Claude Code with `npm install -g @anthropic-ai\/claude-code`/);
+    expect(await exists(path.join(repo, '.gadugi'))).toBe(false);
+  });
+
+  it('claude present but not logged in (checked before the run)', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, { 'prompts/a.md': '# A\n' });
+    const state = await agentState();
+    expectOneLine(await runOrch(['run', 'prompts/a.md'], { cwd: repo, env: fakeAgentEnv(state, { FAKE_CLAUDE_LOGGED_OUT: '1' }) }), /^orch: claude is not logged in: run `claude` once and log in, or set ANTHROPIC_API_KEY/);
+    expect(await exists(path.join(repo, '.gadugi'))).toBe(false);
+    expect(await agentStarts(state)).toEqual([]);
+  });
+
+  it('claude reporting "Not logged in" mid-run stops the run with exit 2', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, {
+      'prompts/a.md': `# A\n${agentScript({ steps: [{ exit: 1, result: 'error', message: 'Not logged in · Please run /login' }] })}`,
+      'prompts/b.md': '# B\nThis depends on a.\n',
+    });
+    const state = await agentState();
+    const result = await runOrch(['run', 'prompts/*.md'], { cwd: repo, env: fakeAgentEnv(state) });
+    expectOneLine(result, /^orch: claude is not logged in \(Not logged in · Please run \/login\): run `claude` once and log in/);
+    const registry = await readRunRegistry(repo);
+    expect(registry.run).toMatchObject({ status: 'aborted', exitCode: 2 });
+    expect(registry.tasks.map((task) => task.status)).toEqual(['failed', 'pending']);
+    expect(await agentStarts(state)).toHaveLength(1);
+  });
+
+  it('bypassPermissions as root without IS_SANDBOX=1', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, { 'prompts/a.md': '# A\n' });
+    const state = await agentState();
+    const result = await runOrch(['run', 'prompts/a.md', '--permission-mode', 'bypassPermissions'], { cwd: repo, env: fakeAgentEnv(state, { IS_SANDBOX: '' }) });
+    if (isRoot) {
+      expectOneLine(result, /^orch: permission mode bypassPermissions is refused by claude when running as root unless IS_SANDBOX=1 is set/);
+      expect(await exists(path.join(repo, '.gadugi'))).toBe(false);
+      expect((await runOrch(['run', 'prompts/a.md', '--permission-mode', 'bypassPermissions'], { cwd: repo, env: fakeAgentEnv(state, { IS_SANDBOX: '1' }) })).exitCode).toBe(0);
+    } else {
+      expect(result.exitCode).toBe(0);
+    }
+    expect((await agentStarts(state)).every((start) => start.args.includes('bypassPermissions'))).toBe(true);
+  });
+
+  it('a state directory that cannot be written', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, { 'prompts/a.md': '# A\n' });
+    // Root can write through file permissions, so block it for everyone: .gadugi is a file.
+    await writeFile(path.join(repo, '.gadugi'), 'not a directory\n');
+    expectOneLine(await runOrch(['run', 'prompts/a.md'], { cwd: repo, env: fakeAgentEnv(await agentState()) }), /^orch: the state directory \S+\.gadugi is not writable \(ENOTDIR\)/);
+    expect(await readFile(path.join(repo, '.gadugi'), 'utf8')).toBe('not a directory\n');
+  });
+
+  it('a disk already full when the run is created leaves no run folder behind', async (context) => {
+    const repo = await tempRepo();
+    const runs = path.join(repo, '.gadugi', 'runs');
+    await mkdir(runs, { recursive: true });
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=32k', 'tmpfs', runs], { stdio: 'ignore' });
+      mounts.push(runs);
+    } catch {
+      context.skip(); // needs root and permission to mount a small tmpfs
+    }
+    // The task's own text (saved in the run folder) does not fit.
+    await writeFiles(repo, { 'prompts/big.md': `# Big\n${'A long task description. '.repeat(3000)}\n` });
+    const result = await runOrch(['run', 'prompts/big.md'], { cwd: repo, env: fakeAgentEnv(await agentState()) });
+    expectOneLine(result, /^orch: cannot create the run folder \S+: the disk is full \(ENOSPC\); free some space/);
+    expect(await readdir(runs)).toEqual([]);
+  });
+
+  it('an invalid config value, from the file or a flag', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, { 'prompts/a.md': '# A\n', '.gadugi/config.json': '{ "retries": { "count": -1 } }' });
+    expectOneLine(await runOrch(['run', 'prompts/a.md'], { cwd: repo, env: fakeAgentEnv(await agentState()) }), /^orch: invalid config value for "retries\.count" \(from \.gadugi\/config\.json\)/);
+    await writeFiles(repo, { '.gadugi/config.json': '{}' });
+    expectOneLine(await runOrch(['run', 'prompts/a.md', '--max-parallel', 'lots'], { cwd: repo, env: fakeAgentEnv(await agentState()) }), /^orch: invalid config value for "maxParallel" \(from --max-parallel\)/);
+    expect(await readdir(path.join(repo, '.gadugi'))).toEqual(['config.json']);
+  });
+
+  it('a disk that fills up while the registry is written keeps the last good registry', async (context) => {
+    const repo = await tempRepo();
+    const runs = path.join(repo, '.gadugi', 'runs');
+    await mkdir(runs, { recursive: true });
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=192k', 'tmpfs', runs], { stdio: 'ignore' });
+      mounts.push(runs);
+    } catch {
+      context.skip(); // needs root and permission to mount a small tmpfs; the unit test covers the rest
+    }
+    await writeFiles(repo, {
+      // Its stream fills the small disk that holds the run folder.
+      'prompts/a.md': `# A\n${agentScript({ steps: [{ emitBytes: 400_000 }, { write: 'a.txt', content: 'a\n' }, { commit: 'a' }] })}`,
+      'prompts/b.md': '# B\nThis depends on a.\n',
+    });
+    const state = await agentState();
+    const result = await runOrch(['run', 'prompts/*.md'], { cwd: repo, env: fakeAgentEnv(state) });
+    expectOneLine(result, /^orch: cannot write the registry \S+registry\.json: the disk is full \(ENOSPC\); the last good registry was kept/);
+    expect(await agentStarts(state)).toHaveLength(1);
+    const registry = await readRunRegistry(repo);
+    expect(registry.run.id).toMatch(/^\d{8}-\d{6}-[0-9a-f]{4}$/);
+    expect((await readdir(path.join(runs, registry.run.id))).filter((file) => file.includes('registry.json'))).toEqual(['registry.json']);
+  });
+});

@@ -1,0 +1,171 @@
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { agentScript, agentStarts, fakeAgentEnv, killStrays, processesWithEnv, roomyMachine } from '../support/agents.js';
+import { tempRepo } from '../support/git.js';
+import { runOrch } from '../support/orch.js';
+import { maxConcurrency, overlaps, readLedger, readRunRegistry, runIntervals } from '../support/run-state.js';
+import { startOrch, waitFor } from '../support/spawn.js';
+import { tempDir, writeFiles } from '../support/tmp.js';
+
+const stateDirs: string[] = [];
+afterEach(async () => {
+  for (const dir of stateDirs.splice(0)) expect(await killStrays(dir)).toEqual([]);
+});
+async function agentState(): Promise<string> {
+  const dir = await tempDir('orch-agent-');
+  stateDirs.push(dir);
+  return dir;
+}
+
+const finishes = (file: string) => [{ write: file, content: `${file}\n` }, { commit: `add ${file}` }];
+const config = (settings: object) => ({ '.gadugi/config.json': JSON.stringify(settings) });
+
+describe('API pressure', () => {
+  it('pauses new starts on a 429 and requeues the task without counting it as failed', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, {
+      ...config({ api: { backoffBase: '1s' } }),
+      // Rate limited on its first start: an api_retry in the stream, then a 429 result.
+      'prompts/a.md': `# A\n${agentScript({ runs: [[{ apiRetry: 429, delayMs: 300 }, { exit: 1, result: 'error', message: 'API Error: Request rejected (429) · Rate limited', apiErrorStatus: 429 }], finishes('a.txt')] })}`,
+      'prompts/b.md': `# B\n${agentScript({ steps: finishes('b.txt') })}`,
+    });
+    const state = await agentState();
+    const result = await runOrch(['run', 'prompts/*.md', '--max-parallel', '1'], { cwd: repo, env: fakeAgentEnv(state) });
+    expect(result.exitCode).toBe(0);
+    const registry = await readRunRegistry(repo);
+    expect(registry.tasks[0]).toMatchObject({ id: 'a', status: 'succeeded', attempts: 2, apiRequeues: 1, retriesUsed: 0 });
+    expect(registry.tasks[0]!.attemptLog.map((attempt) => attempt.kind)).toEqual(['fresh', 'requeue']);
+
+    const ledger = await readLedger(repo);
+    expect(ledger.some((event) => event.type === 'task-status' && event.status === 'failed')).toBe(false);
+    const pressure = ledger.find((event) => event.type === 'api-pressure');
+    expect(pressure).toMatchObject({ status: 429, level: 1 });
+    const pausedForMs = (pressure as { pausedForMs: number }).pausedForMs;
+    expect(pausedForMs).toBeGreaterThanOrEqual(500);
+    // Nothing started during the pause (timestamps recorded by orch, compared with each other).
+    const startsAfter = ledger.filter((event) => event.type === 'task-status' && event.status === 'running' && event.seq > pressure!.seq);
+    expect(startsAfter.length).toBeGreaterThan(0);
+    for (const start of startsAfter) expect(Date.parse(start.at) - Date.parse(pressure!.at)).toBeGreaterThanOrEqual(pausedForMs - 50);
+    expect(ledger.some((event) => event.type === 'limit' && event.reason === 'api')).toBe(true);
+  });
+});
+
+describe('timeouts and retries', () => {
+  it('kills a hung agent at its timeout, leaving no process behind', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, {
+      ...config({ timeouts: { killGrace: '1s' } }),
+      'prompts/hang.md': `---\ntimeout: 2s\n---\n# Hang\n${agentScript({ steps: [{ spawnChild: true }, { hang: 'ignore-term' }] })}`,
+    });
+    const state = await agentState();
+    const result = await runOrch(['run', 'prompts/hang.md', '--retries', '0'], { cwd: repo, env: fakeAgentEnv(state) });
+    expect(result.exitCode).toBe(1);
+    expect((await readRunRegistry(repo)).tasks[0]).toMatchObject({ status: 'failed', failure: 'timeout', reason: 'timeout: the task ran past its time limit' });
+    // The agent ignored SIGTERM and left a grandchild: both are gone.
+    expect(await processesWithEnv(`FAKE_CLAUDE_STATE=${state}`)).toEqual([]);
+  });
+
+  it('kills an agent whose stream goes silent (inactivity timeout)', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, { ...config({ timeouts: { inactivity: '1s', killGrace: '1s' } }), 'prompts/quiet.md': `# Quiet\n${agentScript({ steps: [{ sleep: 30_000 }] })}` });
+    const state = await agentState();
+    const result = await runOrch(['run', 'prompts/quiet.md', '--retries', '0'], { cwd: repo, env: fakeAgentEnv(state) });
+    expect(result.exitCode).toBe(1);
+    expect((await readRunRegistry(repo)).tasks[0]).toMatchObject({ failure: 'timeout', reason: expect.stringContaining('no output from the agent') });
+  });
+
+  it('retries a failed task in its worktree with backoff, keeping every attempt’s log', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, {
+      ...config({ retries: { backoff: '300ms' } }),
+      'prompts/flaky.md': `# Flaky\n${agentScript({ runs: [[{ write: 'half.txt', content: 'half\n' }, { exit: 1, result: 'error', message: 'flaky test' }], [{ requireFile: 'half.txt' }, ...finishes('flaky.txt')]] })}`,
+    });
+    const state = await agentState();
+    const result = await runOrch(['run', 'prompts/flaky.md', '--retries', '1'], { cwd: repo, env: fakeAgentEnv(state) });
+    expect(result.exitCode).toBe(0);
+    const registry = await readRunRegistry(repo);
+    const task = registry.tasks[0]!;
+    expect(task).toMatchObject({ status: 'succeeded', attempts: 2, retriesUsed: 1 });
+    expect(task.attemptLog.map((attempt) => [attempt.kind, attempt.outcome])).toEqual([['fresh', 'requeued'], ['retry', 'succeeded']]);
+    const runDir = path.join(repo, '.gadugi', 'runs', registry.run.id);
+    expect((await readdir(path.join(runDir, 'logs'))).sort()).toEqual(['flaky.jsonl', 'flaky.stderr', 'flaky@2.jsonl', 'flaky@2.stderr']);
+    expect(await readFile(path.join(runDir, 'prompts', 'flaky@2.md'), 'utf8')).toContain('an earlier attempt at this task failed (flaky test)');
+    const [first, second] = task.attemptLog;
+    expect(Date.parse(second!.startedAt) - Date.parse(first!.finishedAt!)).toBeGreaterThanOrEqual(300);
+  });
+});
+
+describe('circuit breaker and sequential fallback', () => {
+  it('switches to one task at a time after consecutive parallel failures, and the fallback pass rescues them', async () => {
+    const repo = await tempRepo();
+    const files: Record<string, string> = {};
+    // The first three fail whenever they run in parallel (their first start); alone they succeed.
+    for (const id of ['f1', 'f2', 'f3']) files[`prompts/${id}.md`] = `# ${id}\n${agentScript({ runs: [[{ sleep: 200 }, { exit: 1, result: 'error', message: 'resource contention' }], finishes(`${id}.txt`)] })}`;
+    for (const id of ['s1', 's2', 's3']) files[`prompts/${id}.md`] = `# ${id}\n${agentScript({ steps: [{ sleep: 150 }, ...finishes(`${id}.txt`)] })}`;
+    files['prompts/after-f1.md'] = `# after f1\nThis depends on f1.\n${agentScript({ steps: finishes('after.txt') })}`;
+    await writeFiles(repo, files);
+    const state = await agentState();
+    const env = fakeAgentEnv(state, { ORCH_SAMPLER_FILE: await roomyMachine(state) });
+    const result = await runOrch(['run', 'prompts/*.md', '--max-parallel', '3', '--retries', '0'], { cwd: repo, env });
+    expect(result.exitCode).toBe(0);
+
+    const ledger = await readLedger(repo);
+    const switched = ledger.find((event) => event.type === 'mode');
+    expect(switched).toMatchObject({ mode: 'sequential', reason: '3 tasks failed in a row while running in parallel' });
+    const intervals = runIntervals(ledger);
+    expect(maxConcurrency(intervals.filter((interval) => interval.start < switched!.seq))).toBeGreaterThan(1);
+    const afterSwitch = intervals.filter((interval) => interval.start > switched!.seq);
+    for (const a of afterSwitch) for (const b of afterSwitch) if (a !== b) expect(overlaps(a, b)).toBe(false);
+
+    const registry = await readRunRegistry(repo);
+    expect(registry.run).toMatchObject({ mode: 'sequential', modeReason: '3 tasks failed in a row while running in parallel' });
+    for (const id of ['f1', 'f2', 'f3']) {
+      const task = registry.tasks.find((candidate) => candidate.id === id)!;
+      expect(task).toMatchObject({ status: 'succeeded', succeededInFallback: true, failedInParallel: true });
+      expect(task.attemptLog.map((attempt) => attempt.kind)).toEqual(['fresh', 'fallback']);
+    }
+    // The dependent skipped by f1's failure came back and ran.
+    expect(registry.tasks.find((task) => task.id === 'after-f1')!.status).toBe('succeeded');
+    expect(result.stdout).toContain('only succeeded in the sequential fallback: f1, f2, f3');
+  });
+
+  it('--no-fallback leaves failures failed', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, {
+      'prompts/a.md': `# a\n${agentScript({ runs: [[{ sleep: 200 }, { exit: 1, result: 'error', message: 'nope' }], finishes('a.txt')] })}`,
+      'prompts/b.md': `# b\n${agentScript({ steps: [{ sleep: 200 }, ...finishes('b.txt')] })}`,
+    });
+    const state = await agentState();
+    const env = fakeAgentEnv(state, { ORCH_SAMPLER_FILE: await roomyMachine(state) });
+    const result = await runOrch(['run', 'prompts/*.md', '--retries', '0', '--no-fallback'], { cwd: repo, env });
+    expect(result.exitCode).toBe(1);
+    expect((await readRunRegistry(repo)).tasks[0]).toMatchObject({ status: 'failed', failedInParallel: true });
+    expect(await agentStarts(state)).toHaveLength(2);
+  });
+});
+
+describe('concurrency that follows the machine', () => {
+  it('starts no new agent while memory is below the reserve, and more once it is back', async () => {
+    const repo = await tempRepo();
+    const files: Record<string, string> = { ...config({ concurrency: { sampleInterval: '300ms' } }) };
+    for (let i = 1; i <= 6; i++) files[`prompts/t${i}.md`] = `# t${i}\n${agentScript({ steps: [{ sleep: 600 }, ...finishes(`t${i}.txt`)] })}`;
+    await writeFiles(repo, files);
+    const state = await agentState();
+    const sample = await roomyMachine(state, { cores: 8, availableMemMb: 600, loadPerCore: 0 });
+    const orch = startOrch(['run', 'prompts/*.md'], { cwd: repo, env: fakeAgentEnv(state, { ORCH_SAMPLER_FILE: sample }) });
+    await waitFor(async () => (await agentStarts(state)).length >= 2, 30_000, 'two tasks to start');
+    await writeFile(sample, JSON.stringify({ cores: 8, availableMemMb: 64_000, loadPerCore: 0 }));
+    expect((await orch).exitCode).toBe(0);
+
+    const ledger = await readLedger(repo);
+    const low = ledger.find((event) => event.type === 'limit' && event.reason === 'memory')!;
+    expect(low).toMatchObject({ limit: 1 });
+    const recovered = ledger.find((event) => event.type === 'limit' && event.seq > low.seq && event.reason === 'cores')!;
+    expect(recovered).toMatchObject({ limit: 16 });
+    const intervals = runIntervals(ledger);
+    expect(maxConcurrency(intervals.filter((interval) => interval.start < recovered.seq))).toBe(1);
+    expect(maxConcurrency(intervals.filter((interval) => interval.start > recovered.seq))).toBeGreaterThan(1);
+    expect(JSON.parse((await runOrch(['status', '--json'], { cwd: repo })).stdout).run.limit).toEqual({ value: 16, reason: 'cores' });
+  });
+});
