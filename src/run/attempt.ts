@@ -14,6 +14,8 @@ import type { AttemptRecord, ProcessIdentity, TaskRecord } from '../state/regist
 import type { RunStore } from '../state/store.js';
 import { commitLeftovers, commitsSince, ensureWorktree, mergeBranches } from '../worktree/git.js';
 import type { GitMutex } from '../worktree/mutex.js';
+import { reclaimPorts, releasePorts } from '../worktree/ports.js';
+import { prepareWorktree } from '../worktree/prepare.js';
 
 /** Everything an attempt needs from the run it belongs to. */
 export interface AttemptEnvironment {
@@ -25,6 +27,10 @@ export interface AttemptEnvironment {
   env: NodeJS.ProcessEnv;
   /** Reports API pressure seen in a running agent's stream (an `api_retry` event). */
   onApiRetry: (status: number, retryDelayMs: number | undefined) => void;
+  /** The orchestrator process: owner of port reservations. */
+  owner: ProcessIdentity;
+  /** The untracked files to copy into new worktrees (computed once per run). */
+  includeCandidates: () => Promise<string[]>;
 }
 
 export interface AttemptRequest {
@@ -107,79 +113,117 @@ interface AttemptControl {
 }
 
 async function runAttempt(environment: AttemptEnvironment, request: AttemptRequest, control: AttemptControl): Promise<AttemptResult> {
-  const { store, config, paths } = environment;
-  const { task, attempt } = request;
-  const run = store.run;
-  const logFile = path.join(paths.dir, attempt.log);
-  const stderrFile = path.join(paths.dir, attempt.stderr);
+  try {
+    return await attemptBody(environment, request, control);
+  } finally {
+    const ports = request.task.ports;
+    if (ports && ports.length > 0) await releasePorts(ports, environment.owner);
+  }
+}
 
+async function attemptBody(environment: AttemptEnvironment, request: AttemptRequest, control: AttemptControl): Promise<AttemptResult> {
+  const { task } = request;
+  const run = environment.store.run;
   let agent: AgentProcess;
   if (request.adopt) {
     agent = AgentProcess.adopt(request.adopt);
+    // Its ports were reserved by the orchestrator that died: this one holds them now.
+    if (task.ports && task.ports.length > 0) await reclaimPorts(task.ports, environment.owner, run.id, task.id);
   } else {
-    try {
-      await environment.gitMutex.run(async () => {
-        const how = await ensureWorktree(environment.repoRoot, task.worktree, task.branch, run.baseSha);
-        if (how !== 'reused') await mergeBranches(task.worktree, dependencyBranches(store, task), (branch) => `orch: merge dependency ${branch} into ${task.id}`);
-      });
-    } catch (error) {
-      return { outcome: { status: 'failed', failure: 'worktree', reason: `cannot prepare the worktree: ${errorMessage(error).trim().split('\n')[0]}` } };
-    }
-    if (control.isStopped()) return { outcome: { status: 'interrupted', reason: 'stopped before the agent started' } };
-
-    const promptFile = path.join(paths.dir, attempt.prompt);
-    const prompt = renderPrompt(workflowManagerTemplate(), {
-      run_id: run.id,
-      task_id: task.id,
-      task_title: task.title,
-      worktree: task.worktree,
-      branch: task.branch,
-      base_ref: run.baseRef,
-      base_sha: run.baseSha,
-      files: formatFileList(task.files),
-      prepared: describeDependencies(store, task),
-      note: request.note ?? '',
-      task_prompt: await taskText(paths, task),
-    });
-    await mkdir(path.dirname(promptFile), { recursive: true });
-    await mkdir(paths.logs, { recursive: true });
-    await writeFile(promptFile, prompt);
-
-    const invocation = buildInvocation(config.agent, {
-      runId: run.id,
-      taskId: task.id,
-      worktree: task.worktree,
-      branch: task.branch,
-      promptFile,
-      model: task.model,
-      maxTurns: task.maxTurns,
-      resumeSessionId: request.resumeSessionId,
-    });
-    agent = AgentProcess.spawn({
-      file: invocation.file,
-      args: invocation.args,
-      cwd: task.worktree,
-      env: {
-        ...environment.env,
-        ORCH_RUN_ID: run.id,
-        ORCH_TASK_ID: task.id,
-        ORCH_WORKTREE: task.worktree,
-        ORCH_BRANCH: task.branch,
-        ORCH_BASE: run.baseSha,
-      },
-      stdinFile: promptFile,
-      stdoutFile: logFile,
-      stderrFile,
-    });
-    if (agent.pid > 0) {
-      task.agent = agent.identity;
-      task.pgid = agent.pid;
-      attempt.pid = agent.pid;
-      // The pid must be on disk before anything else happens: it is what resume adopts or kills.
-      await store.save();
-    }
+    const started = await startAgent(environment, request, control);
+    if (!(started instanceof AgentProcess)) return started;
+    agent = started;
   }
   control.setAgent(agent);
+  return followAgent(environment, request, control, agent);
+}
+
+/** Worktree, preparation, prompt, process: everything up to a running agent (or why there is none). */
+async function startAgent(environment: AttemptEnvironment, request: AttemptRequest, control: AttemptControl): Promise<AgentProcess | AttemptResult> {
+  const { store, config, paths } = environment;
+  const { task, attempt } = request;
+  const run = store.run;
+  let fresh = false;
+  try {
+    await environment.gitMutex.run(async () => {
+      const how = await ensureWorktree(environment.repoRoot, task.worktree, task.branch, run.baseSha);
+      fresh = how !== 'reused';
+      if (fresh) await mergeBranches(task.worktree, dependencyBranches(store, task), (branch) => `orch: merge dependency ${branch} into ${task.id}`);
+    });
+  } catch (error) {
+    return { outcome: { status: 'failed', failure: 'worktree', reason: `cannot prepare the worktree: ${errorMessage(error).trim().split('\n')[0]}` } };
+  }
+  if (control.isStopped()) return { outcome: { status: 'interrupted', reason: 'stopped before the agent started' } };
+
+  await mkdir(paths.logs, { recursive: true });
+  const prepared = await prepareWorktree({
+    repoRoot: environment.repoRoot,
+    run,
+    task,
+    config,
+    env: environment.env,
+    fresh,
+    owner: environment.owner,
+    setupLog: path.join(paths.logs, `${task.id}.setup.log`),
+    includeCandidates: environment.includeCandidates,
+    onProcess: (process) => control.setAgent(process),
+    isStopped: () => control.isStopped() !== undefined,
+  });
+  if (!prepared.ok) return { outcome: prepared.outcome };
+  if (control.isStopped()) return { outcome: { status: 'interrupted', reason: 'stopped before the agent started' } };
+
+  const promptFile = path.join(paths.dir, attempt.prompt);
+  const prompt = renderPrompt(workflowManagerTemplate(), {
+    run_id: run.id,
+    task_id: task.id,
+    task_title: task.title,
+    worktree: task.worktree,
+    branch: task.branch,
+    base_ref: run.baseRef,
+    base_sha: run.baseSha,
+    files: formatFileList(task.files),
+    prepared: [describeDependencies(store, task), prepared.description].filter(Boolean).join('\n'),
+    note: request.note ?? '',
+    task_prompt: await taskText(paths, task),
+  });
+  await mkdir(path.dirname(promptFile), { recursive: true });
+  await writeFile(promptFile, prompt);
+
+  const invocation = buildInvocation(config.agent, {
+    runId: run.id,
+    taskId: task.id,
+    worktree: task.worktree,
+    branch: task.branch,
+    promptFile,
+    model: task.model,
+    maxTurns: task.maxTurns,
+    resumeSessionId: request.resumeSessionId,
+  });
+  const agent = AgentProcess.spawn({
+    file: invocation.file,
+    args: invocation.args,
+    cwd: task.worktree,
+    env: { ...environment.env, ...prepared.env },
+    stdinFile: promptFile,
+    stdoutFile: path.join(paths.dir, attempt.log),
+    stderrFile: path.join(paths.dir, attempt.stderr),
+  });
+  if (agent.pid > 0) {
+    task.agent = agent.identity;
+    task.pgid = agent.pid;
+    attempt.pid = agent.pid;
+    // The pid must be on disk before anything else happens: it is what resume adopts or kills.
+    await store.save();
+  }
+  return agent;
+}
+
+/** Reads the agent's stream until it ends (or is stopped), then decides and saves its work. */
+async function followAgent(environment: AttemptEnvironment, request: AttemptRequest, control: AttemptControl, agent: AgentProcess): Promise<AttemptResult> {
+  const { store, config, paths } = environment;
+  const { task, attempt } = request;
+  const logFile = path.join(paths.dir, attempt.log);
+  const stderrFile = path.join(paths.dir, attempt.stderr);
 
   const progress = new AgentProgress();
   const follower = new LineFollower(logFile, (line) => {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { loadConfig, type FlagOverride } from '../config/load.js';
 import type { OrchConfig } from '../config/schema.js';
 import { UserError } from '../errors.js';
@@ -5,13 +6,15 @@ import type { EventSink } from '../events.js';
 import { ConflictIndex } from '../graph/conflicts.js';
 import { loadAnalysis } from '../graph/load-analysis.js';
 import { chooseSampler } from '../scheduler/sampler.js';
-import { stateDir } from '../state/paths.js';
+import { STATE_DIR, stateDir } from '../state/paths.js';
+import { identify } from '../state/process-info.js';
+import { filesToInclude, includePatterns } from '../worktree/include.js';
 import { acquireRunLock } from '../state/run-lock.js';
 import type { RunStore } from '../state/store.js';
 import { branchOf, resolveCommit } from '../worktree/git.js';
 import { GitMutex } from '../worktree/mutex.js';
 import { findRepoRoot } from '../worktree/repo.js';
-import { startAttempt, type AttemptRequest } from './attempt.js';
+import { startAttempt, type AttemptEnvironment, type AttemptRequest } from './attempt.js';
 import { createRun } from './create.js';
 import { Orchestrator, type RunOutcome } from './orchestrator.js';
 import { checkAgent, checkStateWritable } from './preflight.js';
@@ -54,7 +57,9 @@ export async function executeRun(
 ): Promise<RunOutcome> {
   const repoRoot = store.run.repoRoot;
   let orchestrator: Orchestrator | undefined;
-  const attemptEnvironment = {
+  let candidates: Promise<string[]> | undefined;
+  const worktreeRoot = path.relative(repoRoot, store.run.worktreeRoot);
+  const attemptEnvironment: AttemptEnvironment = {
     store,
     config,
     repoRoot,
@@ -62,6 +67,12 @@ export async function executeRun(
     gitMutex: new GitMutex(stateDir(repoRoot)),
     env,
     onApiRetry: (status: number, delayMs: number | undefined) => orchestrator?.apiSignal(status, delayMs),
+    owner: identify(process.pid) ?? { pid: process.pid, startTime: 'unknown' },
+    // Listed once per run, when the first worktree needs it; orch's state and worktrees are never copied.
+    includeCandidates: () =>
+      (candidates ??= includePatterns(repoRoot, config.worktree.include).then((patterns) =>
+        filesToInclude(repoRoot, patterns, [STATE_DIR, ...(worktreeRoot.startsWith('..') || path.isAbsolute(worktreeRoot) ? [] : [worktreeRoot])]),
+      )),
   };
   orchestrator = new Orchestrator({
     store,
