@@ -25,6 +25,8 @@ export interface Conversation {
   step: number;
   /** The text of the latest tool result, if the last turn was one. */
   lastToolResult?: string;
+  /** Every tool result so far, oldest first. */
+  toolResults: string[];
   /** The agent's working directory, as the CLI describes it to the model. */
   cwd?: string;
   model: string;
@@ -62,7 +64,11 @@ function readConversation(body: Json): Conversation {
   const textBlocks = blocks.filter((block) => block.type === 'text' && typeof block.text === 'string');
   const prompt = textBlocks.length > 0 ? String(textBlocks[textBlocks.length - 1]!.text) : typeof firstUser?.content === 'string' ? firstUser.content : '';
   const step = messages.filter((message) => message.role === 'assistant').length;
-  const conversation: Conversation = { prompt, step, model: typeof body.model === 'string' ? body.model : 'unknown' };
+  const toolResults = messages
+    .filter((message) => message.role === 'user' && Array.isArray(message.content))
+    .flatMap((message) => (message.content as unknown[]).filter((block): block is Json => isObject(block) && block.type === 'tool_result'))
+    .map((block) => textOf(block.content));
+  const conversation: Conversation = { prompt, step, toolResults, model: typeof body.model === 'string' ? body.model : 'unknown' };
   const last = messages[messages.length - 1];
   if (last?.role === 'user' && Array.isArray(last.content)) {
     const result = last.content.find((block) => isObject(block) && block.type === 'tool_result');

@@ -18,7 +18,7 @@ export interface AgentResult {
 export type StreamEvent =
   | { kind: 'init'; sessionId?: string; model?: string }
   | { kind: 'assistant'; messageId?: string; text?: string; toolUse?: { name: string; summary: string } }
-  | { kind: 'tool-result'; isError: boolean }
+  | { kind: 'tool-result'; isError: boolean; text: string }
   | { kind: 'api-retry'; status?: number; attempt?: number; maxRetries?: number; delayMs?: number }
   | { kind: 'result'; result: AgentResult }
   | { kind: 'other'; type: string };
@@ -28,6 +28,13 @@ type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 const num = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
+
+/** The text of a tool result's content (a string, or a list of text blocks). */
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content.map((block) => (isObject(block) && typeof block.text === 'string' ? block.text : '')).join('\n');
+}
 
 /** A short description of a tool call for progress lines: "Bash: npm test", "Edit: src/a.js". */
 function summarizeToolInput(name: string, input: unknown): string {
@@ -113,7 +120,7 @@ export function parseStreamLine(raw: string): StreamEvent | undefined {
   }
   if (type === 'user' && isObject(line.message) && Array.isArray(line.message.content)) {
     const toolResult = line.message.content.find((block) => isObject(block) && block.type === 'tool_result');
-    if (isObject(toolResult)) return { kind: 'tool-result', isError: toolResult.is_error === true };
+    if (isObject(toolResult)) return { kind: 'tool-result', isError: toolResult.is_error === true, text: contentText(toolResult.content) };
   }
   return { kind: 'other', type };
 }

@@ -9,6 +9,8 @@ export interface CommandIO {
 }
 
 export interface CommandContext extends CommandIO {
+  /** The command line after `orch` itself (a detached run is started again with it). */
+  argv: readonly string[];
   /** Every command ends by setting the process exit code (0, 1, 2, 124 or 130). */
   setExitCode: (code: number) => void;
 }

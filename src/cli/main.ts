@@ -1,10 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { UserError, errorMessage } from '../errors.js';
 import { registerClean } from './commands/clean.js';
+import { registerInit } from './commands/init.js';
+import { registerLogs } from './commands/logs.js';
 import { registerPlan } from './commands/plan.js';
 import { registerResume } from './commands/resume.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
+import { registerWait } from './commands/wait.js';
 import type { CommandContext, CommandIO } from './context.js';
 import { readPackageVersion } from './version.js';
 
@@ -23,7 +26,13 @@ function processIO(): CommandIO {
  */
 export async function main(argv: readonly string[], io: CommandIO = processIO()): Promise<number> {
   let exitCode = 0;
-  const context: CommandContext = { ...io, setExitCode: (code) => { exitCode = code; } };
+  const context: CommandContext = {
+    ...io,
+    argv: argv.slice(2),
+    setExitCode: (code) => {
+      exitCode = code;
+    },
+  };
   const program = new Command('orch')
     .description('Run many Claude Code agents in parallel, each in its own git worktree and branch.')
     .version(readPackageVersion(), '-V, --version')
@@ -36,6 +45,9 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
   registerStatus(program, context);
   registerResume(program, context);
   registerClean(program, context);
+  registerWait(program, context);
+  registerLogs(program, context);
+  registerInit(program, context);
 
   try {
     await program.parseAsync([...argv]);

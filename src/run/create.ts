@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ConfigInput, OrchConfig } from '../config/schema.js';
 import { environmentError } from '../errors.js';
@@ -40,9 +40,23 @@ export async function createRun(input: NewRun, sink: EventSink): Promise<RunStor
   try {
     return await writeNewRun(input, runId, paths, sink);
   } catch (error) {
-    // Nothing half-written: a run that could not be created completely does not exist.
-    await rm(paths.dir, { recursive: true, force: true }).catch(() => undefined);
+    await removePartialRun(paths);
     throw environmentError(error, `cannot create the run folder ${paths.dir}`, 'free some space or fix the permissions of .gadugi, then run orch again.') ?? error;
+  }
+}
+
+/**
+ * Nothing half-written: a run that could not be created completely does not exist. A detached
+ * run's orch.log stays, so the process that launched it can show why (and then removes it).
+ */
+async function removePartialRun(paths: RunPaths): Promise<void> {
+  try {
+    for (const entry of await readdir(paths.dir)) {
+      if (path.join(paths.dir, entry) !== paths.orchLog) await rm(path.join(paths.dir, entry), { recursive: true, force: true });
+    }
+    if ((await readdir(paths.dir)).length === 0) await rmdir(paths.dir);
+  } catch {
+    // best effort: the error that got us here is what the user needs to see
   }
 }
 

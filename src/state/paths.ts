@@ -11,6 +11,8 @@ export interface RunPaths {
   prompts: string;
   /** The task texts as they were when the run started (resume must not depend on edited files). */
   tasks: string;
+  /** A detached run's own output. */
+  orchLog: string;
 }
 
 export function stateDir(repoRoot: string): string {
@@ -30,6 +32,7 @@ export function runPaths(repoRoot: string, runId: string): RunPaths {
     logs: path.join(dir, 'logs'),
     prompts: path.join(dir, 'prompts'),
     tasks: path.join(dir, 'tasks'),
+    orchLog: path.join(dir, 'orch.log'),
   };
 }
 
@@ -48,6 +51,9 @@ export function worktreePath(root: string, runId: string, taskId: string): strin
   if (!target.startsWith(resolvedRoot + path.sep)) throw new Error(`worktree path for task "${taskId}" escapes ${resolvedRoot}`);
   return target;
 }
+
+/** Run ids as orch makes them (see newRunId): checked before one from outside is used as a path. */
+export const RUN_ID_PATTERN = /^\d{8}-\d{6}-[0-9a-f]{4}$/;
 
 export function branchName(runId: string, taskId: string): string {
   return `orch/${runId}/${taskId}`;

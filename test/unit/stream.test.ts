@@ -14,7 +14,7 @@ describe('parseStreamLine', () => {
   it('reads init, tool use, tool result and API retries', () => {
     expect(parseStreamLine(INIT)).toEqual({ kind: 'init', sessionId: 'b745f7ea-5edf-4552-84aa-3b63998a4a50', model: 'claude-opus-5-5' });
     expect(parseStreamLine(TOOL_USE)).toEqual({ kind: 'assistant', messageId: 'msg_1', toolUse: { name: 'Bash', summary: 'Bash: npm test' } });
-    expect(parseStreamLine(TOOL_RESULT)).toEqual({ kind: 'tool-result', isError: true });
+    expect(parseStreamLine(TOOL_RESULT)).toEqual({ kind: 'tool-result', isError: true, text: 'Exit code 1' });
     expect(parseStreamLine(RETRY)).toEqual({ kind: 'api-retry', status: 429, attempt: 1, maxRetries: 2, delayMs: 1179 });
   });
 

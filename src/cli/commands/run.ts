@@ -1,4 +1,7 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { UserError } from '../../errors.js';
+import { startDetached } from '../../run/detach.js';
+import { RUN_ID_PATTERN } from '../../state/paths.js';
 import { startRun } from '../../run/start.js';
 import type { CommandContext } from '../context.js';
 import { flagOverrides, type RunFlagOptions } from '../run-flags.js';
@@ -28,10 +31,19 @@ export function registerRun(program: Command, context: CommandContext): void {
       .command('run')
       .description('run every task: one agent per task, each in its own worktree and branch')
       .argument('<prompts...>', 'prompt files, globs or directories of .md files')
-      .option('--base <ref>', 'branch or commit the task branches start from (default: HEAD)'),
-  ).action((prompts: string[], options: RunOptions) =>
-    driveRun(context, options.json === true, (sink, onStart) =>
-      startRun({ cwd: context.cwd, env: context.env, prompts, flags: flagOverrides(options), detached: false }, sink, onStart),
-    ),
-  );
+      .option('--base <ref>', 'branch or commit the task branches start from (default: HEAD)')
+      .option('--detach', 'run in the background: print the run id and return at once')
+      // Set by --detach for the background process it starts.
+      .addOption(new Option('--run-id <id>').hideHelp()),
+  ).action(async (prompts: string[], options: RunOptions & { detach?: boolean; runId?: string }) => {
+    const request = { cwd: context.cwd, env: context.env, prompts, flags: flagOverrides(options), detached: options.runId !== undefined, runId: options.runId };
+    if (options.runId !== undefined && !RUN_ID_PATTERN.test(options.runId)) throw new UserError(`--run-id "${options.runId}" is not a run id orch made.`);
+    if (options.detach) {
+      const detached = await startDetached(request, context.argv);
+      context.out(options.json ? JSON.stringify(detached) : detached.runId);
+      context.setExitCode(0);
+      return;
+    }
+    await driveRun(context, options.json === true, (sink, onStart) => startRun(request, sink, onStart));
+  });
 }

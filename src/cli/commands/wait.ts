@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { UserError } from '../../errors.js';
+import { countStatuses } from '../../run/status.js';
+import { requireRepoRoot } from '../../run/start.js';
+import { waitForRun } from '../../run/wait.js';
+import type { Registry } from '../../state/registry.js';
+import { parseDuration } from '../../util/duration.js';
+import type { CommandContext } from '../context.js';
+
+/** Exit code for `orch wait` when the timeout passes first (as timeout(1) does). */
+export const WAIT_TIMEOUT_EXIT = 124;
+
+function counts(registry: Registry): string {
+  return Object.entries(countStatuses(registry.tasks))
+    .filter(([, count]) => count > 0)
+    .map(([status, count]) => `${count} ${status}`)
+    .join(', ');
+}
+
+export function registerWait(program: Command, context: CommandContext): void {
+  program
+    .command('wait')
+    .description('block until a run ends; exit with its code (0, 1, 130), or 124 if the timeout passes first')
+    .argument('[run-id]', 'the run to wait for (default: the latest)')
+    .option('--timeout <duration>', 'give up after this long, e.g. 300 (seconds), 5m')
+    .action(async (runId: string | undefined, options: { timeout?: string }) => {
+      const timeoutMs = options.timeout === undefined ? undefined : parseDuration(options.timeout);
+      if (options.timeout !== undefined && timeoutMs === undefined) throw new UserError(`--timeout "${options.timeout}" is not a duration: use seconds (300) or a duration such as 5m.`);
+      const repoRoot = await requireRepoRoot(context.cwd);
+      const result = await waitForRun(repoRoot, runId, timeoutMs);
+      const { run } = result.registry;
+      switch (result.kind) {
+        case 'finished':
+          context.out(`run ${run.id} ${run.status} (exit ${run.exitCode ?? 1}): ${counts(result.registry)}`);
+          if (run.reason) context.err(`orch: ${run.reason}`);
+          context.setExitCode(run.exitCode ?? 1);
+          return;
+        case 'stale':
+          context.err(`orch: run ${run.id} stopped without finishing: its orchestrator (pid ${run.orchestrator.pid}) is gone; \`orch resume ${run.id}\` finishes it.`);
+          context.setExitCode(1);
+          return;
+        case 'timeout':
+          context.out(`run ${run.id} is still running after ${options.timeout}: ${counts(result.registry)}`);
+          context.setExitCode(WAIT_TIMEOUT_EXIT);
+          return;
+      }
+    });
+}

@@ -1,0 +1,136 @@
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { agentScript, fakeAgentEnv, killStrays } from '../support/agents.js';
+import { git, tempRepo } from '../support/git.js';
+import { projectRoot, runOrch } from '../support/orch.js';
+import { readRunRegistry } from '../support/run-state.js';
+import { startOrch, waitFor } from '../support/spawn.js';
+import { tempDir, writeFiles } from '../support/tmp.js';
+
+const stateDirs: string[] = [];
+afterEach(async () => {
+  for (const dir of stateDirs.splice(0)) expect(await killStrays(dir)).toEqual([]);
+});
+async function agentState(): Promise<string> {
+  const dir = await tempDir('orch-agent-');
+  stateDirs.push(dir);
+  return dir;
+}
+
+const finishes = (file: string) => [{ write: file, content: `${file}\n` }, { commit: `add ${file}` }];
+
+describe('orch init', () => {
+  it('writes the slash command, the agent and the config, and never overwrites without --force', async () => {
+    const repo = await tempRepo();
+    const first = await runOrch(['init'], { cwd: repo });
+    expect(first.exitCode).toBe(0);
+    expect(first.stdout).toContain('wrote .claude/commands/orchestrate.md');
+    for (const [target, template] of [['.claude/commands/orchestrate.md', 'commands/orchestrate.md'], ['.claude/agents/workflow-manager.md', 'agents/workflow-manager.md'], ['.gadugi/config.json', 'config.json']]) {
+      expect(await readFile(path.join(repo, target!), 'utf8')).toBe(await readFile(path.join(projectRoot, 'templates', template!), 'utf8'));
+    }
+    await writeFiles(repo, { '.claude/commands/orchestrate.md': 'my own version\n' });
+    const second = await runOrch(['init'], { cwd: repo });
+    expect(second.stdout).toContain('kept .claude/commands/orchestrate.md (already there; --force overwrites it)');
+    expect(await readFile(path.join(repo, '.claude/commands/orchestrate.md'), 'utf8')).toBe('my own version\n');
+    expect((await runOrch(['init', '--force'], { cwd: repo })).stdout).toContain('overwrote .claude/commands/orchestrate.md');
+    // orch's state stays out of git status; the .claude files are the user's to commit.
+    expect(await git(repo, 'status', '--porcelain')).toBe('?? .claude/');
+  });
+
+  it('the slash command only allows orch, read-only git and writing prompt files', async () => {
+    const command = await readFile(path.join(projectRoot, 'templates', 'commands', 'orchestrate.md'), 'utf8');
+    const allowed = /^allowed-tools: (.*)$/m.exec(command)![1]!.split(', ');
+    expect(allowed).toEqual(['Bash(orch:*)', 'Bash(git status:*)', 'Bash(git log:*)', 'Bash(git branch:*)', 'Bash(git show:*)', 'Bash(git diff:*)', 'Read', 'Write(prompts/**)', 'Edit(prompts/**)']);
+    expect(command).toContain('orch run <files> --detach');
+    expect(command).toContain('orch wait <run-id> --timeout');
+  });
+});
+
+describe('detached runs, wait and logs', () => {
+  it('--detach returns at once while a background orch owns the run; wait returns its exit code', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ steps: [{ sleep: 1500 }, ...finishes('a.txt')] })}`, 'prompts/b.md': `# B\n${agentScript({ steps: finishes('b.txt') })}` });
+    const state = await agentState();
+    const env = fakeAgentEnv(state);
+    const detached = await runOrch(['run', 'prompts/*.md', '--detach', '--json'], { cwd: repo, env });
+    expect(detached.exitCode).toBe(0);
+    const { runId, pid, log } = JSON.parse(detached.stdout) as { runId: string; pid: number; log: string };
+    const registry = await readRunRegistry(repo, runId);
+    expect(registry.run).toMatchObject({ status: 'running', detached: true, orchestrator: { pid } });
+
+    const early = await runOrch(['wait', runId, '--timeout', '0.3'], { cwd: repo });
+    expect(early.exitCode).toBe(124);
+    expect(early.stdout).toMatch(new RegExp(`^run ${runId} is still running after 0\\.3: `));
+    const done = await runOrch(['wait', runId], { cwd: repo });
+    expect(done.exitCode).toBe(0);
+    expect(done.stdout.trim()).toBe(`run ${runId} succeeded (exit 0): 2 succeeded`);
+    // The background orch honours the flags it was given: --json makes its log NDJSON.
+    expect((await readFile(log, 'utf8')).trim().split('\n').map((line) => (JSON.parse(line) as { type: string }).type).at(-1)).toBe('run-finished');
+    expect(await git(repo, 'show', `orch/${runId}/a:a.txt`)).toBe('a.txt');
+  });
+
+  it('a detached run stops on SIGTERM like any run, and wait reports 130', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ steps: [{ hang: true }] })}` });
+    const state = await agentState();
+    const { stdout } = await runOrch(['run', 'prompts/a.md', '--detach'], { cwd: repo, env: fakeAgentEnv(state) });
+    const runId = stdout.trim();
+    const registry = await waitFor(async () => {
+      const current = await readRunRegistry(repo, runId);
+      return current.tasks[0]!.agent ? current : undefined;
+    }, 20_000, 'the agent');
+    process.kill(registry.run.orchestrator.pid, 'SIGTERM');
+    const waited = await runOrch(['wait', runId], { cwd: repo });
+    expect(waited.exitCode).toBe(130);
+    expect((await readRunRegistry(repo, runId)).tasks[0]!.status).toBe('interrupted');
+  });
+
+  it('wait tells a run whose orchestrator died from one that ended', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ steps: [{ hang: true }] })}` });
+    const state = await agentState();
+    const orch = startOrch(['run', 'prompts/a.md'], { cwd: repo, env: fakeAgentEnv(state) });
+    await waitFor(async () => (await readRunRegistry(repo)).tasks[0]!.agent, 20_000, 'the agent');
+    const waiting = startOrch(['wait'], { cwd: repo });
+    orch.kill('SIGKILL');
+    const result = await waiting;
+    expect(result.exitCode).toBe(1);
+    expect(String(result.stderr)).toMatch(/stopped without finishing: its orchestrator \(pid \d+\) is gone; `orch resume \S+` finishes it/);
+    // Its agent was orphaned on purpose; this test stops it.
+    expect(await killStrays(state)).toHaveLength(1);
+  });
+
+  it('a detached run with bad input fails in the foreground, leaving nothing', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, { 'prompts/a.md': '---\ndepends_on: [ghost]\n---\n' });
+    const result = await runOrch(['run', 'prompts/a.md', '--detach'], { cwd: repo, env: fakeAgentEnv(await agentState()) });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/^orch: prompts\/a\.md: depends_on "ghost" names no task/);
+    expect(await readdir(repo)).not.toContain('.gadugi');
+  });
+
+  it('logs renders a transcript for people, and --follow follows a task through a retry to its end', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, {
+      '.gadugi/config.json': JSON.stringify({ retries: { backoff: '200ms' } }),
+      'prompts/a.md': `# A\n${agentScript({ runs: [[{ text: 'First, a look around.' }, { sleep: 800 }, { exit: 1, result: 'error', message: 'tests failed' }], [{ sh: 'echo second attempt' }, ...finishes('a.txt')]] })}`,
+    });
+    const state = await agentState();
+    const orch = startOrch(['run', 'prompts/a.md', '--retries', '1'], { cwd: repo, env: fakeAgentEnv(state) });
+    await waitFor(async () => (await readRunRegistry(repo)).tasks[0]!.attempts === 1, 20_000, 'the first attempt');
+    const followed = await runOrch(['logs', 'a', '--follow'], { cwd: repo });
+    expect((await orch).exitCode).toBe(0);
+    expect(followed.exitCode).toBe(0);
+    const text = followed.stdout;
+    expect(text).toMatch(/── attempt 1 \(fresh\) · logs\/a\.jsonl\n── session [0-9a-f-]{36} · fake-model\n {2}First, a look around\.\n══ ended with an error · 1 turns · \$0\.0010 · [\d.]+m?s\n {3}tests failed\n── attempt 2 \(retry\) · logs\/a@2\.jsonl\n/);
+    expect(text).toContain('→ Bash: echo second attempt');
+    expect(text).toMatch(/══ finished · 4 turns/);
+
+    const first = await runOrch(['logs', 'a', '--attempt', '1', '--raw'], { cwd: repo });
+    expect(first.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => (JSON.parse(line) as { type: string }).type)).toEqual(['system', 'assistant', 'result']);
+    const unknown = await runOrch(['logs', 'nope'], { cwd: repo });
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toMatch(/^orch: no task "nope" in run \S+ \(tasks: a\)\./);
+  });
+});
