@@ -1,0 +1,67 @@
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { agentScript, agentStarts, fakeAgentEnv, killStrays } from '../support/agents.js';
+import { git, tempRepo } from '../support/git.js';
+import { projectRoot, runOrch } from '../support/orch.js';
+import { readRunRegistry } from '../support/run-state.js';
+import { tempDir, writeFiles } from '../support/tmp.js';
+
+const stateDirs: string[] = [];
+afterEach(async () => {
+  for (const dir of stateDirs.splice(0)) expect(await killStrays(dir)).toEqual([]);
+});
+async function agentState(): Promise<string> {
+  const dir = await tempDir('orch-agent-');
+  stateDirs.push(dir);
+  return dir;
+}
+
+describe('agent options', () => {
+  it('passes --model and --max-turns from flags, with frontmatter winning per task', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, {
+      'prompts/plain.md': '# Plain\n',
+      'prompts/special.md': '---\nmodel: opus\nmax_turns: 7\n---\n# Special\n',
+      '.gadugi/config.json': JSON.stringify({ agent: { appendSystemPrompt: 'Be brief.', maxBudgetUsd: 2.5, allowedTools: ['Bash(git:*)', 'Bash(npm run test:*)'] } }),
+    });
+    const state = await agentState();
+    expect((await runOrch(['run', 'prompts/*.md', '--model', 'sonnet', '--max-turns', '20'], { cwd: repo, env: fakeAgentEnv(state) })).exitCode).toBe(0);
+    const args = Object.fromEntries((await agentStarts(state)).map((start) => [start.taskId, start.args]));
+    const after = (list: string[], flag: string) => list[list.indexOf(flag) + 1];
+    expect(after(args.plain!, '--model')).toBe('sonnet');
+    expect(after(args.plain!, '--max-turns')).toBe('20');
+    expect(after(args.special!, '--model')).toBe('opus');
+    expect(after(args.special!, '--max-turns')).toBe('7');
+    expect(after(args.plain!, '--append-system-prompt')).toBe('Be brief.');
+    expect(after(args.plain!, '--max-budget-usd')).toBe('2.5');
+    // One allowed-tools rule per argument, so rules with spaces stay whole.
+    expect(args.plain!.slice(args.plain!.indexOf('--allowedTools'))).toEqual(['--allowedTools', 'Bash(git:*)', 'Bash(npm run test:*)']);
+  });
+
+  it('records permission denials and shows them, without failing the task', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ steps: [{ deny: 'WebFetch' }, { deny: 'WebFetch' }, { write: 'a.txt', content: 'a\n' }, { commit: 'a' }] })}` });
+    const state = await agentState();
+    const result = await runOrch(['run', 'prompts/a.md'], { cwd: repo, env: fakeAgentEnv(state) });
+    expect(result.exitCode).toBe(0);
+    expect((await readRunRegistry(repo)).tasks[0]).toMatchObject({ status: 'succeeded', permissionDenials: ['WebFetch'], reason: 'permission denied for: WebFetch' });
+    expect(result.stdout).toContain('a succeeded (1 commit): permission denied for: WebFetch');
+  });
+
+  it('runs another agent CLI from agent.command, judged by its exit code with agent.output "text"', async () => {
+    const repo = await tempRepo();
+    const agent = path.join(projectRoot, 'test', 'fixtures', 'text-agent.sh');
+    await writeFiles(repo, {
+      'prompts/works.md': '# Works\n',
+      'prompts/fails.md': '# Fails\n',
+      '.gadugi/config.json': JSON.stringify({ agent: { command: [agent, '{prompt_file}', '{task_id}'], output: 'text' } }),
+    });
+    const result = await runOrch(['run', 'prompts/*.md', '--retries', '0', '--no-fallback'], { cwd: repo });
+    expect(result.exitCode).toBe(1);
+    const registry = await readRunRegistry(repo);
+    const task = (id: string) => registry.tasks.find((candidate) => candidate.id === id)!;
+    expect(task('works')).toMatchObject({ status: 'succeeded', commits: [{ subject: 'text agent: works' }] });
+    expect(await git(repo, 'show', `${task('works').branch}:works.out`)).toBe('works');
+    expect(task('fails')).toMatchObject({ status: 'failed', failure: 'exit-code', reason: 'exited 4: cannot do it' });
+  });
+});
