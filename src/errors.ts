@@ -30,11 +30,6 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Ends a switch over a discriminated union: the compiler rejects any case left unhandled. */
-export function assertNever(value: never): never {
-  throw new Error(`unexpected value: ${JSON.stringify(value)}`);
-}
-
 /** Filesystem failures that are the environment's, not a bug: full disk, no permission, read-only. */
 const ENVIRONMENT_FS_ERRORS: Record<string, string> = {
   ENOSPC: 'the disk is full',

@@ -26,10 +26,10 @@ export function workflowManagerTemplate(): string {
   return cachedTemplate;
 }
 
-/** Fills `{{name}}` placeholders in one pass, so text inside the values is never expanded. */
+/** Fills `{{name}}` template variables in one pass, so text inside the values is never expanded. */
 export function renderPrompt(template: string, values: PromptValues): string {
   const rendered = template.replace(/\{\{(\w+)\}\}/g, (match, name: string) => {
-    if (!(name in values)) throw new Error(`unknown placeholder ${match} in the WorkflowManager template`);
+    if (!(name in values)) throw new Error(`unknown template variable ${match} in the WorkflowManager template`);
     return values[name as keyof PromptValues];
   });
   return `${rendered.replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;

@@ -15,7 +15,7 @@ import type { RunStore } from '../state/store.js';
 import { commitLeftovers, commitsSince, ensureWorktree, mergeBranches } from '../worktree/git.js';
 import type { GitMutex } from '../worktree/mutex.js';
 import { reclaimPorts, releasePorts } from '../worktree/ports.js';
-import { prepareWorktree } from '../worktree/prepare.js';
+import { prepareWorktree, type Prepared } from '../worktree/prepare.js';
 
 /** Everything an attempt needs from the run it belongs to. */
 export interface AttemptEnvironment {
@@ -168,7 +168,7 @@ async function startAgent(environment: AttemptEnvironment, request: AttemptReque
     includeCandidates: environment.includeCandidates,
     onProcess: (process) => control.setAgent(process),
     isStopped: () => control.isStopped() !== undefined,
-  });
+  }).catch((error: unknown): Prepared => ({ ok: false, outcome: { status: 'failed', failure: 'setup', reason: `cannot prepare the worktree: ${errorMessage(error)}` } }));
   if (!prepared.ok) return { outcome: prepared.outcome };
   if (control.isStopped()) return { outcome: { status: 'interrupted', reason: 'stopped before the agent started' } };
 

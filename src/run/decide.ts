@@ -1,4 +1,5 @@
 import type { Outcome } from '../agent/outcome.js';
+import type { OrchEvent } from '../events.js';
 import type { AttemptKind, AttemptRecord, FailureKind, TaskRecord } from '../state/registry.js';
 import { INTERRUPTED_NOTE, RETRY_NOTE } from './resume-plan.js';
 
@@ -24,6 +25,9 @@ export interface RetryPolicy {
   backoffMs: number;
   apiRequeues: number;
 }
+
+/** The machine refused to start a process: a sign to stop running things in parallel. */
+export const RESOURCE_SPAWN_ERRORS: ReadonlySet<string> = new Set(['EAGAIN', 'ENOMEM', 'EMFILE', 'ENFILE']);
 
 /** Failures that another attempt cannot fix. */
 export const FINAL_FAILURES: ReadonlySet<FailureKind> = new Set(['not-logged-in', 'setup', 'worktree']);
@@ -52,4 +56,52 @@ export function decideAfterAttempt(task: TaskRecord, attempt: AttemptRecord, out
     return { status: 'pending', reason: `${outcome.reason}; retry ${task.retriesUsed + 1} of ${policy.retries}`, next: { kind: 'retry', note: RETRY_NOTE(outcome.reason) }, delayMs, spends: 'retry' };
   }
   return failed;
+}
+
+/**
+ * The decision for an attempt as the orchestrator sees it: while the run is stopping nothing is
+ * requeued; an agent the machine refused to start is requeued (not the task's fault); anything
+ * else follows the retry policy.
+ */
+export function decideAttempt(task: TaskRecord, attempt: AttemptRecord, outcome: Outcome, spawnError: string | undefined, policy: RetryPolicy, stopping: boolean): Decision {
+  if (stopping) {
+    if (outcome.status === 'succeeded') return outcome.reason ? { status: 'succeeded', reason: outcome.reason } : { status: 'succeeded' };
+    if (outcome.status === 'failed' && outcome.failure !== 'timeout') return { status: 'failed', failure: outcome.failure, reason: outcome.reason };
+    return { status: 'interrupted', reason: outcome.status === 'interrupted' ? outcome.reason : 'stopped by orch (interrupt)' };
+  }
+  if (outcome.status === 'failed' && outcome.failure === 'spawn' && spawnError && RESOURCE_SPAWN_ERRORS.has(spawnError)) {
+    return { status: 'pending', reason: `${outcome.reason}; requeued`, next: { kind: 'requeue' }, delayMs: 0, spends: 'none' };
+  }
+  return decideAfterAttempt(task, attempt, outcome, policy);
+}
+
+/** Writes a decision into the task's record; returns the state change to record in the ledger. */
+export function applyDecision(task: TaskRecord, attempt: AttemptRecord, decision: Decision, now: string): Extract<OrchEvent, { type: 'task-status' }> {
+  delete task.reason;
+  delete task.failure;
+  if (decision.status === 'pending') {
+    attempt.outcome = 'requeued';
+    task.status = 'pending';
+    task.reason = decision.reason;
+    task.next = decision.next;
+    if (decision.spends === 'retry') task.retriesUsed += 1;
+    if (decision.spends === 'api-requeue') task.apiRequeues += 1;
+    if (decision.delayMs > 0) task.retryAt = new Date(Date.parse(now) + decision.delayMs).toISOString();
+    return { type: 'task-status', taskId: task.id, status: 'pending', previous: 'running', attempt: attempt.number, reason: decision.reason, retryInMs: decision.delayMs };
+  }
+  task.finishedAt = now;
+  task.status = decision.status;
+  if (decision.reason) task.reason = decision.reason;
+  if (decision.status === 'succeeded' && attempt.kind === 'fallback') task.succeededInFallback = true;
+  if (decision.status === 'failed') task.failure = decision.failure;
+  return {
+    type: 'task-status',
+    taskId: task.id,
+    status: task.status,
+    previous: 'running',
+    attempt: attempt.number,
+    ...(task.reason ? { reason: task.reason } : {}),
+    ...(task.failure ? { failure: task.failure } : {}),
+    commits: task.commits.length,
+  };
 }

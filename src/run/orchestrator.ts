@@ -7,11 +7,12 @@ import { computeLimit, type ConcurrencyLimit } from '../scheduler/limiter.js';
 import { blockedTasks, pickReady, type SchedulableTask } from '../scheduler/policy.js';
 import type { ResourceSample, Sampler } from '../scheduler/sampler.js';
 import { attemptFileName } from '../state/paths.js';
-import type { AttemptKind, AttemptRecord, RunStatus, TaskRecord } from '../state/registry.js';
+import type { AttemptKind, AttemptRecord, TaskRecord } from '../state/registry.js';
 import type { RunStore } from '../state/store.js';
-import { FINAL_FAILURES, decideAfterAttempt, type Decision } from './decide.js';
-import { RETRY_NOTE, skippedBecauseOf } from './resume-plan.js';
-import { summarize } from './summary.js';
+import { RESOURCE_SPAWN_ERRORS, applyDecision, decideAttempt } from './decide.js';
+import { fallbackCandidates } from './fallback.js';
+import { RETRY_NOTE } from './resume-plan.js';
+import { runEnding, summarize } from './summary.js';
 
 export interface OrchestratorDeps {
   store: RunStore;
@@ -27,9 +28,6 @@ export interface RunOutcome {
   /** Set when the run was aborted by an environment failure (a full disk, claude not logged in). */
   error?: UserError;
 }
-
-/** The machine refused to start a process: a sign to stop running things in parallel. */
-const RESOURCE_SPAWN_ERRORS: ReadonlySet<string> = new Set(['EAGAIN', 'ENOMEM', 'EMFILE', 'ENFILE']);
 
 /**
  * Runs a run's tasks to the end. It admits ready tasks within a concurrency limit that follows
@@ -127,6 +125,8 @@ export class Orchestrator {
   }
 
   private kick(): void {
+    // After the run-finished event nothing may change (a late sample or timer must not record).
+    if (this.finishing) return;
     if (this.ticking) {
       this.tickAgain = true;
       return;
@@ -244,11 +244,10 @@ export class Orchestrator {
    */
   private async startFallbackPass(): Promise<boolean> {
     if (!this.config.fallback.enabled || this.fallbackDone) return false;
-    const candidates = this.store.tasks.filter((task) => task.status === 'failed' && task.failedInParallel && !(task.failure && FINAL_FAILURES.has(task.failure)));
+    const { retry: candidates, revive: revived } = fallbackCandidates(this.store.tasks);
     if (candidates.length === 0) return false;
     this.fallbackDone = true;
     await this.switchToSequential(`fallback pass: ${candidates.length} task${candidates.length === 1 ? '' : 's'} that failed while running in parallel run again, one at a time`);
-    const revived = skippedBecauseOf(this.store.tasks, new Set(candidates.map((task) => task.id)));
     for (const task of candidates) {
       task.status = 'pending';
       task.next = { kind: 'fallback', note: RETRY_NOTE(task.reason) };
@@ -331,16 +330,6 @@ export class Orchestrator {
     }
   }
 
-  private decide(task: TaskRecord, attempt: AttemptRecord, result: AttemptResult): Decision {
-    const { outcome } = result;
-    if (this.interrupted || this.abortError) return decideWhenStopping(outcome);
-    if (outcome.status === 'failed' && outcome.failure === 'spawn' && result.spawnError && RESOURCE_SPAWN_ERRORS.has(result.spawnError)) {
-      // Not the task's fault: run it again once the run is down to one agent at a time.
-      return { status: 'pending', reason: `${outcome.reason}; requeued`, next: { kind: 'requeue' }, delayMs: 0, spends: 'none' };
-    }
-    return decideAfterAttempt(task, attempt, outcome, { retries: this.config.retries.count, backoffMs: this.config.retries.backoff, apiRequeues: this.config.retries.apiRequeues });
-  }
-
   private async complete(task: TaskRecord, attempt: AttemptRecord, result: AttemptResult): Promise<void> {
     const now = new Date().toISOString();
     const { outcome } = result;
@@ -348,7 +337,8 @@ export class Orchestrator {
     attempt.outcome = outcome.status;
     if (outcome.reason) attempt.reason = outcome.reason;
     task.agentMs = (task.agentMs ?? 0) + (Date.parse(now) - Date.parse(attempt.startedAt));
-    const decision = this.decide(task, attempt, result);
+    const policy = { retries: this.config.retries.count, backoffMs: this.config.retries.backoff, apiRequeues: this.config.retries.apiRequeues };
+    const decision = decideAttempt(task, attempt, outcome, result.spawnError, policy, this.interrupted || this.abortError !== undefined);
 
     if (outcome.status === 'failed') {
       if (outcome.apiStatus !== undefined) this.apiSignal(outcome.apiStatus);
@@ -365,39 +355,11 @@ export class Orchestrator {
       this.consecutiveParallelFailures = 0;
     }
 
-    delete task.reason;
-    delete task.failure;
-    if (decision.status === 'pending') {
-      attempt.outcome = 'requeued';
-      task.status = 'pending';
-      task.reason = decision.reason;
-      task.next = decision.next;
-      if (decision.spends === 'retry') task.retriesUsed += 1;
-      if (decision.spends === 'api-requeue') task.apiRequeues += 1;
-      if (decision.delayMs > 0) task.retryAt = new Date(Date.parse(now) + decision.delayMs).toISOString();
-      await this.store.record({ type: 'task-status', taskId: task.id, status: 'pending', previous: 'running', attempt: attempt.number, reason: decision.reason, retryInMs: decision.delayMs });
-      return;
+    const event = applyDecision(task, attempt, decision, now);
+    if (decision.status === 'failed' && decision.failure === 'not-logged-in') {
+      this.abort(new UserError(`${decision.reason}: run \`claude\` once and log in, or set ANTHROPIC_API_KEY; then \`orch resume ${this.store.run.id}\`.`));
     }
-    task.finishedAt = now;
-    task.status = decision.status;
-    if (decision.reason) task.reason = decision.reason;
-    if (decision.status === 'succeeded' && attempt.kind === 'fallback') task.succeededInFallback = true;
-    if (decision.status === 'failed') {
-      task.failure = decision.failure;
-      if (decision.failure === 'not-logged-in') {
-        this.abort(new UserError(`${decision.reason}: run \`claude\` once and log in, or set ANTHROPIC_API_KEY; then \`orch resume ${this.store.run.id}\`.`));
-      }
-    }
-    await this.store.record({
-      type: 'task-status',
-      taskId: task.id,
-      status: task.status,
-      previous: 'running',
-      attempt: attempt.number,
-      ...(task.reason ? { reason: task.reason } : {}),
-      ...(task.failure ? { failure: task.failure } : {}),
-      commits: task.commits.length,
-    });
+    await this.store.record(event);
   }
 
   private async finish(): Promise<void> {
@@ -407,23 +369,8 @@ export class Orchestrator {
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     const run = this.store.run;
     const now = new Date().toISOString();
-    const counts = summarize(this.store.registry).counts;
-    let status: RunStatus;
-    let exitCode: number;
-    if (this.abortError) {
-      status = 'aborted';
-      exitCode = this.abortError.exitCode;
-      run.reason = this.abortError.message;
-    } else if (this.interrupted) {
-      status = 'interrupted';
-      exitCode = 130;
-    } else if (counts.failed > 0 || counts.skipped > 0) {
-      status = 'failed';
-      exitCode = 1;
-    } else {
-      status = 'succeeded';
-      exitCode = 0;
-    }
+    const { status, exitCode } = runEnding(summarize(this.store.registry).counts, this.interrupted, this.abortError?.exitCode);
+    if (this.abortError) run.reason = this.abortError.message;
     run.status = status;
     run.exitCode = exitCode;
     run.finishedAt = now;
@@ -442,9 +389,3 @@ export class Orchestrator {
   }
 }
 
-/** While the run is stopping nothing is requeued: an unfinished task is interrupted. */
-function decideWhenStopping(outcome: AttemptResult['outcome']): Decision {
-  if (outcome.status === 'succeeded') return outcome.reason ? { status: 'succeeded', reason: outcome.reason } : { status: 'succeeded' };
-  if (outcome.status === 'failed' && outcome.failure !== 'timeout') return { status: 'failed', failure: outcome.failure, reason: outcome.reason };
-  return { status: 'interrupted', reason: outcome.status === 'interrupted' ? outcome.reason : 'stopped by orch (interrupt)' };
-}

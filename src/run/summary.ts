@@ -1,5 +1,5 @@
 import type { RunSummary, TaskSummary } from '../events.js';
-import { TASK_STATUSES, type Registry, type TaskStatus } from '../state/registry.js';
+import { TASK_STATUSES, type Registry, type RunStatus, type TaskStatus } from '../state/registry.js';
 
 /** Milliseconds an attempt ran (up to now for one still running). */
 function attemptMs(attempt: { startedAt: string; finishedAt?: string | undefined }, now: number): number {
@@ -37,4 +37,12 @@ export function summarize(registry: Registry, now: number = Date.now()): RunSumm
     speedup: wallMs > 0 ? taskTimeMs / wallMs : 0,
     costUsd: tasks.reduce((total, task) => total + (task.costUsd ?? 0), 0),
   };
+}
+
+/** How a run ends, from what happened to it: aborted (its own code), interrupted (130), failed (1), succeeded (0). */
+export function runEnding(counts: Record<TaskStatus, number>, interrupted: boolean, abortExitCode: number | undefined): { status: RunStatus; exitCode: number } {
+  if (abortExitCode !== undefined) return { status: 'aborted', exitCode: abortExitCode };
+  if (interrupted) return { status: 'interrupted', exitCode: 130 };
+  if (counts.failed > 0 || counts.skipped > 0) return { status: 'failed', exitCode: 1 };
+  return { status: 'succeeded', exitCode: 0 };
 }

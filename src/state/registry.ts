@@ -140,5 +140,3 @@ export type RunRecord = z.infer<typeof runSchema>;
 
 export const registrySchema = z.object({ run: runSchema, tasks: z.array(taskSchema) });
 export type Registry = z.infer<typeof registrySchema>;
-
-export const FINISHED_TASK_STATUSES: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed', 'skipped']);

@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
@@ -98,6 +98,11 @@ export async function ensureWorktree(root: string, worktree: string, branch: str
   const registered = (await listWorktrees(root)).find((entry) => path.resolve(entry.path) === resolved);
   if (registered && !registered.prunable && (await exists(resolved))) return 'reused';
   if (registered) await gitAt(root).raw(['worktree', 'prune']);
+  if (!registered && (await exists(resolved))) {
+    // Left over from an interrupted `git worktree add`: an empty folder goes, anything else is not ours to delete.
+    if ((await readdir(resolved)).length > 0) throw new Error(`${resolved} exists but is not a git worktree: move it away, then run again`);
+    await rmdir(resolved);
+  }
   await mkdir(path.dirname(resolved), { recursive: true });
   if (await branchExists(root, branch)) {
     await gitAt(root).raw(['worktree', 'add', resolved, branch]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Outcome } from '../../src/agent/outcome.js';
-import { decideAfterAttempt, type RetryPolicy } from '../../src/run/decide.js';
+import { applyDecision, decideAfterAttempt, decideAttempt, type RetryPolicy } from '../../src/run/decide.js';
 import type { AttemptKind, AttemptRecord, TaskRecord } from '../../src/state/registry.js';
 
 const task = (overrides: Partial<TaskRecord> = {}): TaskRecord => ({
@@ -36,5 +36,28 @@ describe('decideAfterAttempt', () => {
   it('passes successes and interruptions through', () => {
     expect(decideAfterAttempt(task(), attempt(), { status: 'succeeded' }, policy)).toEqual({ status: 'succeeded' });
     expect(decideAfterAttempt(task(), attempt(), { status: 'interrupted', reason: 'x' }, policy)).toEqual({ status: 'interrupted', reason: 'x' });
+  });
+});
+
+describe('decideAttempt and applyDecision', () => {
+  it('never requeues while the run is stopping', () => {
+    expect(decideAttempt(task(), attempt(), failed('timeout'), undefined, policy, true)).toEqual({ status: 'interrupted', reason: 'stopped by orch (interrupt)' });
+    expect(decideAttempt(task(), attempt(), failed('agent-error'), undefined, policy, true)).toMatchObject({ status: 'failed' });
+  });
+
+  it('requeues an agent the machine refused to start, without spending a retry', () => {
+    expect(decideAttempt(task({ retriesUsed: 2 }), attempt(), failed('spawn', 'cannot start claude: EAGAIN'), 'EAGAIN', policy, false)).toMatchObject({ status: 'pending', spends: 'none', next: { kind: 'requeue' } });
+    expect(decideAttempt(task({ retriesUsed: 2 }), attempt(), failed('spawn', 'cannot start claude: ENOENT'), 'ENOENT', policy, false)).toMatchObject({ status: 'failed' });
+  });
+
+  it('records a retry with its backoff, and a fallback success', () => {
+    const retried = task({ reason: 'old', failure: 'timeout' });
+    const event = applyDecision(retried, attempt(), { status: 'pending', reason: 'boom; retry 1 of 2', next: { kind: 'retry' }, delayMs: 1000, spends: 'retry' }, '2026-01-01T00:00:00.000Z');
+    expect(retried).toMatchObject({ status: 'pending', retriesUsed: 1, retryAt: '2026-01-01T00:00:01.000Z', reason: 'boom; retry 1 of 2', next: { kind: 'retry' } });
+    expect(retried.failure).toBeUndefined();
+    expect(event).toMatchObject({ type: 'task-status', status: 'pending', retryInMs: 1000 });
+    const rescued = task();
+    applyDecision(rescued, attempt('fallback'), { status: 'succeeded' }, '2026-01-01T00:00:00.000Z');
+    expect(rescued).toMatchObject({ status: 'succeeded', succeededInFallback: true, finishedAt: '2026-01-01T00:00:00.000Z' });
   });
 });

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { fallbackCandidates } from '../../src/run/fallback.js';
+import { runEnding } from '../../src/run/summary.js';
+import type { TaskRecord } from '../../src/state/registry.js';
+
+const task = (id: string, overrides: Partial<TaskRecord>): TaskRecord => ({
+  id, title: id, promptFile: `${id}.md`, dependsOn: [], files: [], priority: 0, order: 0, status: 'pending', worktree: '/w', branch: 'b',
+  attempts: 1, retriesUsed: 0, apiRequeues: 0, attemptLog: [], permissionDenials: [], commits: [], ...overrides,
+});
+
+describe('fallbackCandidates', () => {
+  it('retries parallel failures another attempt could fix, and revives what they skipped', () => {
+    const tasks = [
+      task('parallel', { status: 'failed', failure: 'agent-error', failedInParallel: true }),
+      task('alone', { status: 'failed', failure: 'agent-error' }),
+      task('setup', { status: 'failed', failure: 'setup', failedInParallel: true }),
+      task('child', { status: 'skipped', skippedBecause: 'parallel' }),
+      task('grandchild', { status: 'skipped', skippedBecause: 'child' }),
+      task('orphan', { status: 'skipped', skippedBecause: 'alone' }),
+    ];
+    const { retry, revive } = fallbackCandidates(tasks);
+    expect(retry.map((t) => t.id)).toEqual(['parallel']);
+    expect(revive.map((t) => t.id)).toEqual(['child', 'grandchild']);
+  });
+});
+
+describe('runEnding', () => {
+  const counts = (failed: number, skipped: number) => ({ pending: 0, running: 0, succeeded: 1, failed, skipped, interrupted: 0 });
+  it('orders abort, interrupt, failure, success', () => {
+    expect(runEnding(counts(0, 0), false, undefined)).toEqual({ status: 'succeeded', exitCode: 0 });
+    expect(runEnding(counts(0, 1), false, undefined)).toEqual({ status: 'failed', exitCode: 1 });
+    expect(runEnding(counts(1, 0), true, undefined)).toEqual({ status: 'interrupted', exitCode: 130 });
+    expect(runEnding(counts(1, 0), true, 2)).toEqual({ status: 'aborted', exitCode: 2 });
+  });
+});
