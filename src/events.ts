@@ -31,7 +31,7 @@ export type OrchEvent =
     }
   | { type: 'task-activity'; taskId: string; activity: string; turns: number }
   | { type: 'limit'; limit: number; reason: LimitReason; running: number }
-  | { type: 'api-pressure'; status: number; pausedForMs: number; level: number }
+  | { type: 'api-pressure'; status: number; pausedForMs: number; pausedUntil: string; level: number }
   | { type: 'mode'; mode: 'sequential'; reason: string }
   | { type: 'warning'; message: string }
   | { type: 'run-finished'; status: RunStatus; exitCode: number; summary: RunSummary };

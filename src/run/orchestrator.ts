@@ -104,7 +104,7 @@ export class Orchestrator {
     if (!pause) return;
     this.store.run.apiPausedUntil = new Date(pause.until).toISOString();
     this.store
-      .record({ type: 'api-pressure', status, pausedForMs: pause.delayMs, level: pause.level })
+      .record({ type: 'api-pressure', status, pausedForMs: pause.delayMs, pausedUntil: this.store.run.apiPausedUntil, level: pause.level })
       .then(() => this.kick())
       .catch((error: unknown) => this.fail(error));
   }

@@ -1,4 +1,4 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agentScript, fakeAgentEnv, killStrays } from '../support/agents.js';
@@ -50,8 +50,9 @@ describe('orch init', () => {
 describe('detached runs, wait and logs', () => {
   it('--detach returns at once while a background orch owns the run; wait returns its exit code', async () => {
     const repo = await tempRepo();
-    await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ steps: [{ sleep: 1500 }, ...finishes('a.txt')] })}`, 'prompts/b.md': `# B\n${agentScript({ steps: finishes('b.txt') })}` });
     const state = await agentState();
+    const gate = path.join(state, 'open-the-gate');
+    await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ steps: [{ waitFor: gate }, ...finishes('a.txt')] })}`, 'prompts/b.md': `# B\n${agentScript({ steps: finishes('b.txt') })}` });
     const env = fakeAgentEnv(state);
     const detached = await runOrch(['run', 'prompts/*.md', '--detach', '--json'], { cwd: repo, env });
     expect(detached.exitCode).toBe(0);
@@ -62,6 +63,7 @@ describe('detached runs, wait and logs', () => {
     const early = await runOrch(['wait', runId, '--timeout', '0.3'], { cwd: repo });
     expect(early.exitCode).toBe(124);
     expect(early.stdout).toMatch(new RegExp(`^run ${runId} is still running after 0\\.3: `));
+    await writeFile(gate, '');
     const done = await runOrch(['wait', runId], { cwd: repo });
     expect(done.exitCode).toBe(0);
     expect(done.stdout.trim()).toBe(`run ${runId} succeeded (exit 0): 2 succeeded`);

@@ -61,9 +61,20 @@ export async function processesWithEnv(marker: string): Promise<number[]> {
   return pids;
 }
 
-/** Kills every process a test started (found by its private state directory in the environment). */
-export async function killStrays(stateDir: string): Promise<number[]> {
-  const pids = await processesWithEnv(`FAKE_CLAUDE_STATE=${stateDir}`);
+/**
+ * Kills every process a test started (found by its private state directory in the environment)
+ * that is still alive after a moment's grace, and returns their pids: a test that finished
+ * cleanly leaves none. The grace covers processes that are already exiting (an orchestrator
+ * releasing its lock after writing its final registry).
+ */
+export async function killStrays(stateDir: string, graceMs = 3_000): Promise<number[]> {
+  const marker = `FAKE_CLAUDE_STATE=${stateDir}`;
+  const deadline = Date.now() + graceMs;
+  let pids = await processesWithEnv(marker);
+  while (pids.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    pids = await processesWithEnv(marker);
+  }
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGKILL');
