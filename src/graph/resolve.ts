@@ -75,6 +75,18 @@ function matchKeyAt(lower: string, pos: number, index: KeyIndex): string | undef
   return undefined;
 }
 
+/**
+ * Ids of one or two characters ("a", "t1") are also English words or fragments: in prose they
+ * count only when quoted or standing alone ("after a." / "after a and b", not "after a while").
+ */
+function isShortKey(key: string): boolean {
+  return key.length < 3;
+}
+
+function standsAlone(text: string, end: number): boolean {
+  return /^\s*($|[.,;:!?)\]`'"”’]|(and|or)\b|&)/.test(text.slice(end));
+}
+
 const OPENERS = /^[\s`'"“‘([*]+/;
 const CLOSERS = /^[`'"”’)\]*]+/;
 const FILLER = /^(the|task|tasks|prompt|prompts|issue|issues)\b\s*/i;
@@ -100,17 +112,17 @@ export function scanReference(ref: ProseReference, index: KeyIndex): ScanResult 
   for (;;) {
     const opened = OPENERS.exec(lower.slice(pos))?.[0] ?? '';
     pos += opened.length;
+    const quoted = /[`'"“‘]/.test(opened);
     const filler = FILLER.exec(lower.slice(pos))?.[0] ?? '';
     if (filler && !matchKeyAt(lower, pos, index)) pos += filler.length;
     const key = matchKeyAt(lower, pos, index);
-    if (key !== undefined) {
+    if (key !== undefined && (quoted || !isShortKey(key) || standsAlone(lower, pos + key.length))) {
       result.ids.push(index.byKey.get(key)!);
       pos += key.length;
     } else {
       const token = /^[^\s,;`'"”’)\]]+/.exec(text.slice(pos))?.[0]?.replace(/[.:]+$/, '') ?? '';
-      const quoted = /[`'"“‘]/.test(opened);
       const idLike = /[-_/]|\.md$/i.test(token);
-      if (token && (quoted || idLike || (ref.explicit && pos === opened.length))) result.unresolved.push(token);
+      if (key === undefined && token && (quoted || idLike || (ref.explicit && pos === opened.length))) result.unresolved.push(token);
       break;
     }
     pos += CLOSERS.exec(lower.slice(pos))?.[0]?.length ?? 0;
@@ -123,7 +135,7 @@ export function scanReference(ref: ProseReference, index: KeyIndex): ScanResult 
     for (const key of index.keys) {
       let at = lower.indexOf(key);
       while (at !== -1) {
-        if (startsAtBoundary(lower, at) && endsAtBoundary(lower, at + key.length)) {
+        if (startsAtBoundary(lower, at) && endsAtBoundary(lower, at + key.length) && (!isShortKey(key) || standsAlone(lower, at + key.length))) {
           result.ids.push(index.byKey.get(key)!);
           break;
         }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { UserError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import { splitFrontmatter } from './frontmatter.js';
@@ -36,9 +37,14 @@ export function parsePrompt(text: string, file: string, absPath: string): Prompt
   const { data, body } = splitFrontmatter(text, file);
   const warnings: string[] = [];
 
-  const rawId = optionalString(data.id, 'id', file) ?? idFromFileName(file);
-  const id = sanitizeId(rawId);
-  if (!id) throw new UserError(`${file}: the task id "${rawId}" has no usable characters; set \`id:\` in its frontmatter to letters, digits, '.', '_' or '-'.`);
+  const explicitId = optionalString(data.id, 'id', file);
+  const rawId = explicitId ?? idFromFileName(file);
+  let id = sanitizeId(rawId);
+  if (!id && explicitId !== undefined) {
+    throw new UserError(`${file}: the task id "${rawId}" has no usable characters; set \`id:\` in its frontmatter to letters, digits, '.', '_' or '-'.`);
+  }
+  // A file name with no usable characters (say, all in another script) still makes a stable id.
+  if (!id) id = `task-${createHash('sha256').update(rawId).digest('hex').slice(0, 8)}`;
   if (id !== rawId) warnings.push(`${file}: task id "${rawId}" is used as "${id}" (ids may only hold letters, digits, '.', '_' and '-')`);
 
   let priority = 0;

@@ -143,11 +143,13 @@ async function startAgent(environment: AttemptEnvironment, request: AttemptReque
   const { store, config, paths } = environment;
   const { task, attempt } = request;
   const run = store.run;
+  // A worktree is prepared (merges, copies, setup) until that has completed once: a crash in the
+  // middle of it leaves a worktree that the next attempt prepares again.
   let fresh = false;
   try {
     await environment.gitMutex.run(async () => {
       const how = await ensureWorktree(environment.repoRoot, task.worktree, task.branch, run.baseSha);
-      fresh = how !== 'reused';
+      fresh = how !== 'reused' || task.worktreeReady !== true;
       if (fresh) await mergeBranches(task.worktree, dependencyBranches(store, task), (branch) => `orch: merge dependency ${branch} into ${task.id}`);
     });
   } catch (error) {
@@ -170,6 +172,7 @@ async function startAgent(environment: AttemptEnvironment, request: AttemptReque
     isStopped: () => control.isStopped() !== undefined,
   }).catch((error: unknown): Prepared => ({ ok: false, outcome: { status: 'failed', failure: 'setup', reason: `cannot prepare the worktree: ${errorMessage(error)}` } }));
   if (!prepared.ok) return { outcome: prepared.outcome };
+  task.worktreeReady = true;
   if (control.isStopped()) return { outcome: { status: 'interrupted', reason: 'stopped before the agent started' } };
 
   const promptFile = path.join(paths.dir, attempt.prompt);

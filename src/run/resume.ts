@@ -14,6 +14,7 @@ import type { AttemptRequest } from './attempt.js';
 import type { Orchestrator, RunOutcome } from './orchestrator.js';
 import { checkAgent } from './preflight.js';
 import { planResume } from './resume-plan.js';
+import { removeStaleIndexLock } from '../worktree/git.js';
 import { executeRun, requireRepoRoot } from './start.js';
 
 export interface ResumeRequest {
@@ -81,6 +82,10 @@ export async function resumeRun(request: ResumeRequest, sink: EventSink, onStart
     for (const task of registry.tasks) {
       const action = actions.get(task.id);
       if (!action || action.kind === 'keep') continue;
+      // Its agent and the orchestrator are both gone: a git lock they left would block every commit.
+      if ((action.kind === 'collect' || action.kind === 'rerun') && (await removeStaleIndexLock(task.worktree))) {
+        store.notify({ type: 'warning', message: `removed a stale git index.lock in ${task.worktree}` });
+      }
       if (action.kind === 'adopt' || action.kind === 'collect') {
         const attempt = task.attemptLog.at(-1);
         if (!attempt) continue;

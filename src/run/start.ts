@@ -41,7 +41,10 @@ export async function prepareRun(request: RunRequest) {
   const { config, input } = await loadConfig(repoRoot, request.env, request.flags);
   const analysis = await loadAnalysis(request.prompts, request.cwd, repoRoot);
   const baseSha = await resolveCommit(repoRoot, config.base);
-  if (!baseSha) throw new UserError(`base ref "${config.base}" not found: pass --base with an existing branch, tag or commit.`);
+  if (!baseSha) {
+    if (config.base === 'HEAD') throw new UserError('the repository has no commits yet: commit something first (task branches start from a commit), or pass --base.');
+    throw new UserError(`base ref "${config.base}" not found: pass --base with an existing branch, tag or commit.`);
+  }
   await checkAgent(config, request.env, request.cwd);
   await checkStateWritable(repoRoot);
   return { repoRoot, config, input, analysis, baseSha };

@@ -102,6 +102,8 @@ const taskSchema = z.object({
   failedInParallel: z.boolean().optional(),
   succeededInFallback: z.boolean().optional(),
 
+  /** Set once dependency merges, copies and setup have all completed in the task's worktree. */
+  worktreeReady: z.boolean().optional(),
   ports: z.array(z.number().int()).optional(),
   copiedFiles: z.array(z.string()).optional(),
   setupMs: z.number().optional(),

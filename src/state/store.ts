@@ -30,14 +30,18 @@ export class RunStore {
     return new RunStore(paths, registry, sink, 0);
   }
 
+
   /** For a resumed run: event numbers continue after the ledger's last line. */
   static async open(paths: RunPaths, registry: Registry, sink: EventSink): Promise<RunStore> {
-    let lines = 0;
+    let text = '';
     try {
-      lines = (await readFile(paths.ledger, 'utf8')).split('\n').filter((line) => line.trim()).length;
+      text = await readFile(paths.ledger, 'utf8');
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') throw error;
     }
+    // A crash in the middle of an append leaves a partial last line: end it, so new lines stay whole.
+    if (text.length > 0 && !text.endsWith('\n')) await appendFile(paths.ledger, '\n');
+    const lines = text.split('\n').filter((line) => line.trim()).length;
     return new RunStore(paths, registry, sink, lines);
   }
 

@@ -118,15 +118,19 @@ export async function statusLines(worktree: string): Promise<string[]> {
   return output.split('\n').filter((line) => line.trim());
 }
 
-/** A fallback identity for orch's own commits when the repository has none configured. */
-async function identityConfig(worktree: string): Promise<string[]> {
+/**
+ * Settings for orch's own commits and merges: a fallback identity when the repository has none,
+ * and no signing (they exist to keep work safe, and a passphrase prompt would hang or fail them;
+ * the agents' own commits follow the user's configuration).
+ */
+async function ownCommitConfig(worktree: string): Promise<string[]> {
   let configured = '';
   try {
     configured = await gitAt(worktree).raw(['config', '--get-regexp', '^user\\.(name|email)$']);
   } catch {
     // neither is set
   }
-  const config: string[] = [];
+  const config: string[] = ['commit.gpgsign=false'];
   if (!/^user\.name /m.test(configured)) config.push('user.name=orch');
   if (!/^user\.email /m.test(configured)) config.push('user.email=orch@localhost');
   return config;
@@ -139,7 +143,7 @@ async function identityConfig(worktree: string): Promise<string[]> {
  */
 export async function commitLeftovers(worktree: string, message: string, exclude: readonly string[] = []): Promise<boolean> {
   if ((await gitAt(worktree).status()).isClean()) return false;
-  const git = gitAt(worktree, await identityConfig(worktree));
+  const git = gitAt(worktree, await ownCommitConfig(worktree));
   await git.raw(['add', '-A', '--verbose']);
   if (exclude.length > 0) {
     const list = path.join(tmpdir(), `orch-exclude-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
@@ -163,10 +167,10 @@ export async function commitLeftovers(worktree: string, message: string, exclude
  */
 export async function mergeBranches(worktree: string, branches: readonly string[], message: (branch: string) => string): Promise<void> {
   if (branches.length === 0) return;
-  const git = gitAt(worktree, await identityConfig(worktree));
+  const git = gitAt(worktree, await ownCommitConfig(worktree));
   for (const branch of branches) {
     try {
-      await git.raw(['merge', '--no-edit', '-m', message(branch), branch]);
+      await git.raw(['merge', '--no-edit', '--no-verify', '-m', message(branch), branch]);
     } catch (error) {
       await git.raw(['merge', '--abort']).catch(() => undefined);
       throw new Error(`merging ${branch} failed: ${String(error instanceof Error ? error.message : error).trim().split('\n')[0]}`);
@@ -192,4 +196,21 @@ export async function commitsSince(worktree: string, baseSha: string, exclude: r
       const [sha = '', subject = ''] = line.split('\x1f');
       return { sha, subject };
     });
+}
+
+/**
+ * Removes a worktree's `index.lock` left behind by a git process that was killed (with its agent
+ * or its orchestrator). Only call it when nothing alive can be using the worktree.
+ */
+export async function removeStaleIndexLock(worktree: string): Promise<boolean> {
+  let gitDir: string;
+  try {
+    gitDir = path.resolve(worktree, (await gitAt(worktree).raw(['rev-parse', '--git-dir'])).trim());
+  } catch {
+    return false;
+  }
+  const lock = path.join(gitDir, 'index.lock');
+  if (!(await exists(lock))) return false;
+  await rm(lock, { force: true });
+  return true;
 }

@@ -78,6 +78,15 @@ describe('dependencies in prose', () => {
     expect(analysis.warnings[1]).toContain('"nonexistent-task"');
   });
 
+  it('takes very short ids in prose only when they stand alone or are quoted', () => {
+    const short = { 'a.md': '', 'b.md': '' };
+    expect(deps(analyzed({ ...short, 'x.md': 'Run this after a while, once b settles.\n' }), 'x')).toEqual([]);
+    expect(deps(analyzed({ ...short, 'x.md': 'This depends on a.\n' }), 'x')).toEqual(['a']);
+    expect(deps(analyzed({ ...short, 'x.md': 'Run after a and b.\n' }), 'x')).toEqual(['a', 'b']);
+    expect(deps(analyzed({ ...short, 'x.md': 'Start after `a` is merged.\n' }), 'x')).toEqual(['a']);
+    expect(deps(analyzed({ ...short, 'x.md': '## Dependencies\n- needs a database\n- b\n' }), 'x')).toEqual(['b']);
+  });
+
   it('ignores phrases in code blocks', () => {
     expect(deps(analyzed({ ...base, 'prompts/x.md': '```\nthis depends on parser\n```\n' }), 'x')).toEqual([]);
   });

@@ -33,8 +33,11 @@ describe('title and id', () => {
     expect(sanitizeId('-x-')).toBe('x');
   });
 
-  it('rejects an id with no usable characters', () => {
+  it('rejects an id with no usable characters, but gives such a file name a stable id', () => {
     expect(() => parse('---\nid: "///"\n---\n')).toThrow(UserError);
+    const fromName = parse('# T\n', 'prompts/日本語.md').id;
+    expect(fromName).toMatch(/^task-[0-9a-f]{8}$/);
+    expect(parse('# T\n', 'prompts/日本語.md').id).toBe(fromName);
   });
 });
 
