@@ -1,5 +1,4 @@
 import type { EventSink } from '../events.js';
-import { chooseRenderer } from '../render/renderer.js';
 import type { Orchestrator, RunOutcome } from '../run/orchestrator.js';
 import type { CommandContext } from './context.js';
 import { handleStopSignals } from './signals.js';
@@ -13,6 +12,7 @@ export async function driveRun(
   json: boolean,
   start: (sink: EventSink, onStart: (orchestrator: Orchestrator) => void) => Promise<{ outcome: RunOutcome }>,
 ): Promise<void> {
+  const { chooseRenderer } = await import('../render/renderer.js');
   const renderer = chooseRenderer(json, context.out);
   // A signal before the run exists: nothing has been started, so just leave.
   const signals = handleStopSignals(() => process.exit(130));

@@ -15,7 +15,8 @@ import type { Orchestrator, RunOutcome } from './orchestrator.js';
 import { checkAgent } from './preflight.js';
 import { planResume } from './resume-plan.js';
 import { removeStaleIndexLock } from '../worktree/git.js';
-import { executeRun, requireRepoRoot } from './start.js';
+import { requireRepoRoot } from '../worktree/repo.js';
+import { executeRun } from './start.js';
 
 export interface ResumeRequest {
   cwd: string;

@@ -13,7 +13,7 @@ import { acquireRunLock } from '../state/run-lock.js';
 import type { RunStore } from '../state/store.js';
 import { branchOf, resolveCommit } from '../worktree/git.js';
 import { GitMutex } from '../worktree/mutex.js';
-import { findRepoRoot } from '../worktree/repo.js';
+import { requireRepoRoot } from '../worktree/repo.js';
 import { startAttempt, type AttemptEnvironment, type AttemptRequest } from './attempt.js';
 import { createRun } from './create.js';
 import { Orchestrator, type RunOutcome } from './orchestrator.js';
@@ -27,12 +27,6 @@ export interface RunRequest {
   detached: boolean;
   /** Use this run id (a detached run's id is chosen by the process that launched it). */
   runId?: string | undefined;
-}
-
-export async function requireRepoRoot(cwd: string): Promise<string> {
-  const root = await findRepoRoot(cwd);
-  if (!root) throw new UserError('not a git repository (or any parent up to the filesystem root): run orch inside the repository the tasks should change.');
-  return root;
 }
 
 /** Everything `orch run` checks before it writes anything: any failure is one line and exit 2. */

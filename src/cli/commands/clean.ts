@@ -1,7 +1,7 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { clean, type CleanAction } from '../../run/clean.js';
-import { requireRepoRoot } from '../../run/start.js';
+import type { CleanAction } from '../../run/clean.js';
+import { requireRepoRoot } from '../../worktree/repo.js';
 import type { CommandContext } from '../context.js';
 
 interface CleanFlags {
@@ -47,6 +47,7 @@ export function registerClean(program: Command, context: CommandContext): void {
     .option('--dry-run', 'print what would be done, change nothing')
     .option('--json', 'print the actions as JSON')
     .action(async (flags: CleanFlags) => {
+      const { clean } = await import('../../run/clean.js');
       const repoRoot = await requireRepoRoot(context.cwd);
       const dryRun = flags.dryRun === true;
       const actions = await clean(repoRoot, context.env, {

@@ -1,9 +1,7 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { UserError } from '../../errors.js';
-import { renderTranscriptEvent } from '../../render/transcript.js';
-import { streamLogs } from '../../run/logs.js';
-import { requireRepoRoot } from '../../run/start.js';
+import { requireRepoRoot } from '../../worktree/repo.js';
 import type { CommandContext } from '../context.js';
 
 interface LogsFlags {
@@ -25,6 +23,7 @@ export function registerLogs(program: Command, context: CommandContext): void {
     .action(async (taskId: string, flags: LogsFlags) => {
       const attempt = flags.attempt === undefined ? undefined : Number(flags.attempt);
       if (attempt !== undefined && !Number.isInteger(attempt)) throw new UserError(`--attempt "${flags.attempt}" is not a number.`);
+      const [{ renderTranscriptEvent }, { streamLogs }] = await Promise.all([import('../../render/transcript.js'), import('../../run/logs.js')]);
       const repoRoot = await requireRepoRoot(context.cwd);
       await streamLogs(repoRoot, taskId, { runId: flags.run, attempt, follow: flags.follow === true, raw: flags.raw === true }, (entry) => {
         if (entry.kind === 'heading') context.out(chalk.bold(`── ${entry.text}`));

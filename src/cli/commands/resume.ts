@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { resumeRun } from '../../run/resume.js';
 import type { CommandContext } from '../context.js';
 import { flagOverrides } from '../run-flags.js';
 import { driveRun } from '../drive-run.js';
@@ -12,9 +11,10 @@ export function registerResume(program: Command, context: CommandContext): void 
       .description('finish an interrupted run: adopt live agents, re-run interrupted tasks, run pending ones')
       .argument('[run-id]', 'the run to resume (default: the latest)')
       .option('--retry-failed', 'also re-run failed tasks, and the dependents they caused to be skipped'),
-  ).action((runId: string | undefined, options: RunOptions & { retryFailed?: boolean }) =>
-    driveRun(context, options.json === true, (sink, onStart) =>
+  ).action(async (runId: string | undefined, options: RunOptions & { retryFailed?: boolean }) => {
+    const { resumeRun } = await import('../../run/resume.js');
+    await driveRun(context, options.json === true, (sink, onStart) =>
       resumeRun({ cwd: context.cwd, env: context.env, runId, flags: flagOverrides(options), retryFailed: options.retryFailed === true }, sink, onStart),
-    ),
-  );
+    );
+  });
 }

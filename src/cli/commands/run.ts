@@ -1,8 +1,6 @@
 import { Option, type Command } from 'commander';
 import { UserError } from '../../errors.js';
-import { startDetached } from '../../run/detach.js';
 import { RUN_ID_PATTERN } from '../../state/paths.js';
-import { startRun } from '../../run/start.js';
 import type { CommandContext } from '../context.js';
 import { flagOverrides, type RunFlagOptions } from '../run-flags.js';
 import { driveRun } from '../drive-run.js';
@@ -39,11 +37,13 @@ export function registerRun(program: Command, context: CommandContext): void {
     const request = { cwd: context.cwd, env: context.env, prompts, flags: flagOverrides(options), detached: options.runId !== undefined, runId: options.runId };
     if (options.runId !== undefined && !RUN_ID_PATTERN.test(options.runId)) throw new UserError(`--run-id "${options.runId}" is not a run id orch made.`);
     if (options.detach) {
+      const { startDetached } = await import('../../run/detach.js');
       const detached = await startDetached(request, context.argv);
       context.out(options.json ? JSON.stringify(detached) : detached.runId);
       context.setExitCode(0);
       return;
     }
+    const { startRun } = await import('../../run/start.js');
     await driveRun(context, options.json === true, (sink, onStart) => startRun(request, sink, onStart));
   });
 }

@@ -1,8 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { renderRunList, renderStatus } from '../../render/status.js';
-import { listRuns, loadStatus } from '../../run/status.js';
-import { requireRepoRoot } from '../../run/start.js';
+import { requireRepoRoot } from '../../worktree/repo.js';
 import type { CommandContext } from '../context.js';
 
 interface StatusOptions {
@@ -20,6 +18,7 @@ export function registerStatus(program: Command, context: CommandContext): void 
     .option('--watch', 'refresh until the run ends')
     .option('--json', 'print {"run":{…},"tasks":[…]} (or {"runs":[…]} with --all)')
     .action(async (runId: string | undefined, options: StatusOptions) => {
+      const [{ renderRunList, renderStatus }, { listRuns, loadStatus }] = await Promise.all([import('../../render/status.js'), import('../../run/status.js')]);
       const repoRoot = await requireRepoRoot(context.cwd);
       if (options.all) {
         const { runs, unreadable } = await listRuns(repoRoot, context.env);
