@@ -44,6 +44,22 @@ export async function agentStarts(stateDir: string): Promise<AgentStart[]> {
   }
 }
 
+/** Pids of live (non-zombie) processes whose command line contains `text`. */
+export async function processesWithCommandLine(text: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      if ((await readFile(`/proc/${entry}/cmdline`, 'utf8')).replace(/\0/g, ' ').includes(text)) pids.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
 /** Pids of live (non-zombie) processes whose environment mentions `marker`. */
 export async function processesWithEnv(marker: string): Promise<number[]> {
   const pids: number[] = [];
