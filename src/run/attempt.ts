@@ -242,8 +242,9 @@ async function followAgent(environment: AttemptEnvironment, request: AttemptRequ
     if (activity) {
       task.lastActivity = activity;
       task.lastActivityAt = new Date().toISOString();
-      task.turns = progress.turns;
-      store.notify({ type: 'task-activity', taskId: task.id, activity, turns: progress.turns });
+      attempt.turns = progress.turns;
+      sumAttempts(task);
+      store.notify({ type: 'task-activity', taskId: task.id, activity, turns: task.turns ?? 0 });
     }
   });
   follower.start();
@@ -277,10 +278,11 @@ async function followAgent(environment: AttemptEnvironment, request: AttemptRequ
   task.signal = exit.signal;
   const result = progress.result;
   if (result) {
-    if (result.numTurns !== undefined) task.turns = result.numTurns;
-    if (result.costUsd !== undefined) task.costUsd = (task.costUsd ?? 0) + result.costUsd;
+    if (result.numTurns !== undefined) attempt.turns = result.numTurns;
+    if (result.costUsd !== undefined) attempt.costUsd = result.costUsd;
     if (result.sessionId) task.sessionId = result.sessionId;
     task.permissionDenials = [...new Set([...task.permissionDenials, ...result.permissionDenials])];
+    sumAttempts(task);
   }
 
   const outcome = classifyOutcome({
@@ -311,6 +313,14 @@ async function saveWork(environment: AttemptEnvironment, task: TaskRecord, outco
     if (outcome.status !== 'succeeded') return outcome;
     return { status: 'failed', failure: 'commit', reason: `cannot commit the agent's work: ${errorMessage(error).trim().split('\n')[0]}` };
   }
+}
+
+/** A task's turns and cost are the sums of its attempts' (reading one result twice changes nothing). */
+function sumAttempts(task: TaskRecord): void {
+  const withTurns = task.attemptLog.filter((attempt) => attempt.turns !== undefined);
+  const withCost = task.attemptLog.filter((attempt) => attempt.costUsd !== undefined);
+  if (withTurns.length > 0) task.turns = withTurns.reduce((total, attempt) => total + attempt.turns!, 0);
+  if (withCost.length > 0) task.costUsd = withCost.reduce((total, attempt) => total + attempt.costUsd!, 0);
 }
 
 function dependencyBranches(store: RunStore, task: TaskRecord): string[] {

@@ -47,6 +47,9 @@ const attemptSchema = z.object({
   reason: z.string().optional(),
   /** True when another agent ran at the same time: only such failures trigger the sequential fallback. */
   parallel: z.boolean().default(false),
+  /** This attempt's turns and cost (the task's figures are their sums). */
+  turns: z.number().int().optional(),
+  costUsd: z.number().optional(),
 });
 export type AttemptRecord = z.infer<typeof attemptSchema>;
 
@@ -92,6 +95,7 @@ const taskSchema = z.object({
   signal: z.string().nullable().optional(),
 
   sessionId: z.string().optional(),
+  /** Sums over the attempts. */
   turns: z.number().int().optional(),
   costUsd: z.number().optional(),
   agentMs: z.number().optional(),

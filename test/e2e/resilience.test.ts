@@ -89,6 +89,11 @@ describe('timeouts and retries', () => {
     const task = registry.tasks[0]!;
     expect(task).toMatchObject({ status: 'succeeded', attempts: 2, retriesUsed: 1 });
     expect(task.attemptLog.map((attempt) => [attempt.kind, attempt.outcome])).toEqual([['fresh', 'requeued'], ['retry', 'succeeded']]);
+    // Turns and cost are per attempt; the task's are their sums.
+    const [one, two] = task.attemptLog;
+    expect(one!.turns! > 0 && two!.turns! > 0).toBe(true);
+    expect(task.turns).toBe(one!.turns! + two!.turns!);
+    expect(task.costUsd).toBeCloseTo(one!.costUsd! + two!.costUsd!, 10);
     const runDir = path.join(repo, '.gadugi', 'runs', registry.run.id);
     expect((await readdir(path.join(runDir, 'logs'))).sort()).toEqual(['flaky.jsonl', 'flaky.stderr', 'flaky@2.jsonl', 'flaky@2.stderr']);
     expect(await readFile(path.join(runDir, 'prompts', 'flaky@2.md'), 'utf8')).toContain('an earlier attempt at this task failed (flaky test)');
