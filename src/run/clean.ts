@@ -1,4 +1,4 @@
-import { readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { AgentProcess } from '../agent/process.js';
 import { loadConfig } from '../config/load.js';
@@ -13,6 +13,7 @@ import { branchOf, gitAt, statusLines } from '../worktree/git.js';
 import { branchVerdict } from '../worktree/merged.js';
 import { GitMutex } from '../worktree/mutex.js';
 import { staleAfterMs, viewOf } from './status.js';
+import { pathExists } from '../util/fs.js';
 
 export interface CleanOptions {
   runId?: string | undefined;
@@ -34,14 +35,6 @@ export interface CleanAction {
   reason?: string;
 }
 
-async function exists(target: string): Promise<boolean> {
-  try {
-    await stat(target);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Uncommitted or untracked paths in a worktree, leaving out the files orch copied into it. */
 async function unsavedFiles(task: TaskRecord): Promise<string[]> {
@@ -108,7 +101,7 @@ export async function clean(repoRoot: string, env: NodeJS.ProcessEnv, options: C
 
     const keptWorktrees = new Set<string>();
     for (const task of registry.tasks) {
-      if (!(await exists(task.worktree))) continue;
+      if (!(await pathExists(task.worktree))) continue;
       const where = path.relative(repoRoot, task.worktree) || task.worktree;
       if (stillAlive.has(task.id)) {
         keptWorktrees.add(task.id);
@@ -148,7 +141,7 @@ export async function clean(repoRoot: string, env: NodeJS.ProcessEnv, options: C
     }
 
     const worktreeRunDir = path.join(registry.run.worktreeRoot, id);
-    if (!options.dryRun && keptWorktrees.size === 0 && (await exists(worktreeRunDir)) && (await readdir(worktreeRunDir)).length === 0) await rmdir(worktreeRunDir);
+    if (!options.dryRun && keptWorktrees.size === 0 && (await pathExists(worktreeRunDir)) && (await readdir(worktreeRunDir)).length === 0) await rmdir(worktreeRunDir);
     if (options.purge) {
       const where = path.relative(repoRoot, paths.dir);
       if (keptWorktrees.size > 0) {

@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
 import { runPaths } from '../state/paths.js';
 import { newRunId } from './create.js';
 import { prepareRun, type RunRequest } from './start.js';
+import { pathExists } from '../util/fs.js';
 
 const ORCH_BIN = fileURLToPath(new URL('../../bin/orch.js', import.meta.url));
 const START_TIMEOUT_MS = 60_000;
@@ -17,14 +18,6 @@ export interface DetachedRun {
   log: string;
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * `orch run … --detach`: checks everything in the foreground (bad input still exits 2 at once,
@@ -48,7 +41,7 @@ export async function startDetached(request: RunRequest, argv: readonly string[]
 
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (await exists(paths.registry)) return { runId, pid: child.pid ?? -1, log: paths.orchLog };
+    if (await pathExists(paths.registry)) return { runId, pid: child.pid ?? -1, log: paths.orchLog };
     if (exitCode !== undefined) {
       // It stopped before the run existed: show its error, leave nothing behind.
       const output = (await readFile(paths.orchLog, 'utf8').catch(() => '')).trim().split('\n');

@@ -1,7 +1,8 @@
-import { copyFile, mkdir, stat } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { excludeStateDir } from '../worktree/git.js';
+import { pathExists } from '../util/fs.js';
 
 const TEMPLATES = fileURLToPath(new URL('../../templates/', import.meta.url));
 
@@ -17,21 +18,13 @@ export interface InitResult {
   action: 'wrote' | 'overwrote' | 'kept';
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Writes the slash command, the agent definition and the documented config; never overwrites without `force`. */
 export async function initRepository(repoRoot: string, force: boolean): Promise<InitResult[]> {
   const results: InitResult[] = [];
   for (const { template, target } of INIT_FILES) {
     const destination = path.join(repoRoot, target);
-    const existed = await exists(destination);
+    const existed = await pathExists(destination);
     if (existed && !force) {
       results.push({ target, action: 'kept' });
       continue;

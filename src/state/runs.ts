@@ -1,5 +1,6 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { UserError, errorCode } from '../errors.js';
+import { pathExists } from '../util/fs.js';
 import { runPaths, runsDir, type RunPaths } from './paths.js';
 import type { Registry } from './registry.js';
 import { readRegistry } from './registry-file.js';
@@ -20,27 +21,19 @@ export interface LoadedRun {
   registry: Registry;
 }
 
-async function hasRegistry(paths: RunPaths): Promise<boolean> {
-  try {
-    await stat(paths.registry);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A run by id, or the latest run with a registry when no id is given. */
 export async function loadRun(repoRoot: string, runId?: string): Promise<LoadedRun> {
   if (runId !== undefined) {
     if (!/^[\w.-]+$/.test(runId)) throw new UserError(`"${runId}" is not a run id: see \`orch status --all\`.`);
     const paths = runPaths(repoRoot, runId);
-    if (!(await hasRegistry(paths))) throw new UserError(`no run "${runId}" in ${runsDir(repoRoot)}: see \`orch status --all\`.`);
+    if (!(await pathExists(paths.registry))) throw new UserError(`no run "${runId}" in ${runsDir(repoRoot)}: see \`orch status --all\`.`);
     return { paths, registry: await readRegistry(paths.registry) };
   }
   const ids = await listRunIds(repoRoot);
   for (const id of ids.reverse()) {
     const paths = runPaths(repoRoot, id);
-    if (await hasRegistry(paths)) return { paths, registry: await readRegistry(paths.registry) };
+    if (await pathExists(paths.registry)) return { paths, registry: await readRegistry(paths.registry) };
   }
   throw new UserError('no orch runs in this repository yet: start one with `orch run prompts/*.md`.');
 }

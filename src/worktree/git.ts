@@ -1,8 +1,9 @@
-import { appendFile, mkdir, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { errorCode } from '../errors.js';
+import { pathExists } from '../util/fs.js';
 
 // orch's own git calls never start a background gc in the middle of a run.
 const QUIET = ['gc.auto=0', 'core.quotePath=false'];
@@ -79,14 +80,6 @@ export async function listWorktrees(root: string): Promise<WorktreeEntry[]> {
   return entries;
 }
 
-async function exists(target: string): Promise<boolean> {
-  try {
-    await stat(target);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Makes sure the task's worktree exists on its branch: reuses it when it is already there (a
@@ -96,9 +89,9 @@ async function exists(target: string): Promise<boolean> {
 export async function ensureWorktree(root: string, worktree: string, branch: string, baseSha: string): Promise<'created' | 'reused' | 'reattached'> {
   const resolved = path.resolve(worktree);
   const registered = (await listWorktrees(root)).find((entry) => path.resolve(entry.path) === resolved);
-  if (registered && !registered.prunable && (await exists(resolved))) return 'reused';
+  if (registered && !registered.prunable && (await pathExists(resolved))) return 'reused';
   if (registered) await gitAt(root).raw(['worktree', 'prune']);
-  if (!registered && (await exists(resolved))) {
+  if (!registered && (await pathExists(resolved))) {
     // Left over from an interrupted `git worktree add`: an empty folder goes, anything else is not ours to delete.
     if ((await readdir(resolved)).length > 0) throw new Error(`${resolved} exists but is not a git worktree: move it away, then run again`);
     await rmdir(resolved);
@@ -210,7 +203,7 @@ export async function removeStaleIndexLock(worktree: string): Promise<boolean> {
     return false;
   }
   const lock = path.join(gitDir, 'index.lock');
-  if (!(await exists(lock))) return false;
+  if (!(await pathExists(lock))) return false;
   await rm(lock, { force: true });
   return true;
 }

@@ -1,20 +1,11 @@
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { agentScript, agentStarts, fakeAgentEnv, killStrays } from '../support/agents.js';
+import { describe, expect, it } from 'vitest';
+import { agentScript, agentStarts, agentState, fakeAgentEnv } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { projectRoot, runOrch } from '../support/orch.js';
 import { readRunRegistry } from '../support/run-state.js';
-import { tempDir, writeFiles } from '../support/tmp.js';
+import { writeFiles } from '../support/tmp.js';
 
-const stateDirs: string[] = [];
-afterEach(async () => {
-  for (const dir of stateDirs.splice(0)) expect(await killStrays(dir)).toEqual([]);
-});
-async function agentState(): Promise<string> {
-  const dir = await tempDir('orch-agent-');
-  stateDirs.push(dir);
-  return dir;
-}
 
 describe('agent options', () => {
   it('passes --model and --max-turns from flags, with frontmatter winning per task', async () => {

@@ -1,33 +1,19 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { agentScript, agentStarts, fakeAgentEnv, killStrays } from '../support/agents.js';
+import { agentScript, agentStarts, agentState, fakeAgentEnv } from '../support/agents.js';
 import { tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { readRunRegistry } from '../support/run-state.js';
 import { tempDir, writeFiles } from '../support/tmp.js';
+import { pathExists } from '../../src/util/fs.js';
 
-const stateDirs: string[] = [];
 const mounts: string[] = [];
-afterEach(async () => {
-  for (const dir of stateDirs.splice(0)) expect(await killStrays(dir)).toEqual([]);
+afterEach(() => {
   for (const dir of mounts.splice(0)) execFileSync('umount', [dir]);
 });
-async function agentState(): Promise<string> {
-  const dir = await tempDir('orch-agent-');
-  stateDirs.push(dir);
-  return dir;
-}
 
-async function exists(target: string): Promise<boolean> {
-  try {
-    await stat(target);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function expectOneLine(result: { exitCode: number; stderr: string; stdout: string }, message: RegExp): void {
   expect(result.exitCode).toBe(2);
@@ -50,7 +36,7 @@ describe('bad input and a hostile environment: one line, exit 2, nothing half-wr
     const repo = await tempRepo();
     await writeFiles(repo, { 'prompts/a.md': '# A\n' });
     expectOneLine(await runOrch(['run', 'prompts/a.md', '--base', 'no-such-branch'], { cwd: repo, env: fakeAgentEnv(await agentState()) }), /^orch: base ref "no-such-branch" not found: pass --base/);
-    expect(await exists(path.join(repo, '.gadugi'))).toBe(false);
+    expect(await pathExists(path.join(repo, '.gadugi'))).toBe(false);
   });
 
   it('claude not found, with how to install it', async () => {
@@ -59,7 +45,7 @@ describe('bad input and a hostile environment: one line, exit 2, nothing half-wr
     // Only the system's own folders: not the project's node_modules/.bin, which holds the real CLI.
     const env = { PATH: [path.dirname(process.execPath), '/usr/bin', '/bin'].join(path.delimiter), ORCH_CLAUDE_BIN: '' };
     expectOneLine(await runOrch(['run', 'prompts/a.md'], { cwd: repo, env }), /^orch: claude not found: install Claude Code with `npm install -g @anthropic-ai\/claude-code`/);
-    expect(await exists(path.join(repo, '.gadugi'))).toBe(false);
+    expect(await pathExists(path.join(repo, '.gadugi'))).toBe(false);
   });
 
   it('claude present but not logged in (checked before the run)', async () => {
@@ -67,7 +53,7 @@ describe('bad input and a hostile environment: one line, exit 2, nothing half-wr
     await writeFiles(repo, { 'prompts/a.md': '# A\n' });
     const state = await agentState();
     expectOneLine(await runOrch(['run', 'prompts/a.md'], { cwd: repo, env: fakeAgentEnv(state, { FAKE_CLAUDE_LOGGED_OUT: '1' }) }), /^orch: claude is not logged in: run `claude` once and log in, or set ANTHROPIC_API_KEY/);
-    expect(await exists(path.join(repo, '.gadugi'))).toBe(false);
+    expect(await pathExists(path.join(repo, '.gadugi'))).toBe(false);
     expect(await agentStarts(state)).toEqual([]);
   });
 
@@ -93,7 +79,7 @@ describe('bad input and a hostile environment: one line, exit 2, nothing half-wr
     const result = await runOrch(['run', 'prompts/a.md', '--permission-mode', 'bypassPermissions'], { cwd: repo, env: fakeAgentEnv(state, { IS_SANDBOX: '' }) });
     if (isRoot) {
       expectOneLine(result, /^orch: permission mode bypassPermissions is refused by claude when running as root unless IS_SANDBOX=1 is set/);
-      expect(await exists(path.join(repo, '.gadugi'))).toBe(false);
+      expect(await pathExists(path.join(repo, '.gadugi'))).toBe(false);
       expect((await runOrch(['run', 'prompts/a.md', '--permission-mode', 'bypassPermissions'], { cwd: repo, env: fakeAgentEnv(state, { IS_SANDBOX: '1' }) })).exitCode).toBe(0);
     } else {
       expect(result.exitCode).toBe(0);

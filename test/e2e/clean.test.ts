@@ -1,22 +1,13 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { agentScript, agentStarts, fakeAgentEnv, killStrays, processesWithEnv } from '../support/agents.js';
+import { describe, expect, it } from 'vitest';
+import { agentScript, agentStarts, agentState, fakeAgentEnv, processesWithEnv } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { readRunRegistry } from '../support/run-state.js';
 import { startOrch, waitFor } from '../support/spawn.js';
-import { tempDir, writeFiles } from '../support/tmp.js';
+import { writeFiles } from '../support/tmp.js';
 
-const stateDirs: string[] = [];
-afterEach(async () => {
-  for (const dir of stateDirs.splice(0)) await killStrays(dir);
-});
-async function agentState(): Promise<string> {
-  const dir = await tempDir('orch-agent-');
-  stateDirs.push(dir);
-  return dir;
-}
 
 const commitFile = (file: string) => agentScript({ steps: [{ write: file, content: `${file}\n` }, { write: `${file}.notes`, content: 'two files\n' }, { commit: `add ${file}` }] });
 

@@ -1,20 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { agentScript, fakeAgentEnv, killStrays } from '../support/agents.js';
+import { describe, expect, it } from 'vitest';
+import { agentScript, agentState, fakeAgentEnv } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { readRunRegistry, runIds } from '../support/run-state.js';
 import { startOrch, waitFor } from '../support/spawn.js';
-import { tempDir, writeFiles } from '../support/tmp.js';
+import { writeFiles } from '../support/tmp.js';
 
-const stateDirs: string[] = [];
-afterEach(async () => {
-  for (const dir of stateDirs.splice(0)) await killStrays(dir);
-});
-async function agentState(): Promise<string> {
-  const dir = await tempDir('orch-agent-');
-  stateDirs.push(dir);
-  return dir;
-}
 
 describe('two orch processes on one repository', () => {
   it('run side by side without corrupting each other, while status reads them', async () => {

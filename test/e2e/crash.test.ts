@@ -1,25 +1,15 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readProcessInfo } from '../../src/state/process-info.js';
-import { agentScript, agentStarts, fakeAgentEnv, killStrays, processesWithEnv } from '../support/agents.js';
+import { agentScript, agentStarts, agentState, fakeAgentEnv, finishes, processesWithEnv } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { readLedger, readRunRegistry } from '../support/run-state.js';
 import { startOrch, waitFor } from '../support/spawn.js';
-import { tempDir, writeFiles } from '../support/tmp.js';
+import { writeFiles } from '../support/tmp.js';
 
-const stateDirs: string[] = [];
-afterEach(async () => {
-  for (const dir of stateDirs.splice(0)) await killStrays(dir);
-});
-async function agentState(): Promise<string> {
-  const dir = await tempDir('orch-agent-');
-  stateDirs.push(dir);
-  return dir;
-}
 
-const finishes = (file: string) => [{ write: file, content: `${file}\n` }, { commit: `add ${file}` }];
 
 describe('signals and crashes', () => {
   it('Ctrl-C stops every agent, marks them interrupted, exits 130; resume finishes the run', async () => {

@@ -1,24 +1,14 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { agentScript, fakeAgentEnv, killStrays } from '../support/agents.js';
+import { describe, expect, it } from 'vitest';
+import { agentScript, agentState, fakeAgentEnv, finishes, killStrays } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { projectRoot, runOrch } from '../support/orch.js';
 import { readRunRegistry } from '../support/run-state.js';
 import { startOrch, waitFor } from '../support/spawn.js';
-import { tempDir, writeFiles } from '../support/tmp.js';
+import { writeFiles } from '../support/tmp.js';
 
-const stateDirs: string[] = [];
-afterEach(async () => {
-  for (const dir of stateDirs.splice(0)) expect(await killStrays(dir)).toEqual([]);
-});
-async function agentState(): Promise<string> {
-  const dir = await tempDir('orch-agent-');
-  stateDirs.push(dir);
-  return dir;
-}
 
-const finishes = (file: string) => [{ write: file, content: `${file}\n` }, { commit: `add ${file}` }];
 
 describe('orch init', () => {
   it('writes the slash command, the agent and the config, and never overwrites without --force', async () => {

@@ -1,24 +1,14 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { agentScript, agentStarts, fakeAgentEnv, killStrays, processesWithEnv, roomyMachine } from '../support/agents.js';
+import { describe, expect, it } from 'vitest';
+import { agentScript, agentStarts, agentState, fakeAgentEnv, finishes, processesWithEnv, roomyMachine } from '../support/agents.js';
 import { tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { maxConcurrency, overlaps, readLedger, readRunRegistry, runIntervals } from '../support/run-state.js';
 import { startOrch, waitFor } from '../support/spawn.js';
-import { tempDir, writeFiles } from '../support/tmp.js';
+import { writeFiles } from '../support/tmp.js';
 
-const stateDirs: string[] = [];
-afterEach(async () => {
-  for (const dir of stateDirs.splice(0)) expect(await killStrays(dir)).toEqual([]);
-});
-async function agentState(): Promise<string> {
-  const dir = await tempDir('orch-agent-');
-  stateDirs.push(dir);
-  return dir;
-}
 
-const finishes = (file: string) => [{ write: file, content: `${file}\n` }, { commit: `add ${file}` }];
 const config = (settings: object) => ({ '.gadugi/config.json': JSON.stringify(settings) });
 
 describe('API pressure', () => {

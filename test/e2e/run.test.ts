@@ -1,22 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { agentScript, agentStarts, fakeAgentEnv, killStrays, roomyMachine } from '../support/agents.js';
+import { describe, expect, it } from 'vitest';
+import { agentScript, agentStarts, agentState, fakeAgentEnv, roomyMachine } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { maxConcurrency, overlaps, readLedger, readRunRegistry, runIntervals, seqOf } from '../support/run-state.js';
-import { tempDir, writeFiles } from '../support/tmp.js';
-
-const stateDirs: string[] = [];
-afterEach(async () => {
-  for (const dir of stateDirs.splice(0)) expect(await killStrays(dir)).toEqual([]);
-});
-
-async function agentState(): Promise<string> {
-  const dir = await tempDir('orch-agent-');
-  stateDirs.push(dir);
-  return dir;
-}
+import { writeFiles } from '../support/tmp.js';
 
 const write = (file: string, content: string, commit = true) => [{ write: file, content }, ...(commit ? [{ commit: `write ${file}` }] : [])];
 

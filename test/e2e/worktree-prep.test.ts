@@ -1,23 +1,13 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { agentScript, agentStarts, fakeAgentEnv, killStrays, roomyMachine } from '../support/agents.js';
+import { describe, expect, it } from 'vitest';
+import { agentScript, agentStarts, agentState, fakeAgentEnv, finishes, roomyMachine } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { overlaps, readLedger, readRunRegistry, runIntervals } from '../support/run-state.js';
 import { tempDir, writeFiles } from '../support/tmp.js';
 
-const stateDirs: string[] = [];
-afterEach(async () => {
-  for (const dir of stateDirs.splice(0)) expect(await killStrays(dir)).toEqual([]);
-});
-async function agentState(): Promise<string> {
-  const dir = await tempDir('orch-agent-');
-  stateDirs.push(dir);
-  return dir;
-}
 
-const finishes = (file: string) => [{ write: file, content: `${file}\n` }, { commit: `add ${file}` }];
 const config = (settings: object) => JSON.stringify(settings);
 
 describe('worktrees that are ready to work in', () => {

@@ -2,7 +2,7 @@ import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ensureWorktree } from '../../src/worktree/git.js';
-import { fakeAgentEnv } from '../support/agents.js';
+import { agentState, fakeAgentEnv } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { readRunRegistry } from '../support/run-state.js';
@@ -38,7 +38,7 @@ describe('a worktree that cannot be prepared', () => {
     const repo = await tempRepo({ '.gitignore': 'local.cfg\n', '.worktreeinclude': 'local.cfg\n', 'README.md': '# r\n' });
     await symlink('/nonexistent/target', path.join(repo, 'local.cfg'));
     await writeFiles(repo, { 'prompts/a.md': '# A\n' });
-    const state = await tempDir('orch-agent-');
+    const state = await agentState();
     const result = await runOrch(['run', 'prompts/a.md', '--retries', '0'], { cwd: repo, env: fakeAgentEnv(state) });
     expect(result.exitCode).toBe(1);
     expect((await readRunRegistry(repo)).tasks[0]).toMatchObject({ status: 'failed', failure: 'setup', reason: expect.stringMatching(/^cannot prepare the worktree: ENOENT/) });

@@ -1,6 +1,8 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { afterEach, expect } from 'vitest';
 import { projectRoot } from './orch.js';
+import { tempDir } from './tmp.js';
 
 export const fakeClaude = path.join(projectRoot, 'test', 'fixtures', 'fake-claude.mjs');
 
@@ -99,4 +101,25 @@ export async function killStrays(stateDir: string, graceMs = 3_000): Promise<num
     }
   }
   return pids;
+}
+
+const stateDirs: string[] = [];
+
+/**
+ * A private state folder for the fake agent (FAKE_CLAUDE_STATE). After each test, any process
+ * still running with it in its environment fails the test (and is killed): a test leaves none.
+ */
+export async function agentState(): Promise<string> {
+  const dir = await tempDir('orch-agent-');
+  stateDirs.push(dir);
+  return dir;
+}
+
+afterEach(async () => {
+  for (const dir of stateDirs.splice(0)) expect(await killStrays(dir)).toEqual([]);
+});
+
+/** Fake agent steps that write a file and commit it. */
+export function finishes(file: string): object[] {
+  return [{ write: file, content: `${file}\n` }, { commit: `add ${file}` }];
 }
