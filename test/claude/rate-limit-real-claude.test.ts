@@ -1,22 +1,15 @@
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startScriptedApi, type ScriptedApi } from '../../demo/scripted-api.js';
-import { realClaudeEnv } from '../support/claude.js';
+import { describe, expect, it } from 'vitest';
+import { realClaudeEnv, scriptedApi } from '../support/claude.js';
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { readLedger, readRunRegistry } from '../support/run-state.js';
 import { writeFiles } from '../support/tmp.js';
 
-let api: ScriptedApi | undefined;
-afterEach(async () => {
-  await api?.close();
-  api = undefined;
-});
-
 describe('rate limiting with the real claude CLI (offline, scripted Messages API)', () => {
   it('reads the CLI’s api_retry events and 429 result: the run pauses and the task is requeued, not failed', async () => {
     let rejected = 0;
-    api = await startScriptedApi((conversation) => {
+    const api = await scriptedApi((conversation) => {
       // The first two requests are rate limited: the CLI retries once (CLAUDE_CODE_MAX_RETRIES=1), then gives up.
       if (rejected < 2) {
         rejected += 1;

@@ -1,25 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startScriptedApi, type ScriptedApi } from '../../demo/scripted-api.js';
+import { describe, expect, it } from 'vitest';
 import { processesWithCommandLine } from '../support/agents.js';
-import { realClaudeEnv } from '../support/claude.js';
+import { realClaudeEnv, scriptedApi } from '../support/claude.js';
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { readRunRegistry } from '../support/run-state.js';
 import { startOrch, waitFor } from '../support/spawn.js';
 import { writeFiles } from '../support/tmp.js';
 
-let api: ScriptedApi | undefined;
-afterEach(async () => {
-  await api?.close();
-  api = undefined;
-});
-
 describe('Ctrl-C and resume with the real claude CLI (offline, scripted Messages API)', () => {
   it('continues the interrupted Claude session in its worktree and lands the commit', async () => {
     const resumedPrompts: string[] = [];
-    api = await startScriptedApi((conversation) => {
+    const api = await scriptedApi((conversation) => {
       if (!/\(id `slow`/.test(conversation.prompt)) return { text: 'unexpected prompt' };
       const cwd = conversation.cwd ?? '.';
       const results = conversation.toolResults;

@@ -1,18 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { perTaskScript, startScriptedApi, type ScriptedApi, type ToolCall } from '../../demo/scripted-api.js';
-import { realClaudeEnv } from '../support/claude.js';
+import { describe, expect, it } from 'vitest';
+import { perTaskScript, type ToolCall } from '../../demo/scripted-api.js';
+import { realClaudeEnv, scriptedApi } from '../support/claude.js';
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { readRunRegistry } from '../support/run-state.js';
 import { writeFiles } from '../support/tmp.js';
-
-let api: ScriptedApi | undefined;
-afterEach(async () => {
-  await api?.close();
-  api = undefined;
-});
 
 const writeAndCommit = (file: string, content: string, message: string) => (cwd: string): ToolCall[] => [
   { name: 'Write', input: { file_path: path.join(cwd, file), content } },
@@ -21,7 +15,7 @@ const writeAndCommit = (file: string, content: string, message: string) => (cwd:
 
 describe('orch run with the real claude CLI (offline, scripted Messages API)', () => {
   it('lands each agent’s real Write and Bash tool calls as commits on its branch', async () => {
-    api = await startScriptedApi(
+    const api = await scriptedApi(
       perTaskScript({
         alpha: writeAndCommit('alpha.txt', 'alpha\n', 'Add alpha'),
         beta: writeAndCommit('beta.txt', 'beta\n', 'Add beta'),

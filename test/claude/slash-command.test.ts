@@ -1,18 +1,12 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startScriptedApi, type Conversation, type Reply, type ScriptedApi } from '../../demo/scripted-api.js';
-import { realClaude, realClaudeEnv } from '../support/claude.js';
+import { describe, expect, it } from 'vitest';
+import type { Conversation, Reply } from '../../demo/scripted-api.js';
+import { realClaude, realClaudeEnv, scriptedApi } from '../support/claude.js';
 import { git, tempRepo } from '../support/git.js';
 import { orchBin, runOrch } from '../support/orch.js';
 import { tempDir, writeFiles } from '../support/tmp.js';
-
-let api: ScriptedApi | undefined;
-afterEach(async () => {
-  await api?.close();
-  api = undefined;
-});
 
 interface StatusJson {
   run: { id: string; status: string };
@@ -50,7 +44,7 @@ function script(commands: string[]): (conversation: Conversation) => Reply {
 describe('/orchestrate inside the real Claude Code CLI (offline, scripted Messages API)', () => {
   it('runs orch detached from a slash command, and the inner agents’ work lands on branches', async () => {
     const commands: string[] = [];
-    api = await startScriptedApi(script(commands));
+    const api = await scriptedApi(script(commands));
     const repo = await tempRepo({ 'README.md': '# slash command test\n' });
     await writeFiles(repo, { 'prompts/alpha.md': '# Alpha\nCreate alpha.txt.\n', 'prompts/beta.md': '# Beta\nCreate beta.txt.\n' });
     expect((await runOrch(['init'], { cwd: repo })).exitCode).toBe(0);

@@ -46,37 +46,30 @@ export async function agentStarts(stateDir: string): Promise<AgentStart[]> {
   }
 }
 
-/** Pids of live (non-zombie) processes whose command line contains `text`. */
-export async function processesWithCommandLine(text: string): Promise<number[]> {
+/** Pids of live (non-zombie) processes other than this one for which `matches` holds. */
+async function liveProcesses(matches: (pid: string) => Promise<boolean>): Promise<number[]> {
   const pids: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
       if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      if ((await readFile(`/proc/${entry}/cmdline`, 'utf8')).replace(/\0/g, ' ').includes(text)) pids.push(Number(entry));
-    } catch {
-      // gone
-    }
-  }
-  return pids;
-}
-
-/** Pids of live (non-zombie) processes whose environment mentions `marker`. */
-export async function processesWithEnv(marker: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      const environ = await readFile(`/proc/${entry}/environ`, 'utf8');
-      if (environ.includes(marker)) pids.push(Number(entry));
+      if (await matches(entry)) pids.push(Number(entry));
     } catch {
       // gone, or not ours to read
     }
   }
   return pids;
+}
+
+/** Pids of live processes whose command line contains `text`. */
+export function processesWithCommandLine(text: string): Promise<number[]> {
+  return liveProcesses(async (pid) => (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replace(/\0/g, ' ').includes(text));
+}
+
+/** Pids of live processes whose environment mentions `marker`. */
+export function processesWithEnv(marker: string): Promise<number[]> {
+  return liveProcesses(async (pid) => (await readFile(`/proc/${pid}/environ`, 'utf8')).includes(marker));
 }
 
 /**

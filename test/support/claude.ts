@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { offlineClaudeEnv } from '../../demo/scripted-api.js';
+import { afterEach } from 'vitest';
+import { offlineClaudeEnv, startScriptedApi, type ScriptedApi, type Script } from '../../demo/scripted-api.js';
 import { projectRoot } from './orch.js';
 import { tempDir } from './tmp.js';
 
@@ -15,4 +16,16 @@ export async function realClaudeEnv(apiUrl: string): Promise<NodeJS.ProcessEnv> 
   await mkdir(configDir, { recursive: true });
   await mkdir(tmp, { recursive: true });
   return { ...offlineClaudeEnv(apiUrl, configDir, tmp), ORCH_CLAUDE_BIN: realClaude };
+}
+
+const apis: ScriptedApi[] = [];
+afterEach(async () => {
+  await Promise.all(apis.splice(0).map((api) => api.close()));
+});
+
+/** A scripted Messages API for one test, closed after it. */
+export async function scriptedApi(script: Script): Promise<ScriptedApi> {
+  const api = await startScriptedApi(script);
+  apis.push(api);
+  return api;
 }
