@@ -24,6 +24,18 @@ function expectOneLine(result: { exitCode: number; stderr: string; stdout: strin
 
 const isRoot = process.getuid?.() === 0;
 
+/** Mounts a tiny tmpfs at `dir` (unmounted after the test); skips the test where mounting is not allowed. */
+async function tinyDisk(dir: string, size: string, context: { skip: () => void }): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
+    mounts.push(dir);
+  } catch {
+    context.skip(); // needs root and permission to mount; the registry writer's unit test covers the rest
+  }
+  return dir;
+}
+
 describe('bad input and a hostile environment: one line, exit 2, nothing half-written', () => {
   it('not a git repository', async () => {
     const dir = await tempDir();
@@ -98,14 +110,7 @@ describe('bad input and a hostile environment: one line, exit 2, nothing half-wr
 
   it('a disk already full when the run is created leaves no run folder behind', async (context) => {
     const repo = await tempRepo();
-    const runs = path.join(repo, '.gadugi', 'runs');
-    await mkdir(runs, { recursive: true });
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=32k', 'tmpfs', runs], { stdio: 'ignore' });
-      mounts.push(runs);
-    } catch {
-      context.skip(); // needs root and permission to mount a small tmpfs
-    }
+    const runs = await tinyDisk(path.join(repo, '.gadugi', 'runs'), '32k', context);
     // The task's own text (saved in the run folder) does not fit.
     await writeFiles(repo, { 'prompts/big.md': `# Big\n${'A long task description. '.repeat(3000)}\n` });
     const result = await runOrch(['run', 'prompts/big.md'], { cwd: repo, env: fakeAgentEnv(await agentState()) });
@@ -124,14 +129,7 @@ describe('bad input and a hostile environment: one line, exit 2, nothing half-wr
 
   it('a disk that fills up while the registry is written keeps the last good registry', async (context) => {
     const repo = await tempRepo();
-    const runs = path.join(repo, '.gadugi', 'runs');
-    await mkdir(runs, { recursive: true });
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=192k', 'tmpfs', runs], { stdio: 'ignore' });
-      mounts.push(runs);
-    } catch {
-      context.skip(); // needs root and permission to mount a small tmpfs; the unit test covers the rest
-    }
+    const runs = await tinyDisk(path.join(repo, '.gadugi', 'runs'), '192k', context);
     await writeFiles(repo, {
       // Its stream fills the small disk that holds the run folder.
       'prompts/a.md': `# A\n${agentScript({ steps: [{ emitBytes: 400_000 }, { write: 'a.txt', content: 'a\n' }, { commit: 'a' }] })}`,
