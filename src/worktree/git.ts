@@ -1,5 +1,4 @@
-import { appendFile, mkdir, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, mkdir, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { errorCode } from '../errors.js';
@@ -139,12 +138,11 @@ export async function commitLeftovers(worktree: string, message: string, exclude
   const git = gitAt(worktree, await ownCommitConfig(worktree));
   await git.raw(['add', '-A', '--verbose']);
   if (exclude.length > 0) {
-    const list = path.join(tmpdir(), `orch-exclude-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
-    await writeFile(list, exclude.join('\0'));
-    try {
-      await git.raw(['reset', '--quiet', `--pathspec-from-file=${list}`, '--pathspec-file-nul']);
-    } finally {
-      await rm(list, { force: true });
+    // Unstage the copies, as literal paths (a copy named `*.txt` must not unstage the agent's
+    // files), a few hundred per call to stay within argv limits.
+    for (let start = 0; start < exclude.length; start += 500) {
+      const chunk = exclude.slice(start, start + 500).map((file) => `:(literal)${file}`);
+      await git.raw(['reset', '--quiet', '--', ...chunk]);
     }
     // Only the excluded files may have been dirty.
     if (!(await git.raw(['diff', '--cached', '--name-only'])).trim()) return false;

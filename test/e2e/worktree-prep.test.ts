@@ -12,9 +12,10 @@ const config = (settings: object) => JSON.stringify(settings);
 
 describe('worktrees that are ready to work in', () => {
   it('copies untracked files named by .worktreeinclude into every worktree, keeping modes, onto no branch', async () => {
-    const repo = await tempRepo({ '.gitignore': '.env\nlocal/\n', '.worktreeinclude': '.env\nlocal/run.sh\n', 'README.md': '# r\n' });
-    // The user's untracked, ignored local files; local/other.txt is not named, so it stays home.
-    await writeFiles(repo, { '.env': 'SECRET=1\n', 'local/run.sh': '#!/bin/sh\necho hi\n', 'local/other.txt': 'x\n' });
+    const repo = await tempRepo({ '.gitignore': '.env\nlocal/\n', '.worktreeinclude': '.env\nlocal/run.sh\n\\*.txt\n', 'README.md': '# r\n' });
+    // The user's untracked local files (ignored ones, and one that is not even ignored, whose
+    // name is a glob); local/other.txt is not named, so it stays home.
+    await writeFiles(repo, { '.env': 'SECRET=1\n', 'local/run.sh': '#!/bin/sh\necho hi\n', 'local/other.txt': 'x\n', '*.txt': 'a file really named *.txt\n' });
     const { chmod } = await import('node:fs/promises');
     await chmod(path.join(repo, 'local/run.sh'), 0o755);
     // One agent leaves its work uncommitted: orch's own commit must not pick up the copies.
@@ -28,16 +29,21 @@ describe('worktrees that are ready to work in', () => {
     expect(result.exitCode).toBe(0);
     const registry = await readRunRegistry(repo);
     for (const task of registry.tasks) {
-      expect(task.copiedFiles).toEqual(['.env', 'local/run.sh']);
+      expect(task.copiedFiles).toEqual(['*.txt', '.env', 'local/run.sh']);
       expect(await readFile(path.join(task.worktree, '.env'), 'utf8')).toBe('SECRET=1\n');
       expect((await stat(path.join(task.worktree, 'local/run.sh'))).mode & 0o777).toBe(0o755);
       await expect(stat(path.join(task.worktree, 'local/other.txt'))).rejects.toThrow();
-      const onBranch = await git(repo, 'ls-tree', '-r', '--name-only', task.branch);
-      expect(onBranch).not.toMatch(/\.env|run\.sh/);
+      // Ignored copies are on no branch whoever commits.
+      expect(await git(repo, 'ls-tree', '-r', '--name-only', task.branch)).not.toMatch(/\.env|run\.sh/);
     }
+    // Task a left its work uncommitted: orch's own commit holds a.txt and none of the copies,
+    // not even the one git does not ignore. That one is named `*.txt`: unstaged as a literal
+    // path, it must not take the agent's a.txt with it.
+    const a = registry.tasks.find((task) => task.id === 'a')!;
+    expect((await git(repo, 'show', '--name-only', '--format=', a.branch)).split('\n')).toEqual(['a.txt']);
     expect(await git(repo, 'show', `${registry.tasks[0]!.branch}:a.txt`)).toBe('a');
     // The prompt tells the agent what was copied.
-    expect(await readFile(path.join(repo, '.gadugi', 'runs', registry.run.id, 'prompts', 'a.md'), 'utf8')).toContain('copied these untracked files from the main checkout (do not commit them): `.env`, `local/run.sh`');
+    expect(await readFile(path.join(repo, '.gadugi', 'runs', registry.run.id, 'prompts', 'a.md'), 'utf8')).toContain('copied these untracked files from the main checkout (do not commit them): `*.txt`, `.env`, `local/run.sh`');
     // clean does not mistake the copies for unsaved work.
     expect((await runOrch(['clean', '--json'], { cwd: repo })).stdout).not.toContain('"kept"');
   });
