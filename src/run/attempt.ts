@@ -213,7 +213,6 @@ async function startAgent(environment: AttemptEnvironment, request: AttemptReque
   });
   if (agent.pid > 0) {
     task.agent = agent.identity;
-    task.pgid = agent.pid;
     attempt.pid = agent.pid;
     // The pid must be on disk before anything else happens: it is what resume adopts or kills.
     await store.save();

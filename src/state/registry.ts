@@ -84,8 +84,8 @@ const taskSchema = z.object({
     .object({ kind: z.enum(ATTEMPT_KINDS), note: z.string().optional(), resumeSessionId: z.string().optional() })
     .optional(),
 
+  /** The agent process; orch starts it as its own process-group leader, so this pid is also its group id. */
   agent: processIdentity.optional(),
-  pgid: z.number().int().optional(),
   startedAt: isoTime.optional(),
   finishedAt: isoTime.optional(),
   heartbeatAt: isoTime.optional(),

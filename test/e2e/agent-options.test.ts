@@ -13,7 +13,7 @@ describe('agent options', () => {
     await writeFiles(repo, {
       'prompts/plain.md': '# Plain\n',
       'prompts/special.md': '---\nmodel: opus\nmax_turns: 7\n---\n# Special\n',
-      '.gadugi/config.json': JSON.stringify({ agent: { appendSystemPrompt: 'Be brief.', maxBudgetUsd: 2.5, allowedTools: ['Bash(git:*)', 'Bash(npm run test:*)'] } }),
+      '.gadugi/config.json': JSON.stringify({ agent: { appendSystemPrompt: 'Be brief.', maxBudgetUsd: 2.5, extraArgs: ['--fallback-model', 'haiku'], allowedTools: ['Bash(git:*)', 'Bash(npm run test:*)'] } }),
     });
     const state = await agentState();
     expect((await runOrch(['run', 'prompts/*.md', '--model', 'sonnet', '--max-turns', '20'], { cwd: repo, env: fakeAgentEnv(state) })).exitCode).toBe(0);
@@ -25,6 +25,7 @@ describe('agent options', () => {
     expect(after(args.special!, '--max-turns')).toBe('7');
     expect(after(args.plain!, '--append-system-prompt')).toBe('Be brief.');
     expect(after(args.plain!, '--max-budget-usd')).toBe('2.5');
+    expect(after(args.plain!, '--fallback-model')).toBe('haiku');
     // One allowed-tools rule per argument, so rules with spaces stay whole.
     expect(args.plain!.slice(args.plain!.indexOf('--allowedTools'))).toEqual(['--allowedTools', 'Bash(git:*)', 'Bash(npm run test:*)']);
   });

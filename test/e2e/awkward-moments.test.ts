@@ -5,7 +5,7 @@ import { agentScript, agentStarts, agentState, fakeAgentEnv, finishes, killStray
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { readRunRegistry } from '../support/run-state.js';
-import { startOrch, waitFor } from '../support/spawn.js';
+import { startOrch, startOrchWithRunningAgent, waitFor } from '../support/spawn.js';
 import { tempDir, writeFiles } from '../support/tmp.js';
 
 
@@ -45,9 +45,7 @@ describe('crashes at awkward moments', () => {
     await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ runs: [[{ write: 'a.txt', content: 'half\n' }, { hang: true }], finishes('a.txt')] })}` });
     const state = await agentState();
     const env = fakeAgentEnv(state);
-    const orch = startOrch(['run', 'prompts/a.md'], { cwd: repo, env });
-    await waitFor(async () => (await agentStarts(state)).length === 1, 20_000, 'the agent to start');
-    const registry = await readRunRegistry(repo);
+    const { orch, registry } = await startOrchWithRunningAgent(repo, ['run', 'prompts/a.md'], state);
     orch.kill('SIGKILL');
     await orch;
     process.kill(-registry.tasks[0]!.agent!.pid, 'SIGKILL');

@@ -5,7 +5,7 @@ import { agentScript, agentStarts, agentState, fakeAgentEnv, processesWithEnv } 
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { readRunRegistry } from '../support/run-state.js';
-import { startOrch, waitFor } from '../support/spawn.js';
+import { startOrchWithRunningAgent, waitFor } from '../support/spawn.js';
 import { writeFiles } from '../support/tmp.js';
 
 
@@ -75,11 +75,7 @@ describe('orch clean', () => {
     const repo = await tempRepo();
     await writeFiles(repo, { 'prompts/hang.md': `# Hang\n${agentScript({ steps: [{ write: 'wip.txt', content: 'wip\n' }, { hang: true }] })}` });
     const state = await agentState();
-    const orch = startOrch(['run', 'prompts/hang.md'], { cwd: repo, env: fakeAgentEnv(state) });
-    const registry = await waitFor(async () => {
-      const current = await readRunRegistry(repo);
-      return current.tasks[0]!.agent ? current : undefined;
-    }, 20_000, 'the agent');
+    const { orch, registry } = await startOrchWithRunningAgent(repo, ['run', 'prompts/hang.md'], state);
     const live = await runOrch(['clean', '--run', registry.run.id], { cwd: repo });
     expect(live.exitCode).toBe(2);
     expect(live.stderr).toMatch(/clean refuses to touch a live run/);

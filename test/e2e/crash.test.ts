@@ -6,7 +6,7 @@ import { agentScript, agentStarts, agentState, fakeAgentEnv, finishes, processes
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { readLedger, readRunRegistry } from '../support/run-state.js';
-import { startOrch, waitFor } from '../support/spawn.js';
+import { startOrch, startOrchWithRunningAgent, waitFor } from '../support/spawn.js';
 import { writeFiles } from '../support/tmp.js';
 
 
@@ -108,6 +108,26 @@ describe('signals and crashes', () => {
     expect((await readLedger(repo)).filter((event) => event.type === 'run-started')).toHaveLength(2);
   });
 
+  it('a second Ctrl-C kills at once instead of waiting out the grace period', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, {
+      // A grace period far longer than this test may take, and an agent that ignores SIGTERM.
+      '.gadugi/config.json': JSON.stringify({ timeouts: { killGrace: '10m' } }),
+      'prompts/a.md': `# A\n${agentScript({ steps: [{ spawnChild: true }, { hang: 'ignore-term' }] })}`,
+    });
+    const state = await agentState();
+    const { orch } = await startOrchWithRunningAgent(repo, ['run', 'prompts/a.md'], state);
+    const grandchild = await waitFor(async () => (JSON.parse((await readFile(path.join(state, 'children.ndjson'), 'utf8')).split('\n')[0]!) as { pid: number }).pid, 20_000, 'the grandchild');
+    orch.kill('SIGINT');
+    // Signals sent back to back can merge into one: send the second once the first has acted
+    // (the group's SIGTERM ended the grandchild; the agent itself ignores it).
+    await waitFor(() => { const info = readProcessInfo(grandchild); return info === undefined || info.state === 'Z'; }, 20_000, 'the first Ctrl-C to act');
+    orch.kill('SIGINT');
+    expect((await orch).exitCode).toBe(130);
+    expect(await processesWithEnv(`FAKE_CLAUDE_STATE=${state}`)).toEqual([]);
+    expect((await readRunRegistry(repo)).tasks[0]!.status).toBe('interrupted');
+  });
+
   it('starts afresh when the interrupted Claude session cannot be resumed', async () => {
     const repo = await tempRepo();
     await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ runs: [[{ write: 'a.txt', content: 'partial\n' }, { hang: true }], finishes('a.txt')] })}` });
@@ -132,8 +152,7 @@ describe('signals and crashes', () => {
     const repo = await tempRepo();
     await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ steps: [{ hang: true }] })}` });
     const state = await agentState();
-    const orch = startOrch(['run', 'prompts/a.md'], { cwd: repo, env: fakeAgentEnv(state) });
-    await waitFor(async () => (await agentStarts(state)).length === 1, 20_000, 'the agent to start');
+    const { orch } = await startOrchWithRunningAgent(repo, ['run', 'prompts/a.md'], state);
     const resumed = await runOrch(['resume'], { cwd: repo, env: fakeAgentEnv(state) });
     expect(resumed.exitCode).toBe(2);
     expect(resumed.stderr).toMatch(/^orch: run \S+ is still running \(orch pid \d+ is alive\)/);

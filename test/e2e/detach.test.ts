@@ -5,7 +5,7 @@ import { agentScript, agentState, fakeAgentEnv, finishes, killStrays } from '../
 import { git, tempRepo } from '../support/git.js';
 import { projectRoot, runOrch } from '../support/orch.js';
 import { readRunRegistry } from '../support/run-state.js';
-import { startOrch, waitFor } from '../support/spawn.js';
+import { startOrch, startOrchWithRunningAgent, waitFor } from '../support/spawn.js';
 import { writeFiles } from '../support/tmp.js';
 
 
@@ -82,8 +82,7 @@ describe('detached runs, wait and logs', () => {
     const repo = await tempRepo();
     await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ steps: [{ hang: true }] })}` });
     const state = await agentState();
-    const orch = startOrch(['run', 'prompts/a.md'], { cwd: repo, env: fakeAgentEnv(state) });
-    await waitFor(async () => (await readRunRegistry(repo)).tasks[0]!.agent, 20_000, 'the agent');
+    const { orch } = await startOrchWithRunningAgent(repo, ['run', 'prompts/a.md'], state);
     const waiting = startOrch(['wait'], { cwd: repo });
     orch.kill('SIGKILL');
     const result = await waiting;

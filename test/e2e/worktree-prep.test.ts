@@ -67,6 +67,9 @@ describe('worktrees that are ready to work in', () => {
       expect(log).toBe(`$ echo "setup for $ORCH_TASK_ID on $ORCH_BRANCH" >> .setup-marker\n$ echo second step\nsecond step\n`);
     }
     expect(registry.tasks[0]!.attempts).toBe(2);
+    // orch logs shows the setup output before the agent's transcript.
+    const logs = await runOrch(['logs', 'b'], { cwd: repo });
+    expect(logs.stdout).toMatch(/^── setup \(logs\/b\.setup\.log\)\n\$ echo .*\n\$ echo second step\nsecond step\n── attempt 1 \(fresh\)/);
   });
 
   it('a failing setup command fails only its task, with reason setup, and its agent never starts', async () => {
