@@ -1,10 +1,10 @@
-import { readdir, rm, rmdir } from 'node:fs/promises';
+import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AgentProcess } from '../agent/process.js';
 import { loadConfig } from '../config/load.js';
 import { UserError, errorMessage } from '../errors.js';
 import { isAlive } from '../state/process-info.js';
-import { runPaths, stateDir } from '../state/paths.js';
+import { runPaths, runsDir, stateDir } from '../state/paths.js';
 import type { Registry, TaskRecord } from '../state/registry.js';
 import { readRegistry, writeRegistry } from '../state/registry-file.js';
 import { acquireRunLock } from '../state/run-lock.js';
@@ -152,6 +152,26 @@ export async function clean(repoRoot: string, env: NodeJS.ProcessEnv, options: C
       }
     }
   }
+  if (options.purge && !options.runId) for (const action of await purgeAbandonedStarts(repoRoot, options.dryRun)) note(action);
   if (!options.dryRun) await mutex.run(() => gitAt(repoRoot).raw(['worktree', 'prune']));
+  return actions;
+}
+
+/** A run is put together in seconds at most (see startingDir); one this old was abandoned (kill -9). */
+const ABANDONED_START_MS = 10 * 60_000;
+
+/** Hidden `.<run-id>.starting` folders left by an orch killed while creating its run. */
+async function purgeAbandonedStarts(repoRoot: string, dryRun: boolean): Promise<CleanAction[]> {
+  const actions: CleanAction[] = [];
+  const entries = await readdir(runsDir(repoRoot), { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    const match = /^\.(.+)\.starting$/.exec(entry.name);
+    if (!match || !entry.isDirectory()) continue;
+    const dir = path.join(runsDir(repoRoot), entry.name);
+    const modified = await stat(dir).then((info) => info.mtimeMs, () => undefined);
+    if (modified === undefined || Date.now() - modified < ABANDONED_START_MS) continue;
+    if (!dryRun) await rm(dir, { recursive: true, force: true });
+    actions.push({ run: match[1]!, kind: 'run-folder', target: path.relative(repoRoot, dir), result: 'removed', reason: 'abandoned while the run was being created' });
+  }
   return actions;
 }

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { mkdir, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ConfigInput, OrchConfig } from '../config/schema.js';
 import { environmentError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { Analysis } from '../graph/analyze.js';
 import { identify } from '../state/process-info.js';
-import { branchName, runPaths, stateDir, worktreePath, type RunPaths } from '../state/paths.js';
+import { branchName, runPaths, runPathsIn, startingDir, stateDir, worktreePath, type RunPaths } from '../state/paths.js';
 import type { Registry, TaskRecord } from '../state/registry.js';
 import { writeRegistry } from '../state/registry-file.js';
 import { RunStore } from '../state/store.js';
@@ -33,16 +33,35 @@ export interface NewRun {
   detached: boolean;
 }
 
-/** Creates `.gadugi/runs/<run-id>/` with its registry, task texts and first ledger line. */
+/**
+ * Creates `.gadugi/runs/<run-id>/` with its registry, task texts and first ledger line. The folder
+ * is filled as `.gadugi/runs/.<run-id>.starting/` and renamed into place, so `status`, `wait` and `clean`
+ * never meet a run folder without a registry.
+ */
 export async function createRun(input: NewRun, sink: EventSink): Promise<RunStore> {
   const runId = input.runId ?? newRunId();
+  const staging = runPathsIn(startingDir(input.repoRoot, runId));
   const paths = runPaths(input.repoRoot, runId);
+  let registry: Registry;
   try {
-    return await writeNewRun(input, runId, paths, sink);
+    registry = await writeNewRun(input, runId, staging);
+    await rename(staging.dir, paths.dir);
   } catch (error) {
-    await removePartialRun(paths);
+    await removePartialRun(staging);
     throw environmentError(error, `cannot create the run folder ${paths.dir}`, 'free some space or fix the permissions of .gadugi, then run orch again.') ?? error;
   }
+  const store = RunStore.create(paths, registry, sink);
+  await store.record({
+    type: 'run-started',
+    runId,
+    baseRef: input.baseRef,
+    baseSha: input.baseSha,
+    tasks: registry.tasks.length,
+    maxParallel: input.config.maxParallel,
+    resumed: false,
+    detached: input.detached,
+  });
+  return store;
 }
 
 /**
@@ -60,7 +79,8 @@ async function removePartialRun(paths: RunPaths): Promise<void> {
   }
 }
 
-async function writeNewRun(input: NewRun, runId: string, paths: RunPaths, sink: EventSink): Promise<RunStore> {
+/** Writes the run's folder at `paths` (the staging place) and returns its first registry. */
+async function writeNewRun(input: NewRun, runId: string, paths: RunPaths): Promise<Registry> {
   const worktreeRoot = path.resolve(input.repoRoot, input.config.worktree.root);
   await mkdir(paths.logs, { recursive: true });
   await mkdir(paths.prompts, { recursive: true });
@@ -123,16 +143,5 @@ async function writeNewRun(input: NewRun, runId: string, paths: RunPaths, sink: 
     tasks,
   };
   await writeRegistry(paths.registry, registry);
-  const store = RunStore.create(paths, registry, sink);
-  await store.record({
-    type: 'run-started',
-    runId,
-    baseRef: input.baseRef,
-    baseSha: input.baseSha,
-    tasks: tasks.length,
-    maxParallel: input.config.maxParallel,
-    resumed: false,
-    detached: input.detached,
-  });
-  return store;
+  return registry;
 }

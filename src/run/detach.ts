@@ -4,7 +4,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
-import { runPaths } from '../state/paths.js';
+import { runPaths, runPathsIn, startingDir } from '../state/paths.js';
 import { newRunId } from './create.js';
 import { prepareRun, type RunRequest } from './start.js';
 import { pathExists } from '../util/fs.js';
@@ -28,8 +28,10 @@ export async function startDetached(request: RunRequest, argv: readonly string[]
   const prepared = await prepareRun(request);
   const runId = newRunId();
   const paths = runPaths(prepared.repoRoot, runId);
-  await mkdir(paths.dir, { recursive: true });
-  const log = openSync(paths.orchLog, 'a');
+  // The log starts in the folder the run is put together in, and moves with it into runs/.
+  const staging = runPathsIn(startingDir(prepared.repoRoot, runId));
+  await mkdir(staging.dir, { recursive: true });
+  const log = openSync(staging.orchLog, 'a');
   const args = [ORCH_BIN, ...argv.filter((arg) => arg !== '--detach'), '--run-id', runId];
   const child = spawn(process.execPath, args, { cwd: request.cwd, env: request.env, detached: true, stdio: ['ignore', log, log] });
   closeSync(log);
@@ -43,13 +45,15 @@ export async function startDetached(request: RunRequest, argv: readonly string[]
   while (Date.now() < deadline) {
     if (await pathExists(paths.registry)) return { runId, pid: child.pid ?? -1, log: paths.orchLog };
     if (exitCode !== undefined) {
+      // A run that finishes at once may have exited after the check above.
+      if (await pathExists(paths.registry)) return { runId, pid: child.pid ?? -1, log: paths.orchLog };
       // It stopped before the run existed: show its error, leave nothing behind.
-      const output = (await readFile(paths.orchLog, 'utf8').catch(() => '')).trim().split('\n');
-      await rm(paths.dir, { recursive: true, force: true });
+      const output = (await readFile(staging.orchLog, 'utf8').catch(() => '')).trim().split('\n');
+      await rm(staging.dir, { recursive: true, force: true });
       const message = output.at(-1)?.replace(/^orch: /, '') || `the background orch exited ${exitCode} before the run started`;
       throw new UserError(message, exitCode === 0 ? 1 : exitCode);
     }
     await sleep(50);
   }
-  throw new UserError(`the background run ${runId} did not start within ${START_TIMEOUT_MS / 1000} s; see ${paths.orchLog}`, 1);
+  throw new UserError(`the background run ${runId} did not start within ${START_TIMEOUT_MS / 1000} s; see ${staging.orchLog}`, 1);
 }

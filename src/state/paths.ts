@@ -24,7 +24,19 @@ export function runsDir(repoRoot: string): string {
 }
 
 export function runPaths(repoRoot: string, runId: string): RunPaths {
-  const dir = path.join(runsDir(repoRoot), runId);
+  return runPathsIn(path.join(runsDir(repoRoot), runId));
+}
+
+/**
+ * Where a run is put together before it appears: the finished folder is renamed into place, so a
+ * reader never finds a run without its registry. A hidden sibling, so the rename stays on one
+ * file system and run listings skip it.
+ */
+export function startingDir(repoRoot: string, runId: string): string {
+  return path.join(runsDir(repoRoot), `.${runId}.starting`);
+}
+
+export function runPathsIn(dir: string): RunPaths {
   return {
     dir,
     registry: path.join(dir, 'registry.json'),

@@ -9,7 +9,8 @@ import { readRegistry } from './registry-file.js';
 export async function listRunIds(repoRoot: string): Promise<string[]> {
   try {
     const entries = await readdir(runsDir(repoRoot), { withFileTypes: true });
-    return entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+    // Hidden entries are runs still being put together (see startingDir).
+    return entries.filter((entry) => entry.isDirectory() && !entry.name.startsWith('.')).map((entry) => entry.name).sort();
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return [];
     throw error;

@@ -1,4 +1,4 @@
-import { readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { agentScript, agentStarts, agentState, fakeAgentEnv, processesWithEnv } from '../support/agents.js';
@@ -94,5 +94,26 @@ describe('orch clean', () => {
     await waitFor(async () => (await processesWithEnv(`FAKE_CLAUDE_STATE=${state}`)).length === 0, 8_000, 'the agent to stop');
     expect((await readRunRegistry(repo)).tasks[0]).toMatchObject({ status: 'interrupted', reason: 'agent stopped by orch clean --kill-orphans' });
     expect(await agentStarts(state)).toHaveLength(1);
+  });
+
+  it('--purge removes a run folder abandoned while it was being created, not one being created now', async () => {
+    const repo = await tempRepo();
+    const runs = path.join(repo, '.gadugi', 'runs');
+    const abandoned = path.join(runs, '.20261121-090000-abcd.starting');
+    const starting = path.join(runs, '.20261121-100000-dcba.starting');
+    await writeFiles(repo, { '.gadugi/runs/.20261121-090000-abcd.starting/tasks/a.md': '# A\n', '.gadugi/runs/.20261121-100000-dcba.starting/orch.log': '' });
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(abandoned, hourAgo, hourAgo);
+    await mkdir(starting, { recursive: true });
+
+    const kept = await runOrch(['clean', '--purge', '--dry-run', '--json'], { cwd: repo });
+    expect(kept.exitCode).toBe(0);
+    expect(await readdir(runs)).toHaveLength(2);
+    const result = await runOrch(['clean', '--purge', '--json'], { cwd: repo });
+    expect(result.exitCode).toBe(0);
+    expect((JSON.parse(result.stdout) as { actions: unknown[] }).actions).toContainEqual(expect.objectContaining({ kind: 'run-folder', target: '.gadugi/runs/.20261121-090000-abcd.starting', result: 'removed' }));
+    expect(await readdir(runs)).toEqual(['.20261121-100000-dcba.starting']);
+    // Not a run: status does not list it.
+    expect((await runOrch(['status', '--all'], { cwd: repo })).stdout).toBe('no orch runs in this repository yet');
   });
 });

@@ -1,3 +1,6 @@
+import { existsSync, watch } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { agentScript, agentState, fakeAgentEnv } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
@@ -41,5 +44,27 @@ describe('two orch processes on one repository', () => {
     }
     expect((await git(repo, 'branch', '--list', 'orch/*')).split('\n')).toHaveLength(12);
     expect((await runOrch(['status', '--all', '--json'], { cwd: repo })).stdout).toContain('"succeeded": 6');
+  });
+});
+
+describe('a run folder, as other processes see it', () => {
+  it('never appears without its registry', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, { 'p/a.md': `# A\n${agentScript({ steps: [{ write: 'a.txt', content: 'a\n' }, { commit: 'a' }] })}` });
+    const runs = path.join(repo, '.gadugi', 'runs');
+    await mkdir(runs, { recursive: true });
+    // Checked the moment each entry shows up, while orch is still creating the run.
+    const seen: Array<{ name: string; registry: boolean }> = [];
+    const watcher = watch(runs, (_event, name) => {
+      // (orch's write check leaves a dot-file for an instant.)
+      if (name && !name.startsWith('.') && !seen.some((entry) => entry.name === name)) seen.push({ name, registry: existsSync(path.join(runs, name, 'registry.json')) });
+    });
+    try {
+      const result = await runOrch(['run', 'p/*.md'], { cwd: repo, env: fakeAgentEnv(await agentState()) });
+      expect(result.exitCode).toBe(0);
+    } finally {
+      watcher.close();
+    }
+    expect(seen).toEqual([{ name: (await runIds(repo))[0], registry: true }]);
   });
 });
