@@ -31,6 +31,7 @@ describe('two orch processes on one repository', () => {
     expect(one.stderr).toBe('');
     expect(two.stderr).toBe('');
     expect([one.exitCode, two.exitCode]).toEqual([0, 0]);
+    expect(watched.stderr).toBe('');
     expect(watched.exitCode).toBe(0);
     const views = String(watched.stdout).trim().split('\n').map((line) => JSON.parse(line) as { run: { liveness: string } });
     expect(views.at(-1)!.run.liveness).toBe('succeeded');

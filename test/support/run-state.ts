@@ -5,7 +5,8 @@ import type { Registry } from '../../src/state/registry.js';
 
 export async function runIds(repo: string): Promise<string[]> {
   try {
-    return (await readdir(path.join(repo, '.gadugi', 'runs'))).sort();
+    // Hidden entries are runs still being put together, or orch's write check.
+    return (await readdir(path.join(repo, '.gadugi', 'runs'))).filter((name) => !name.startsWith('.')).sort();
   } catch {
     return [];
   }
