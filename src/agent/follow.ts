@@ -31,6 +31,9 @@ export class LineFollower {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    // A read already under way may have met the end of the file before the writer's last lines
+    // (its result): let it finish, then read once more from where it stopped.
+    await this.reading;
     await this.poll();
     if (this.partial.trim()) this.onLine(this.partial);
     this.partial = '';
