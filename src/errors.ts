@@ -30,6 +30,11 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** The first line of an error's message: git's errors go on for a page after the line that matters. */
+export function errorFirstLine(error: unknown): string {
+  return errorMessage(error).trim().split('\n')[0] ?? '';
+}
+
 /** Filesystem failures that are the environment's, not a bug: full disk, no permission, read-only. */
 const ENVIRONMENT_FS_ERRORS: Record<string, string> = {
   ENOSPC: 'the disk is full',

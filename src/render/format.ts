@@ -10,6 +10,14 @@ export const STATUS_SYMBOL: Record<TaskStatus, string> = {
   interrupted: '■',
 };
 
+/** `5 succeeded, 1 failed`: the statuses that have tasks, colored. */
+export function formatCounts(countsByStatus: Readonly<Record<string, number>>): string {
+  return Object.entries(countsByStatus)
+    .filter(([, count]) => count > 0)
+    .map(([status, count]) => colorStatus(status, `${count} ${status}`))
+    .join(', ');
+}
+
 export function colorStatus(status: string, text: string = status): string {
   switch (status) {
     case 'succeeded':

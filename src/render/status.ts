@@ -1,14 +1,7 @@
 import chalk from 'chalk';
 import type { RunListEntry, StatusView } from '../run/status.js';
 import { formatDuration } from '../util/duration.js';
-import { clock, colorStatus, formatCost, shortSha, table } from './format.js';
-
-function counts(countsByStatus: Record<string, number>): string {
-  return Object.entries(countsByStatus)
-    .filter(([, count]) => count > 0)
-    .map(([status, count]) => colorStatus(status, `${count} ${status}`))
-    .join(', ');
-}
+import { clock, colorStatus, formatCost, formatCounts, shortSha, table } from './format.js';
 
 const ago = (ms: number | undefined): string => (ms === undefined ? '—' : `${formatDuration(ms)} ago`);
 
@@ -19,7 +12,7 @@ export function renderStatus(view: StatusView): string {
   lines.push(`run ${chalk.bold(run.id)} · ${colorStatus(run.liveness)} · ${orchestrator} · heartbeat ${ago(run.heartbeatAgeMs)}`);
   const mode = run.mode === 'sequential' ? ` · ${chalk.yellow(`one at a time: ${run.modeReason ?? ''}`)}` : '';
   lines.push(`base ${run.baseRef} (${shortSha(run.baseSha)}) · started ${clock(run.startedAt)} · limit ${run.limit.value} (${run.limit.reason})${mode}`);
-  lines.push(counts(run.counts));
+  lines.push(formatCounts(run.counts));
   if (run.reason) lines.push(chalk.red(run.reason));
   if (run.liveness === 'stale') lines.push(chalk.yellow(`the orchestrator is gone: \`orch resume ${run.id}\` finishes the run`));
   lines.push('');
@@ -40,7 +33,7 @@ export function renderStatus(view: StatusView): string {
 
 export function renderRunList(runs: readonly RunListEntry[], unreadable: ReadonlyArray<{ id: string; error: string }>): string {
   if (runs.length === 0 && unreadable.length === 0) return 'no orch runs in this repository yet';
-  const rows = runs.map((run) => [run.id, colorStatus(run.liveness), clock(run.startedAt), counts(run.counts)]);
+  const rows = runs.map((run) => [run.id, colorStatus(run.liveness), clock(run.startedAt), formatCounts(run.counts)]);
   const lines = [table(['run', 'status', 'started', 'tasks'], rows)];
   for (const entry of unreadable) lines.push(chalk.red(`${entry.id}: ${entry.error}`));
   return lines.join('\n');

@@ -1,7 +1,7 @@
 import chalk from 'chalk';
 import type { RunSummary } from '../events.js';
 import { formatDuration } from '../util/duration.js';
-import { colorStatus, formatCost, table } from './format.js';
+import { colorStatus, formatCost, formatCounts, table } from './format.js';
 
 /** The end-of-run table: every task, then the measured totals. */
 export function renderSummary(summary: RunSummary): string {
@@ -22,12 +22,8 @@ export function renderSummary(summary: RunSummary): string {
   }
   const fallback = summary.tasks.filter((task) => task.succeededInFallback).map((task) => task.id);
   if (fallback.length > 0) lines.push(chalk.yellow(`  only succeeded in the sequential fallback: ${fallback.join(', ')}`));
-  const counts = Object.entries(summary.counts)
-    .filter(([, count]) => count > 0)
-    .map(([status, count]) => colorStatus(status, `${count} ${status}`))
-    .join(', ');
   lines.push('');
-  lines.push(`${counts}`);
+  lines.push(formatCounts(summary.counts));
   lines.push(
     `wall time ${formatDuration(summary.wallMs)} · task time ${formatDuration(summary.taskTimeMs)} · speedup ${summary.speedup.toFixed(2)}× (task time ÷ wall time) · cost ${formatCost(summary.costUsd)}`,
   );

@@ -8,7 +8,7 @@ import { AgentProgress } from '../agent/progress.js';
 import { formatFileList, renderPrompt, workflowManagerTemplate } from '../agent/prompt.js';
 import { parseStreamLine } from '../agent/stream.js';
 import type { OrchConfig } from '../config/schema.js';
-import { errorMessage } from '../errors.js';
+import { errorFirstLine, errorMessage } from '../errors.js';
 import type { RunPaths } from '../state/paths.js';
 import type { AttemptRecord, ProcessIdentity, TaskRecord } from '../state/registry.js';
 import type { RunStore } from '../state/store.js';
@@ -153,7 +153,7 @@ async function startAgent(environment: AttemptEnvironment, request: AttemptReque
       if (fresh) await mergeBranches(task.worktree, dependencyBranches(store, task), (branch) => `orch: merge dependency ${branch} into ${task.id}`);
     });
   } catch (error) {
-    return { outcome: { status: 'failed', failure: 'worktree', reason: `cannot prepare the worktree: ${errorMessage(error).trim().split('\n')[0]}` } };
+    return { outcome: { status: 'failed', failure: 'worktree', reason: `cannot prepare the worktree: ${errorFirstLine(error)}` } };
   }
   if (control.isStopped()) return { outcome: { status: 'interrupted', reason: 'stopped before the agent started' } };
 
@@ -310,7 +310,7 @@ async function saveWork(environment: AttemptEnvironment, task: TaskRecord, outco
     return outcome;
   } catch (error) {
     if (outcome.status !== 'succeeded') return outcome;
-    return { status: 'failed', failure: 'commit', reason: `cannot commit the agent's work: ${errorMessage(error).trim().split('\n')[0]}` };
+    return { status: 'failed', failure: 'commit', reason: `cannot commit the agent's work: ${errorFirstLine(error)}` };
   }
 }
 

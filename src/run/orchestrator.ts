@@ -369,16 +369,17 @@ export class Orchestrator {
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     const run = this.store.run;
     const now = new Date().toISOString();
-    const { status, exitCode } = runEnding(summarize(this.store.registry).counts, this.interrupted, this.abortError?.exitCode);
+    const session = run.sessions.at(-1);
+    if (session) session.finishedAt = now;
+    const summary = summarize(this.store.registry);
+    const { status, exitCode } = runEnding(summary.counts, this.interrupted, this.abortError?.exitCode);
     if (this.abortError) run.reason = this.abortError.message;
     run.status = status;
     run.exitCode = exitCode;
     run.finishedAt = now;
     run.heartbeatAt = now;
-    const session = run.sessions.at(-1);
-    if (session) session.finishedAt = now;
     try {
-      await this.store.record({ type: 'run-finished', status, exitCode, summary: summarize(this.store.registry) });
+      await this.store.record({ type: 'run-finished', status, exitCode, summary });
     } catch (error) {
       // The registry cannot be written (a full disk): the last good one stays; say so and stop.
       this.abortError ??= error instanceof UserError ? error : new UserError(errorMessage(error), 1);

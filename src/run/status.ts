@@ -1,10 +1,11 @@
 import { loadConfig } from '../config/load.js';
 import { isAlive } from '../state/process-info.js';
 import { runLiveness, taskLiveness, type LivenessProbe, type RunLivenessView, type TaskLivenessView } from '../state/liveness.js';
-import { TASK_STATUSES, type Registry, type RunRecord, type TaskRecord, type TaskStatus } from '../state/registry.js';
+import type { Registry, RunRecord, TaskRecord, TaskStatus } from '../state/registry.js';
 import { listRunIds, loadRun } from '../state/runs.js';
 import { runPaths } from '../state/paths.js';
 import { readRegistry } from '../state/registry-file.js';
+import { countStatuses } from './summary.js';
 
 export type RunView = RunRecord & RunLivenessView & { counts: Record<TaskStatus, number> };
 export type TaskView = TaskRecord & TaskLivenessView;
@@ -13,12 +14,6 @@ export type TaskView = TaskRecord & TaskLivenessView;
 export interface StatusView {
   run: RunView;
   tasks: TaskView[];
-}
-
-export function countStatuses(tasks: readonly TaskRecord[]): Record<TaskStatus, number> {
-  const counts = Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as Record<TaskStatus, number>;
-  for (const task of tasks) counts[task.status] += 1;
-  return counts;
 }
 
 /** How long a heartbeat may be silent before a run is stale, from the run's own settings. */

@@ -1,5 +1,5 @@
 import type { RunSummary, TaskSummary } from '../events.js';
-import { TASK_STATUSES, type Registry, type RunStatus, type TaskStatus } from '../state/registry.js';
+import { TASK_STATUSES, type Registry, type RunStatus, type TaskRecord, type TaskStatus } from '../state/registry.js';
 
 /** Milliseconds an attempt ran (up to now for one still running). */
 function attemptMs(attempt: { startedAt: string; finishedAt?: string | undefined }, now: number): number {
@@ -7,11 +7,16 @@ function attemptMs(attempt: { startedAt: string; finishedAt?: string | undefined
   return Math.max(0, end - Date.parse(attempt.startedAt));
 }
 
+/** How many tasks are in each status (every status present, zeros included). */
+export function countStatuses(tasks: readonly TaskRecord[]): Record<TaskStatus, number> {
+  const counts = Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as Record<TaskStatus, number>;
+  for (const task of tasks) counts[task.status] += 1;
+  return counts;
+}
+
 /** The run's figures, all measured from the registry's timestamps. */
 export function summarize(registry: Registry, now: number = Date.now()): RunSummary {
-  const counts = Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as Record<TaskStatus, number>;
   const tasks: TaskSummary[] = registry.tasks.map((task) => {
-    counts[task.status] += 1;
     const summary: TaskSummary = {
       id: task.id,
       status: task.status,
@@ -31,7 +36,7 @@ export function summarize(registry: Registry, now: number = Date.now()): RunSumm
   return {
     runId: registry.run.id,
     tasks,
-    counts,
+    counts: countStatuses(registry.tasks),
     wallMs,
     taskTimeMs,
     speedup: wallMs > 0 ? taskTimeMs / wallMs : 0,

@@ -1,7 +1,7 @@
 import { appendFile, mkdir, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
-import { errorCode } from '../errors.js';
+import { errorCode, errorFirstLine } from '../errors.js';
 import { pathExists } from '../util/fs.js';
 
 // orch's own git calls never start a background gc in the middle of a run.
@@ -164,7 +164,7 @@ export async function mergeBranches(worktree: string, branches: readonly string[
       await git.raw(['merge', '--no-edit', '--no-verify', '-m', message(branch), branch]);
     } catch (error) {
       await git.raw(['merge', '--abort']).catch(() => undefined);
-      throw new Error(`merging ${branch} failed: ${String(error instanceof Error ? error.message : error).trim().split('\n')[0]}`);
+      throw new Error(`merging ${branch} failed: ${errorFirstLine(error)}`);
     }
   }
 }

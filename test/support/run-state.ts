@@ -1,15 +1,12 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { StampedEvent } from '../../src/events.js';
 import type { Registry } from '../../src/state/registry.js';
+import { listRunIds } from '../../src/state/runs.js';
 
-export async function runIds(repo: string): Promise<string[]> {
-  try {
-    // Hidden entries are runs still being put together, or orch's write check.
-    return (await readdir(path.join(repo, '.gadugi', 'runs'))).filter((name) => !name.startsWith('.')).sort();
-  } catch {
-    return [];
-  }
+/** Run ids as orch lists them (runs still being put together are hidden). */
+export function runIds(repo: string): Promise<string[]> {
+  return listRunIds(repo);
 }
 
 export async function onlyRunId(repo: string): Promise<string> {

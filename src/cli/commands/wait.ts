@@ -1,19 +1,11 @@
 import type { Command } from 'commander';
 import { UserError } from '../../errors.js';
 import { requireRepoRoot } from '../../worktree/repo.js';
-import type { Registry } from '../../state/registry.js';
 import { parseDuration } from '../../util/duration.js';
 import type { CommandContext } from '../context.js';
 
 /** Exit code for `orch wait` when the timeout passes first (as timeout(1) does). */
 export const WAIT_TIMEOUT_EXIT = 124;
-
-function counts(registry: Registry, countStatuses: (tasks: Registry['tasks']) => Record<string, number>): string {
-  return Object.entries(countStatuses(registry.tasks))
-    .filter(([, count]) => count > 0)
-    .map(([status, count]) => `${count} ${status}`)
-    .join(', ');
-}
 
 export function registerWait(program: Command, context: CommandContext): void {
   program
@@ -24,13 +16,13 @@ export function registerWait(program: Command, context: CommandContext): void {
     .action(async (runId: string | undefined, options: { timeout?: string }) => {
       const timeoutMs = options.timeout === undefined ? undefined : parseDuration(options.timeout);
       if (options.timeout !== undefined && timeoutMs === undefined) throw new UserError(`--timeout "${options.timeout}" is not a duration: use seconds (300) or a duration such as 5m.`);
-      const [{ countStatuses }, { waitForRun }] = await Promise.all([import('../../run/status.js'), import('../../run/wait.js')]);
+      const [{ countStatuses }, { formatCounts }, { waitForRun }] = await Promise.all([import('../../run/summary.js'), import('../../render/format.js'), import('../../run/wait.js')]);
       const repoRoot = await requireRepoRoot(context.cwd);
       const result = await waitForRun(repoRoot, runId, timeoutMs);
       const { run } = result.registry;
       switch (result.kind) {
         case 'finished':
-          context.out(`run ${run.id} ${run.status} (exit ${run.exitCode ?? 1}): ${counts(result.registry, countStatuses)}`);
+          context.out(`run ${run.id} ${run.status} (exit ${run.exitCode ?? 1}): ${formatCounts(countStatuses(result.registry.tasks))}`);
           if (run.reason) context.err(`orch: ${run.reason}`);
           context.setExitCode(run.exitCode ?? 1);
           return;
@@ -39,7 +31,7 @@ export function registerWait(program: Command, context: CommandContext): void {
           context.setExitCode(1);
           return;
         case 'timeout':
-          context.out(`run ${run.id} is still running after ${options.timeout}: ${counts(result.registry, countStatuses)}`);
+          context.out(`run ${run.id} is still running after ${options.timeout}: ${formatCounts(countStatuses(result.registry.tasks))}`);
           context.setExitCode(WAIT_TIMEOUT_EXIT);
           return;
       }
