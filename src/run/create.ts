@@ -6,7 +6,7 @@ import type { ConfigInput, OrchConfig } from '../config/schema.js';
 import { environmentError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { Analysis } from '../graph/analyze.js';
-import { identify } from '../state/process-info.js';
+import { selfIdentity } from '../state/process-info.js';
 import { branchName, runPaths, runPathsIn, startingDir, stateDir, worktreePath, type RunPaths } from '../state/paths.js';
 import type { Registry, TaskRecord } from '../state/registry.js';
 import { writeRegistry } from '../state/registry-file.js';
@@ -94,7 +94,7 @@ async function writeNewRun(input: NewRun, runId: string, paths: RunPaths): Promi
   for (const task of input.analysis.tasks) await writeFile(path.join(paths.tasks, `${task.id}.md`), task.body);
 
   const now = new Date().toISOString();
-  const self = identify(process.pid) ?? { pid: process.pid, startTime: 'unknown' };
+  const self = selfIdentity();
   const tasks: TaskRecord[] = input.analysis.tasks.map((task) => {
     const record: TaskRecord = {
       id: task.id,

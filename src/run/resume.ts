@@ -5,7 +5,7 @@ import { parseStreamLine } from '../agent/stream.js';
 import { loadConfig, type FlagOverride } from '../config/load.js';
 import { UserError } from '../errors.js';
 import type { EventSink } from '../events.js';
-import { findAgentByEnvironment, identify, isAlive } from '../state/process-info.js';
+import { findAgentByEnvironment, isAlive, selfIdentity } from '../state/process-info.js';
 import type { TaskRecord } from '../state/registry.js';
 import { acquireRunLock } from '../state/run-lock.js';
 import { loadRun } from '../state/runs.js';
@@ -66,7 +66,7 @@ export async function resumeRun(request: ResumeRequest, sink: EventSink, onStart
     if (startsAgents) await checkAgent(config, request.env, request.cwd);
 
     const now = new Date().toISOString();
-    const self = identify(process.pid) ?? { pid: process.pid, startTime: 'unknown' };
+    const self = selfIdentity();
     run.orchestrator = { ...self, host: hostname() };
     run.sessions.push({ pid: process.pid, startedAt: now });
     run.status = 'running';

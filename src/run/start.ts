@@ -7,7 +7,7 @@ import { ConflictIndex } from '../graph/conflicts.js';
 import { loadAnalysis } from '../graph/load-analysis.js';
 import { chooseSampler } from '../scheduler/sampler.js';
 import { STATE_DIR, stateDir } from '../state/paths.js';
-import { identify } from '../state/process-info.js';
+import { selfIdentity } from '../state/process-info.js';
 import { filesToInclude, includePatterns } from '../worktree/include.js';
 import { acquireRunLock } from '../state/run-lock.js';
 import type { RunStore } from '../state/store.js';
@@ -64,7 +64,7 @@ export async function executeRun(
     gitMutex: new GitMutex(stateDir(repoRoot)),
     env,
     onApiRetry: (status: number, delayMs: number | undefined) => orchestrator?.apiSignal(status, delayMs),
-    owner: identify(process.pid) ?? { pid: process.pid, startTime: 'unknown' },
+    owner: selfIdentity(),
     // Listed once per run, when the first worktree needs it; orch's state and worktrees are never copied.
     includeCandidates: () =>
       (candidates ??= includePatterns(repoRoot, config.worktree.include).then((patterns) =>

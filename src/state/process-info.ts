@@ -58,6 +58,11 @@ export function identify(pid: number): ProcessIdentity | undefined {
   return info ? { pid, startTime: info.startTime } : undefined;
 }
 
+/** This process, as other orch processes will check it (its own entry is always readable). */
+export function selfIdentity(): ProcessIdentity {
+  return identify(process.pid) ?? { pid: process.pid, startTime: 'unknown' };
+}
+
 /**
  * Whether the recorded process is still running: same pid, same start time, not a zombie.
  * A bare `kill(pid, 0)` would be fooled by a reused pid and by an unreaped zombie.
