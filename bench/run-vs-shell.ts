@@ -64,7 +64,9 @@ function measure(command: string, args: string[], cwd: string, env: NodeJS.Proce
 }
 
 function verify(repo: string, prefix: string): void {
-  const branches = execFileSync('git', ['branch', '--list', `${prefix}*`, '--format=%(refname:short)'], { cwd: repo, encoding: 'utf8' }).trim().split('\n');
+  const branches = execFileSync('git', ['branch', '--list', `${prefix}*`, '--format=%(refname:short)'], { cwd: repo, encoding: 'utf8' })
+    .trim()
+    .split('\n');
   if (branches.length !== TASKS) throw new Error(`expected ${TASKS} ${prefix} branches, found ${branches.length}`);
   for (const branch of branches) execFileSync('git', ['show', `${branch}:bench-output.txt`], { cwd: repo, stdio: 'ignore' });
 }
@@ -82,7 +84,9 @@ for (let repetition = 1; repetition <= REPETITIONS; repetition++) {
     try {
       if (side === 'orch') {
         const env = { ...process.env, ORCH_CLAUDE_BIN: agent, ORCH_MAX_PARALLEL: String(CONCURRENCY) };
-        orchRuns.push(await measure(process.execPath, [path.join(projectRoot, 'bin', 'orch.js'), 'run', '--json', 'prompts/*.md'], repo, env));
+        orchRuns.push(
+          await measure(process.execPath, [path.join(projectRoot, 'bin', 'orch.js'), 'run', '--json', 'prompts/*.md'], repo, env),
+        );
         verify(repo, 'orch/');
       } else {
         shellRuns.push(await measure(path.join(here, 'baseline.sh'), [repo, String(CONCURRENCY), agent, ...ids], repo, process.env));
@@ -98,13 +102,21 @@ const orchWall = median(orchRuns.map((run) => run.wallMs));
 const shellWall = median(shellRuns.map((run) => run.wallMs));
 const orchRss = median(orchRuns.map((run) => run.peakRssMb));
 const shellRss = median(shellRuns.map((run) => run.peakRssMb));
-console.log(`orch run vs plain shell (xargs -P + flock): ${TASKS} tasks, no-op agent, concurrency ${CONCURRENCY}, median of ${REPETITIONS}`);
+console.log(
+  `orch run vs plain shell (xargs -P + flock): ${TASKS} tasks, no-op agent, concurrency ${CONCURRENCY}, median of ${REPETITIONS}`,
+);
 console.log(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}`);
 console.log('');
 console.log('| | orch | shell | ratio (orch ÷ shell) |');
 console.log('|---|---|---|---|');
-console.log(`| wall time | ${(orchWall / 1000).toFixed(2)} s | ${(shellWall / 1000).toFixed(2)} s | ${(orchWall / shellWall).toFixed(2)}× |`);
+console.log(
+  `| wall time | ${(orchWall / 1000).toFixed(2)} s | ${(shellWall / 1000).toFixed(2)} s | ${(orchWall / shellWall).toFixed(2)}× |`,
+);
 console.log(`| per task | ${(orchWall / TASKS).toFixed(0)} ms | ${(shellWall / TASKS).toFixed(0)} ms | |`);
-console.log(`| peak RSS of the orchestrating process | ${orchRss.toFixed(1)} MB | ${shellRss.toFixed(1)} MB | ${(orchRss / shellRss).toFixed(1)}× |`);
+console.log(
+  `| peak RSS of the orchestrating process | ${orchRss.toFixed(1)} MB | ${shellRss.toFixed(1)} MB | ${(orchRss / shellRss).toFixed(1)}× |`,
+);
 console.log('');
-console.log(`all runs (s): orch ${orchRuns.map((run) => (run.wallMs / 1000).toFixed(2)).join(', ')} · shell ${shellRuns.map((run) => (run.wallMs / 1000).toFixed(2)).join(', ')}`);
+console.log(
+  `all runs (s): orch ${orchRuns.map((run) => (run.wallMs / 1000).toFixed(2)).join(', ')} · shell ${shellRuns.map((run) => (run.wallMs / 1000).toFixed(2)).join(', ')}`,
+);

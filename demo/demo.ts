@@ -33,7 +33,11 @@ const claudeHome = path.join(work, 'claude-home');
 await mkdir(path.join(claudeHome, 'config'), { recursive: true });
 await mkdir(path.join(claudeHome, 'tmp'), { recursive: true });
 const api = await startScriptedApi(perTaskScript(DEMO_PLANS));
-const env = { ...process.env, ...offlineClaudeEnv(api.url, path.join(claudeHome, 'config'), path.join(claudeHome, 'tmp')), ORCH_CLAUDE_BIN: claude };
+const env = {
+  ...process.env,
+  ...offlineClaudeEnv(api.url, path.join(claudeHome, 'config'), path.join(claudeHome, 'tmp')),
+  ORCH_CLAUDE_BIN: claude,
+};
 
 console.log(`orch demo: ${repo}\nscripted Messages API at ${api.url}; agents are the real claude CLI\n`);
 console.log(`$ orch run prompts/*.md`);

@@ -14,9 +14,7 @@ export interface ToolCall {
 }
 
 export type Reply =
-  | { tool: ToolCall }
-  | { text: string }
-  | { error: { status: number; type: string; message: string; retryAfterSeconds?: number } };
+  { tool: ToolCall } | { text: string } | { error: { status: number; type: string; message: string; retryAfterSeconds?: number } };
 
 export interface Conversation {
   /** The user's prompt: the last text block of the first user turn. */
@@ -54,7 +52,15 @@ const isObject = (value: unknown): value is Json => typeof value === 'object' &&
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
-  return content.map((block) => (isObject(block) && typeof block.text === 'string' ? block.text : isObject(block) && block.type === 'text' ? '' : textOf(isObject(block) ? block.content : ''))).join('\n');
+  return content
+    .map((block) =>
+      isObject(block) && typeof block.text === 'string'
+        ? block.text
+        : isObject(block) && block.type === 'text'
+          ? ''
+          : textOf(isObject(block) ? block.content : ''),
+    )
+    .join('\n');
 }
 
 function readConversation(body: Json): Conversation {
@@ -62,7 +68,12 @@ function readConversation(body: Json): Conversation {
   const firstUser = messages.find((message) => message.role === 'user');
   const blocks = firstUser && Array.isArray(firstUser.content) ? firstUser.content.filter(isObject) : [];
   const textBlocks = blocks.filter((block) => block.type === 'text' && typeof block.text === 'string');
-  const prompt = textBlocks.length > 0 ? String(textBlocks[textBlocks.length - 1]!.text) : typeof firstUser?.content === 'string' ? firstUser.content : '';
+  const prompt =
+    textBlocks.length > 0
+      ? String(textBlocks[textBlocks.length - 1]!.text)
+      : typeof firstUser?.content === 'string'
+        ? firstUser.content
+        : '';
   const step = messages.filter((message) => message.role === 'assistant').length;
   const toolResults = messages
     .filter((message) => message.role === 'user' && Array.isArray(message.content))
@@ -71,11 +82,12 @@ function readConversation(body: Json): Conversation {
   const conversation: Conversation = { prompt, step, toolResults, model: typeof body.model === 'string' ? body.model : 'unknown' };
   const last = messages[messages.length - 1];
   if (last?.role === 'user' && Array.isArray(last.content)) {
-    const result = last.content.find((block) => isObject(block) && block.type === 'tool_result');
+    const result: unknown = last.content.find((block) => isObject(block) && block.type === 'tool_result');
     if (isObject(result)) conversation.lastToolResult = textOf(result.content);
   }
   const everything = JSON.stringify(body);
-  const cwd = /Primary working directory: ([^\\"\n]+)/.exec(everything)?.[1] ?? /Worktree \(your working directory\): ([^\\"\n]+)/.exec(prompt)?.[1];
+  const cwd =
+    /Primary working directory: ([^\\"\n]+)/.exec(everything)?.[1] ?? /Worktree \(your working directory\): ([^\\"\n]+)/.exec(prompt)?.[1];
   if (cwd) conversation.cwd = cwd.trim();
   return conversation;
 }
@@ -99,17 +111,46 @@ function answer(response: ServerResponse, body: Json, reply: Reply): void {
   counter += 1;
   const usage = { input_tokens: 100, output_tokens: 20, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
   const model = typeof body.model === 'string' ? body.model : 'claude-scripted';
-  const block = 'tool' in reply ? { type: 'tool_use', id: `toolu_scripted_${counter}`, name: reply.tool.name, input: {} } : { type: 'text', text: '' };
-  const delta = 'tool' in reply ? { type: 'input_json_delta', partial_json: JSON.stringify(reply.tool.input) } : { type: 'text_delta', text: reply.text };
+  const block =
+    'tool' in reply ? { type: 'tool_use', id: `toolu_scripted_${counter}`, name: reply.tool.name, input: {} } : { type: 'text', text: '' };
+  const delta =
+    'tool' in reply
+      ? { type: 'input_json_delta', partial_json: JSON.stringify(reply.tool.input) }
+      : { type: 'text_delta', text: reply.text };
   const stopReason = 'tool' in reply ? 'tool_use' : 'end_turn';
   if (body.stream !== true) {
     response.writeHead(200, { 'content-type': 'application/json' });
     const content = 'tool' in reply ? [{ ...block, input: reply.tool.input }] : [{ type: 'text', text: reply.text }];
-    response.end(JSON.stringify({ id: `msg_scripted_${counter}`, type: 'message', role: 'assistant', model, content, stop_reason: stopReason, stop_sequence: null, usage }));
+    response.end(
+      JSON.stringify({
+        id: `msg_scripted_${counter}`,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content,
+        stop_reason: stopReason,
+        stop_sequence: null,
+        usage,
+      }),
+    );
     return;
   }
   sendEvents(response, [
-    ['message_start', { message: { id: `msg_scripted_${counter}`, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage } }],
+    [
+      'message_start',
+      {
+        message: {
+          id: `msg_scripted_${counter}`,
+          type: 'message',
+          role: 'assistant',
+          model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage,
+        },
+      },
+    ],
     ['content_block_start', { index: 0, content_block: block }],
     ['content_block_delta', { index: 0, delta }],
     ['content_block_stop', { index: 0 }],
@@ -149,7 +190,13 @@ export async function startScriptedApi(script: Script): Promise<ScriptedApi> {
       // Side requests (titles, summaries) carry no tools: a short text answers them.
       const hasTools = Array.isArray(body.tools) && body.tools.length > 0;
       const reply: Reply = hasTools ? script(conversation) : { text: 'ok' };
-      requests.push({ path, model: conversation.model, step: conversation.step, promptStart: conversation.prompt.slice(0, 200), reply: 'tool' in reply ? 'tool' : 'text' in reply ? 'text' : 'error' });
+      requests.push({
+        path,
+        model: conversation.model,
+        step: conversation.step,
+        promptStart: conversation.prompt.slice(0, 200),
+        reply: 'tool' in reply ? 'tool' : 'text' in reply ? 'text' : 'error',
+      });
       answer(response, body, reply);
     })().catch((error: unknown) => {
       response.writeHead(500, { 'content-type': 'application/json' });

@@ -20,7 +20,7 @@ export const err = <E>(error: E): { ok: false; error: E } => ({ ok: false, error
 /** The code of a Node system error (ENOENT, ENOSPC…), if it is one. */
 export function errorCode(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code = (error as { code: unknown }).code;
+    const code = error.code;
     return typeof code === 'string' ? code : undefined;
   }
   return undefined;

@@ -21,7 +21,10 @@ export interface OutcomeInput {
 const RATE_LIMIT_STATUSES = new Set([429, 529]);
 
 function lastLine(text: string): string {
-  const lines = text.trim().split('\n').filter((line) => line.trim());
+  const lines = text
+    .trim()
+    .split('\n')
+    .filter((line) => line.trim());
   const line = lines[lines.length - 1] ?? '';
   return line.length > 200 ? `${line.slice(0, 197)}…` : line;
 }
@@ -41,12 +44,20 @@ function resultFailure(result: AgentResult): Outcome {
     return { status: 'failed', failure: 'rate-limited', reason: `API ${status}: ${lastLine(text) || 'rate limited'}`, apiStatus: status };
   }
   if (status !== undefined || result.terminalReason === 'api_error') {
-    const outcome: Outcome = { status: 'failed', failure: 'api-error', reason: `API ${status ?? 'error'}: ${lastLine(text) || 'request failed'}` };
+    const outcome: Outcome = {
+      status: 'failed',
+      failure: 'api-error',
+      reason: `API ${status ?? 'error'}: ${lastLine(text) || 'request failed'}`,
+    };
     if (status !== undefined) outcome.apiStatus = status;
     return outcome;
   }
   const subtype = result.subtype && result.subtype !== 'success' ? result.subtype : undefined;
-  return { status: 'failed', failure: 'agent-error', reason: [subtype, lastLine(text)].filter(Boolean).join(': ') || 'the agent reported an error' };
+  return {
+    status: 'failed',
+    failure: 'agent-error',
+    reason: [subtype, lastLine(text)].filter(Boolean).join(': ') || 'the agent reported an error',
+  };
 }
 
 /**
@@ -57,17 +68,26 @@ function resultFailure(result: AgentResult): Outcome {
 export function classifyOutcome(input: OutcomeInput): Outcome {
   if (input.stoppedBy === 'user') return { status: 'interrupted', reason: 'stopped by orch (interrupt)' };
   if (input.stoppedBy === 'timeout') return { status: 'failed', failure: 'timeout', reason: 'timeout: the task ran past its time limit' };
-  if (input.stoppedBy === 'inactivity') return { status: 'failed', failure: 'timeout', reason: 'timeout: no output from the agent for too long (a hung stream)' };
+  if (input.stoppedBy === 'inactivity')
+    return { status: 'failed', failure: 'timeout', reason: 'timeout: no output from the agent for too long (a hung stream)' };
 
   if (input.output === 'text') {
     if (input.exitCode === 0) return { status: 'succeeded' };
-    return { status: 'failed', failure: 'exit-code', reason: `${exitText(input)}${input.stderrTail ? `: ${lastLine(input.stderrTail)}` : ''}` };
+    return {
+      status: 'failed',
+      failure: 'exit-code',
+      reason: `${exitText(input)}${input.stderrTail ? `: ${lastLine(input.stderrTail)}` : ''}`,
+    };
   }
 
   const { result } = input;
   if (!result) {
     if (input.exitCode === null && input.signal === null) {
-      return { status: 'failed', failure: 'no-result', reason: 'the agent ended without a result (orch did not start it, so its exit status is unknown)' };
+      return {
+        status: 'failed',
+        failure: 'no-result',
+        reason: 'the agent ended without a result (orch did not start it, so its exit status is unknown)',
+      };
     }
     if (input.exitCode === 0) return { status: 'failed', failure: 'no-result', reason: 'exited 0 without a result event' };
     const detail = lastLine(input.stderrTail);

@@ -31,7 +31,9 @@ export class AgentProgress {
       case 'result':
         this.result = event.result;
         if (event.result.sessionId) this.sessionId = event.result.sessionId;
-        return this.setActivity(event.result.isError ? `ended with an error: ${firstLine(event.result.text ?? event.result.subtype ?? '')}` : 'finished');
+        return this.setActivity(
+          event.result.isError ? `ended with an error: ${firstLine(event.result.text ?? event.result.subtype ?? '')}` : 'finished',
+        );
       case 'tool-result':
       case 'other':
         return undefined;

@@ -39,7 +39,8 @@ function contentText(content: unknown): string {
 /** A short description of a tool call for progress lines: "Bash: npm test", "Edit: src/a.js". */
 function summarizeToolInput(name: string, input: unknown): string {
   if (!isObject(input)) return name;
-  const detail = str(input.command) ?? str(input.file_path) ?? str(input.path) ?? str(input.pattern) ?? str(input.description) ?? str(input.url);
+  const detail =
+    str(input.command) ?? str(input.file_path) ?? str(input.path) ?? str(input.pattern) ?? str(input.description) ?? str(input.url);
   if (!detail) return name;
   const oneLine = detail.replace(/\s+/g, ' ').trim();
   return `${name}: ${oneLine.length > 80 ? `${oneLine.slice(0, 77)}…` : oneLine}`;
@@ -119,7 +120,7 @@ export function parseStreamLine(raw: string): StreamEvent | undefined {
     return event;
   }
   if (type === 'user' && isObject(line.message) && Array.isArray(line.message.content)) {
-    const toolResult = line.message.content.find((block) => isObject(block) && block.type === 'tool_result');
+    const toolResult: unknown = line.message.content.find((block) => isObject(block) && block.type === 'tool_result');
     if (isObject(toolResult)) return { kind: 'tool-result', isError: toolResult.is_error === true, text: contentText(toolResult.content) };
   }
   return { kind: 'other', type };

@@ -61,7 +61,9 @@ async function readConfigFile(repoRoot: string): Promise<Record<string, unknown>
   const data: unknown = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false });
   const first = errors[0];
   if (first) {
-    throw new UserError(`${CONFIG_FILE}:${lineOf(text, first.offset)}: invalid JSON (${printParseErrorCode(first.error)}); fix the file or delete it to use the defaults.`);
+    throw new UserError(
+      `${CONFIG_FILE}:${lineOf(text, first.offset)}: invalid JSON (${printParseErrorCode(first.error)}); fix the file or delete it to use the defaults.`,
+    );
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new UserError(`${CONFIG_FILE}: must hold a JSON object of settings; see \`orch init\` for a documented example.`);
@@ -91,7 +93,12 @@ export interface LoadedConfig {
  * settings it started with), overridden by environment variables, overridden by flags. Any
  * invalid value is a UserError naming the key and where it came from.
  */
-export async function loadConfig(repoRoot: string, env: NodeJS.ProcessEnv, flags: readonly FlagOverride[] = [], base?: Record<string, unknown>): Promise<LoadedConfig> {
+export async function loadConfig(
+  repoRoot: string,
+  env: NodeJS.ProcessEnv,
+  flags: readonly FlagOverride[] = [],
+  base?: Record<string, unknown>,
+): Promise<LoadedConfig> {
   const merged = base ? structuredClone(base) : await readConfigFile(repoRoot);
   const sources = new Map<string, string>();
   for (const { name, key } of ENV_OVERRIDES) {
@@ -107,5 +114,5 @@ export async function loadConfig(repoRoot: string, env: NodeJS.ProcessEnv, flags
   }
   const result = configSchema.safeParse(merged);
   if (!result.success) throw new UserError(describeIssue(result.error.issues[0]!, sources));
-  return { config: result.data, input: merged as ConfigInput };
+  return { config: result.data, input: merged };
 }

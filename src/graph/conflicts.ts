@@ -33,11 +33,7 @@ function footprint(id: string, files: readonly string[], tracked: readonly strin
 /** The paths of `from` that `other` also touches: same path, inside one of its directories, or matched by its globs. */
 function touchedByBoth(from: FileFootprint, other: FileFootprint, shared: Set<string>): void {
   for (const file of from.concrete) {
-    if (
-      other.concrete.has(file) ||
-      other.literals.some((dir) => isUnder(file, dir)) ||
-      other.globs.some((matches) => matches(file))
-    ) {
+    if (other.concrete.has(file) || other.literals.some((dir) => isUnder(file, dir)) || other.globs.some((matches) => matches(file))) {
       shared.add(file);
     }
   }
@@ -48,10 +44,7 @@ function touchedByBoth(from: FileFootprint, other: FileFootprint, shared: Set<st
  * tracked files and against the other task's literal paths. Two globs that match no common
  * tracked file do not conflict (orch cannot know which new files they would create).
  */
-export function findConflicts(
-  tasks: ReadonlyArray<{ id: string; files: readonly string[] }>,
-  tracked: readonly string[],
-): Conflict[] {
+export function findConflicts(tasks: ReadonlyArray<{ id: string; files: readonly string[] }>, tracked: readonly string[]): Conflict[] {
   const footprints = tasks.map((task) => footprint(task.id, task.files, tracked));
   const conflicts: Conflict[] = [];
   for (let i = 0; i < footprints.length; i++) {

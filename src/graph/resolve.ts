@@ -15,7 +15,11 @@ interface Nameable {
 }
 
 function normalizeKey(raw: string): string {
-  return raw.trim().replace(/\\/g, '/').replace(/^(\.\/)+/, '').toLowerCase();
+  return raw
+    .trim()
+    .replace(/\\/g, '/')
+    .replace(/^(\.\/)+/, '')
+    .toLowerCase();
 }
 
 function fileKeys(file: string): string[] {
@@ -135,7 +139,11 @@ export function scanReference(ref: ProseReference, index: KeyIndex): ScanResult 
     for (const key of index.keys) {
       let at = lower.indexOf(key);
       while (at !== -1) {
-        if (startsAtBoundary(lower, at) && endsAtBoundary(lower, at + key.length) && (!isShortKey(key) || standsAlone(lower, at + key.length))) {
+        if (
+          startsAtBoundary(lower, at) &&
+          endsAtBoundary(lower, at + key.length) &&
+          (!isShortKey(key) || standsAlone(lower, at + key.length))
+        ) {
           result.ids.push(index.byKey.get(key)!);
           break;
         }

@@ -16,7 +16,8 @@ export async function expandPromptArgs(args: readonly string[], cwd: string): Pr
   for (const arg of args) {
     if (isGlob(arg)) {
       const matches = (await glob(arg, { cwd, onlyFiles: true, expandDirectories: false })).sort();
-      if (matches.length === 0) throw new UserError(`no prompt files match "${arg}": check the pattern (quote it so orch expands it, or let your shell do it).`);
+      if (matches.length === 0)
+        throw new UserError(`no prompt files match "${arg}": check the pattern (quote it so orch expands it, or let your shell do it).`);
       files.push(...matches);
       continue;
     }

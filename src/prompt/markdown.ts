@@ -67,7 +67,7 @@ function plainText(tokens: Token[] | undefined): string {
 
 /** The block of a list item that holds its own text (not its nested lists). */
 function itemLead(item: Tokens.ListItem): (Token & { tokens?: Token[]; text?: string }) | undefined {
-  return item.tokens.find((t) => t.type === 'text' || t.type === 'paragraph') as InlineToken | undefined;
+  return item.tokens.find((t): t is InlineToken => t.type === 'text' || t.type === 'paragraph');
 }
 
 /** The path a "Files to Modify" item names: its backticked path, else its first path-like word. */

@@ -12,12 +12,14 @@ const KNOWN_KEYS = new Set(['id', 'title', 'depends_on', 'files', 'priority', 't
 function stringList(value: unknown, key: string, file: string): string[] {
   if (value === undefined || value === null) return [];
   const items = Array.isArray(value) ? value : [value];
-  return items.map((item) => {
-    if (typeof item !== 'string' && typeof item !== 'number') {
-      throw new UserError(`${file}: frontmatter \`${key}\` must be a string or a list of strings (got ${JSON.stringify(item)}).`);
-    }
-    return String(item).trim();
-  }).filter((item) => item.length > 0);
+  return items
+    .map((item) => {
+      if (typeof item !== 'string' && typeof item !== 'number') {
+        throw new UserError(`${file}: frontmatter \`${key}\` must be a string or a list of strings (got ${JSON.stringify(item)}).`);
+      }
+      return String(item).trim();
+    })
+    .filter((item) => item.length > 0);
 }
 
 function optionalString(value: unknown, key: string, file: string): string | undefined {
@@ -41,7 +43,9 @@ export function parsePrompt(text: string, file: string, absPath: string): Prompt
   const rawId = explicitId ?? idFromFileName(file);
   let id = sanitizeId(rawId);
   if (!id && explicitId !== undefined) {
-    throw new UserError(`${file}: the task id "${rawId}" has no usable characters; set \`id:\` in its frontmatter to letters, digits, '.', '_' or '-'.`);
+    throw new UserError(
+      `${file}: the task id "${rawId}" has no usable characters; set \`id:\` in its frontmatter to letters, digits, '.', '_' or '-'.`,
+    );
   }
   // A file name with no usable characters (say, all in another script) still makes a stable id.
   if (!id) id = `task-${createHash('sha256').update(rawId).digest('hex').slice(0, 8)}`;
@@ -59,14 +63,18 @@ export function parsePrompt(text: string, file: string, absPath: string): Prompt
   if (data.timeout !== undefined && data.timeout !== null) {
     timeoutMs = parseDuration(data.timeout);
     if (timeoutMs === undefined) {
-      throw new UserError(`${file}: frontmatter \`timeout\` must be a duration such as 90s, 20m or 2h (got ${JSON.stringify(data.timeout)}).`);
+      throw new UserError(
+        `${file}: frontmatter \`timeout\` must be a duration such as 90s, 20m or 2h (got ${JSON.stringify(data.timeout)}).`,
+      );
     }
   }
 
   let maxTurns: number | undefined;
   if (data.max_turns !== undefined && data.max_turns !== null) {
     if (typeof data.max_turns !== 'number' || !Number.isInteger(data.max_turns) || data.max_turns < 1) {
-      throw new UserError(`${file}: frontmatter \`max_turns\` must be a whole number of at least 1 (got ${JSON.stringify(data.max_turns)}).`);
+      throw new UserError(
+        `${file}: frontmatter \`max_turns\` must be a whole number of at least 1 (got ${JSON.stringify(data.max_turns)}).`,
+      );
     }
     maxTurns = data.max_turns;
   }

@@ -2,7 +2,10 @@ import picomatch from 'picomatch';
 
 /** Normalizes a repo-relative path as written in a prompt: forward slashes, no `./`, no doubled `/`. */
 export function normalizeRepoPath(raw: string): string {
-  let p = raw.trim().replace(/\\/g, '/').replace(/\/{2,}/g, '/');
+  let p = raw
+    .trim()
+    .replace(/\\/g, '/')
+    .replace(/\/{2,}/g, '/');
   while (p.startsWith('./')) p = p.slice(2);
   return p;
 }

@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import chalk from 'chalk';
 import type { TaskStatus } from '../state/registry.js';
 
@@ -50,14 +51,14 @@ export function formatCost(usd: number | undefined): string {
   return usd === undefined ? '—' : `$${usd.toFixed(usd < 1 ? 4 : 2)}`;
 }
 
-const ANSI = /\u001b\[[0-9;]*m/g;
-
 /** Lays out rows as aligned columns (widths measured without colour codes). */
 export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? '').replace(ANSI, '').length)));
+  const widths = header.map((cell, column) =>
+    Math.max(cell.length, ...rows.map((row) => stripVTControlCharacters(row[column] ?? '').length)),
+  );
   const line = (cells: string[]): string =>
     cells
-      .map((cell, column) => cell + ' '.repeat(Math.max(0, widths[column]! - cell.replace(ANSI, '').length)))
+      .map((cell, column) => cell + ' '.repeat(Math.max(0, widths[column]! - stripVTControlCharacters(cell).length)))
       .join('  ')
       .trimEnd();
   return [chalk.bold(line(header)), ...rows.map(line)].join('\n');

@@ -49,8 +49,11 @@ export function ttyRenderer(stream: NodeJS.WriteStream): Renderer {
     const now = Date.now();
     // Lines longer than the terminal would wrap and throw off the spinner's count of lines to redraw.
     const width = Math.max(20, (stream.columns ?? 80) - 4);
-    const fit = (line: string): string => (stripVTControlCharacters(line).length > width ? `${stripVTControlCharacters(line).slice(0, width - 1)}…` : line);
-    const lines = [...running].map(([id, state]) => fit(`  ${chalk.bold(id)} ${chalk.dim(formatDuration(now - state.since))} ${state.activity}`));
+    const fit = (line: string): string =>
+      stripVTControlCharacters(line).length > width ? `${stripVTControlCharacters(line).slice(0, width - 1)}…` : line;
+    const lines = [...running].map(([id, state]) =>
+      fit(`  ${chalk.bold(id)} ${chalk.dim(formatDuration(now - state.since))} ${state.activity}`),
+    );
     spinner.text = [fit(`${running.size} running${header ? ` · ${header}` : ''}`), ...lines].join('\n');
     if (!spinner.isSpinning) spinner.start();
   };

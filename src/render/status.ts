@@ -11,14 +11,19 @@ export function renderStatus(view: StatusView): string {
   const orchestrator = `orchestrator pid ${run.orchestrator.pid} (${run.orchestratorAlive ? chalk.green('alive') : chalk.red('gone')})`;
   lines.push(`run ${chalk.bold(run.id)} · ${colorStatus(run.liveness)} · ${orchestrator} · heartbeat ${ago(run.heartbeatAgeMs)}`);
   const mode = run.mode === 'sequential' ? ` · ${chalk.yellow(`one at a time: ${run.modeReason ?? ''}`)}` : '';
-  lines.push(`base ${run.baseRef} (${shortSha(run.baseSha)}) · started ${clock(run.startedAt)} · limit ${run.limit.value} (${run.limit.reason})${mode}`);
+  lines.push(
+    `base ${run.baseRef} (${shortSha(run.baseSha)}) · started ${clock(run.startedAt)} · limit ${run.limit.value} (${run.limit.reason})${mode}`,
+  );
   lines.push(formatCounts(run.counts));
   if (run.reason) lines.push(chalk.red(run.reason));
   if (run.liveness === 'stale') lines.push(chalk.yellow(`the orchestrator is gone: \`orch resume ${run.id}\` finishes the run`));
   lines.push('');
   const rows = view.tasks.map((task) => [
     task.id,
-    colorStatus(task.liveness === 'dead' || task.liveness === 'orphaned' ? task.liveness : task.status, task.liveness && task.liveness !== 'alive' ? `${task.status} (${task.liveness})` : task.status),
+    colorStatus(
+      task.liveness === 'dead' || task.liveness === 'orphaned' ? task.liveness : task.status,
+      task.liveness && task.liveness !== 'alive' ? `${task.status} (${task.liveness})` : task.status,
+    ),
     task.elapsedMs === undefined ? '—' : formatDuration(task.elapsedMs),
     task.status === 'running' && task.agent ? String(task.agent.pid) : '—',
     task.status === 'running' ? ago(task.heartbeatAgeMs) : '—',

@@ -31,7 +31,9 @@ export function renderTranscriptEvent(event: StreamEvent): string | undefined {
       return event.isError ? chalk.red(indent(firstLines(text, 8), '  ← ')) : chalk.dim(indent(firstLines(text, 8), '  ← '));
     }
     case 'api-retry':
-      return chalk.yellow(`! API ${event.status ?? 'error'}: retry ${event.attempt ?? '?'}/${event.maxRetries ?? '?'}${event.delayMs !== undefined ? ` in ${formatDuration(event.delayMs)}` : ''}`);
+      return chalk.yellow(
+        `! API ${event.status ?? 'error'}: retry ${event.attempt ?? '?'}/${event.maxRetries ?? '?'}${event.delayMs !== undefined ? ` in ${formatDuration(event.delayMs)}` : ''}`,
+      );
     case 'result': {
       const { result } = event;
       const facts = [
@@ -39,8 +41,13 @@ export function renderTranscriptEvent(event: StreamEvent): string | undefined {
         result.costUsd !== undefined ? formatCost(result.costUsd) : undefined,
         result.durationMs !== undefined ? formatDuration(result.durationMs) : undefined,
       ].filter(Boolean);
-      const head = result.isError ? chalk.red(`══ ended with an error${result.subtype && result.subtype !== 'success' ? ` (${result.subtype})` : ''}`) : chalk.green('══ finished');
-      const denials = result.permissionDenials.length > 0 ? chalk.yellow(`\n   permission denied: ${[...new Set(result.permissionDenials)].join(', ')}`) : '';
+      const head = result.isError
+        ? chalk.red(`══ ended with an error${result.subtype && result.subtype !== 'success' ? ` (${result.subtype})` : ''}`)
+        : chalk.green('══ finished');
+      const denials =
+        result.permissionDenials.length > 0
+          ? chalk.yellow(`\n   permission denied: ${[...new Set(result.permissionDenials)].join(', ')}`)
+          : '';
       const text = result.text ?? result.errors.join('\n');
       return `${head} · ${facts.join(' · ')}${denials}${text ? `\n${indent(text, '   ')}` : ''}`;
     }

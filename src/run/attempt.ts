@@ -139,7 +139,11 @@ async function attemptBody(environment: AttemptEnvironment, request: AttemptRequ
 }
 
 /** Worktree, preparation, prompt, process: everything up to a running agent (or why there is none). */
-async function startAgent(environment: AttemptEnvironment, request: AttemptRequest, control: AttemptControl): Promise<AgentProcess | AttemptResult> {
+async function startAgent(
+  environment: AttemptEnvironment,
+  request: AttemptRequest,
+  control: AttemptControl,
+): Promise<AgentProcess | AttemptResult> {
   const { store, config, paths } = environment;
   const { task, attempt } = request;
   const run = store.run;
@@ -150,7 +154,8 @@ async function startAgent(environment: AttemptEnvironment, request: AttemptReque
     await environment.gitMutex.run(async () => {
       const how = await ensureWorktree(environment.repoRoot, task.worktree, task.branch, run.baseSha);
       fresh = how !== 'reused' || task.worktreeReady !== true;
-      if (fresh) await mergeBranches(task.worktree, dependencyBranches(store, task), (branch) => `orch: merge dependency ${branch} into ${task.id}`);
+      if (fresh)
+        await mergeBranches(task.worktree, dependencyBranches(store, task), (branch) => `orch: merge dependency ${branch} into ${task.id}`);
     });
   } catch (error) {
     return { outcome: { status: 'failed', failure: 'worktree', reason: `cannot prepare the worktree: ${errorFirstLine(error)}` } };
@@ -170,7 +175,10 @@ async function startAgent(environment: AttemptEnvironment, request: AttemptReque
     includeCandidates: environment.includeCandidates,
     onProcess: (process) => control.setAgent(process),
     isStopped: () => control.isStopped() !== undefined,
-  }).catch((error: unknown): Prepared => ({ ok: false, outcome: { status: 'failed', failure: 'setup', reason: `cannot prepare the worktree: ${errorMessage(error)}` } }));
+  }).catch((error: unknown): Prepared => ({
+    ok: false,
+    outcome: { status: 'failed', failure: 'setup', reason: `cannot prepare the worktree: ${errorMessage(error)}` },
+  }));
   if (!prepared.ok) return { outcome: prepared.outcome };
   task.worktreeReady = true;
   if (control.isStopped()) return { outcome: { status: 'interrupted', reason: 'stopped before the agent started' } };
@@ -221,7 +229,12 @@ async function startAgent(environment: AttemptEnvironment, request: AttemptReque
 }
 
 /** Reads the agent's stream until it ends (or is stopped), then decides and saves its work. */
-async function followAgent(environment: AttemptEnvironment, request: AttemptRequest, control: AttemptControl, agent: AgentProcess): Promise<AttemptResult> {
+async function followAgent(
+  environment: AttemptEnvironment,
+  request: AttemptRequest,
+  control: AttemptControl,
+  agent: AgentProcess,
+): Promise<AttemptResult> {
   const { store, config, paths } = environment;
   const { task, attempt } = request;
   const logFile = path.join(paths.dir, attempt.log);
@@ -304,7 +317,11 @@ async function followAgent(environment: AttemptEnvironment, request: AttemptRequ
 async function saveWork(environment: AttemptEnvironment, task: TaskRecord, outcome: Outcome): Promise<Outcome> {
   try {
     if (outcome.status !== 'interrupted') {
-      await commitLeftovers(task.worktree, `orch: work left uncommitted by task ${task.id} (run ${environment.store.run.id})`, task.copiedFiles ?? []);
+      await commitLeftovers(
+        task.worktree,
+        `orch: work left uncommitted by task ${task.id} (run ${environment.store.run.id})`,
+        task.copiedFiles ?? [],
+      );
     }
     task.commits = await commitsSince(task.worktree, environment.store.run.baseSha, dependencyBranches(environment.store, task));
     return outcome;

@@ -35,7 +35,6 @@ export interface CleanAction {
   reason?: string;
 }
 
-
 /** Uncommitted or untracked paths in a worktree, leaving out the files orch copied into it. */
 async function unsavedFiles(task: TaskRecord): Promise<string[]> {
   const copied = new Set(task.copiedFiles ?? []);
@@ -68,12 +67,21 @@ export async function clean(repoRoot: string, env: NodeJS.ProcessEnv, options: C
     }
     const view = viewOf(registry, { isAlive, now: Date.now(), staleAfterMs: await staleAfterMs(registry, env) });
     if (view.run.orchestratorAlive && registry.run.status === 'running') {
-      if (options.runId) throw new UserError(`run ${id} is running (orch pid ${registry.run.orchestrator.pid} is alive): clean refuses to touch a live run; stop it first.`);
+      if (options.runId)
+        throw new UserError(
+          `run ${id} is running (orch pid ${registry.run.orchestrator.pid} is alive): clean refuses to touch a live run; stop it first.`,
+        );
       note({ run: id, kind: 'run', target: id, result: 'skipped', reason: 'still running' });
       continue;
     }
     if (view.run.liveness === 'stale' && !options.all && !options.runId) {
-      note({ run: id, kind: 'run', target: id, result: 'skipped', reason: `unfinished (its orchestrator is gone): \`orch resume ${id}\`, or clean it with --all or --run ${id}` });
+      note({
+        run: id,
+        kind: 'run',
+        target: id,
+        result: 'skipped',
+        reason: `unfinished (its orchestrator is gone): \`orch resume ${id}\`, or clean it with --all or --run ${id}`,
+      });
       continue;
     }
 
@@ -105,13 +113,28 @@ export async function clean(repoRoot: string, env: NodeJS.ProcessEnv, options: C
       const where = path.relative(repoRoot, task.worktree) || task.worktree;
       if (stillAlive.has(task.id)) {
         keptWorktrees.add(task.id);
-        note({ run: id, kind: 'worktree', target: where, result: 'kept', reason: options.dryRun && options.killOrphans ? `agent pid ${task.agent!.pid} would be stopped first` : `agent pid ${task.agent!.pid} is still running in it (--kill-orphans stops it)` });
+        note({
+          run: id,
+          kind: 'worktree',
+          target: where,
+          result: 'kept',
+          reason:
+            options.dryRun && options.killOrphans
+              ? `agent pid ${task.agent!.pid} would be stopped first`
+              : `agent pid ${task.agent!.pid} is still running in it (--kill-orphans stops it)`,
+        });
         continue;
       }
       const unsaved = await unsavedFiles(task);
       if (unsaved.length > 0 && !options.force) {
         keptWorktrees.add(task.id);
-        note({ run: id, kind: 'worktree', target: where, result: 'kept', reason: `${unsaved.length} uncommitted or untracked file${unsaved.length === 1 ? '' : 's'} (${unsaved.slice(0, 3).join(', ')}${unsaved.length > 3 ? ', …' : ''}); --force removes it anyway` });
+        note({
+          run: id,
+          kind: 'worktree',
+          target: where,
+          result: 'kept',
+          reason: `${unsaved.length} uncommitted or untracked file${unsaved.length === 1 ? '' : 's'} (${unsaved.slice(0, 3).join(', ')}${unsaved.length > 3 ? ', …' : ''}); --force removes it anyway`,
+        });
         continue;
       }
       if (!options.dryRun) await mutex.run(() => gitAt(repoRoot).raw(['worktree', 'remove', '--force', task.worktree]));
@@ -136,12 +159,19 @@ export async function clean(repoRoot: string, env: NodeJS.ProcessEnv, options: C
         }
         if (!options.dryRun) await mutex.run(() => gitAt(repoRoot).raw(['branch', '-D', task.branch]));
         remainingBranches.delete(task.branch);
-        note({ run: id, kind: 'branch', target: task.branch, result: 'deleted', reason: verdict.safe ? verdict.reason : `${verdict.reason} (--force)` });
+        note({
+          run: id,
+          kind: 'branch',
+          target: task.branch,
+          result: 'deleted',
+          reason: verdict.safe ? verdict.reason : `${verdict.reason} (--force)`,
+        });
       }
     }
 
     const worktreeRunDir = path.join(registry.run.worktreeRoot, id);
-    if (!options.dryRun && keptWorktrees.size === 0 && (await pathExists(worktreeRunDir)) && (await readdir(worktreeRunDir)).length === 0) await rmdir(worktreeRunDir);
+    if (!options.dryRun && keptWorktrees.size === 0 && (await pathExists(worktreeRunDir)) && (await readdir(worktreeRunDir)).length === 0)
+      await rmdir(worktreeRunDir);
     if (options.purge) {
       const where = path.relative(repoRoot, paths.dir);
       if (keptWorktrees.size > 0) {
@@ -168,10 +198,19 @@ async function purgeAbandonedStarts(repoRoot: string, dryRun: boolean): Promise<
     const match = /^\.(.+)\.starting$/.exec(entry.name);
     if (!match || !entry.isDirectory()) continue;
     const dir = path.join(runsDir(repoRoot), entry.name);
-    const modified = await stat(dir).then((info) => info.mtimeMs, () => undefined);
+    const modified = await stat(dir).then(
+      (info) => info.mtimeMs,
+      () => undefined,
+    );
     if (modified === undefined || Date.now() - modified < ABANDONED_START_MS) continue;
     if (!dryRun) await rm(dir, { recursive: true, force: true });
-    actions.push({ run: match[1]!, kind: 'run-folder', target: path.relative(repoRoot, dir), result: 'removed', reason: 'abandoned while the run was being created' });
+    actions.push({
+      run: match[1]!,
+      kind: 'run-folder',
+      target: path.relative(repoRoot, dir),
+      result: 'removed',
+      reason: 'abandoned while the run was being created',
+    });
   }
   return actions;
 }

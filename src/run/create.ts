@@ -48,7 +48,13 @@ export async function createRun(input: NewRun, sink: EventSink): Promise<RunStor
     await rename(staging.dir, paths.dir);
   } catch (error) {
     await removePartialRun(staging);
-    throw environmentError(error, `cannot create the run folder ${paths.dir}`, 'free some space or fix the permissions of .gadugi, then run orch again.') ?? error;
+    throw (
+      environmentError(
+        error,
+        `cannot create the run folder ${paths.dir}`,
+        'free some space or fix the permissions of .gadugi, then run orch again.',
+      ) ?? error
+    );
   }
   const store = RunStore.create(paths, registry, sink);
   await store.record({
@@ -129,7 +135,7 @@ async function writeNewRun(input: NewRun, runId: string, paths: RunPaths): Promi
       ...(input.baseBranch ? { baseBranch: input.baseBranch } : {}),
       promptFiles: input.promptFiles,
       worktreeRoot,
-      config: input.configInput as Record<string, unknown>,
+      config: input.configInput,
       conflicts: input.analysis.conflicts,
       orchestrator: { ...self, host: hostname() },
       sessions: [{ pid: process.pid, startedAt: now }],

@@ -46,14 +46,32 @@ export function decideAfterAttempt(task: TaskRecord, attempt: AttemptRecord, out
   const failed: Decision = { status: 'failed', failure: outcome.failure, reason: outcome.reason };
   if (FINAL_FAILURES.has(outcome.failure) || attempt.kind === 'fallback') return failed;
   if (attempt.kind === 'resume' && /no conversation found/i.test(outcome.reason)) {
-    return { status: 'pending', reason: 'the earlier Claude session is gone; starting afresh in the same worktree', next: { kind: 'resume', note: INTERRUPTED_NOTE }, delayMs: 0, spends: 'none' };
+    return {
+      status: 'pending',
+      reason: 'the earlier Claude session is gone; starting afresh in the same worktree',
+      next: { kind: 'resume', note: INTERRUPTED_NOTE },
+      delayMs: 0,
+      spends: 'none',
+    };
   }
   if (outcome.failure === 'rate-limited' && task.apiRequeues < policy.apiRequeues) {
-    return { status: 'pending', reason: `${outcome.reason}; requeued (rate limiting is not a task failure)`, next: { kind: 'requeue', note: RETRY_NOTE(outcome.reason) }, delayMs: 0, spends: 'api-requeue' };
+    return {
+      status: 'pending',
+      reason: `${outcome.reason}; requeued (rate limiting is not a task failure)`,
+      next: { kind: 'requeue', note: RETRY_NOTE(outcome.reason) },
+      delayMs: 0,
+      spends: 'api-requeue',
+    };
   }
   if (task.retriesUsed < policy.retries) {
     const delayMs = policy.backoffMs * 2 ** task.retriesUsed;
-    return { status: 'pending', reason: `${outcome.reason}; retry ${task.retriesUsed + 1} of ${policy.retries}`, next: { kind: 'retry', note: RETRY_NOTE(outcome.reason) }, delayMs, spends: 'retry' };
+    return {
+      status: 'pending',
+      reason: `${outcome.reason}; retry ${task.retriesUsed + 1} of ${policy.retries}`,
+      next: { kind: 'retry', note: RETRY_NOTE(outcome.reason) },
+      delayMs,
+      spends: 'retry',
+    };
   }
   return failed;
 }
@@ -63,10 +81,18 @@ export function decideAfterAttempt(task: TaskRecord, attempt: AttemptRecord, out
  * requeued; an agent the machine refused to start is requeued (not the task's fault); anything
  * else follows the retry policy.
  */
-export function decideAttempt(task: TaskRecord, attempt: AttemptRecord, outcome: Outcome, spawnError: string | undefined, policy: RetryPolicy, stopping: boolean): Decision {
+export function decideAttempt(
+  task: TaskRecord,
+  attempt: AttemptRecord,
+  outcome: Outcome,
+  spawnError: string | undefined,
+  policy: RetryPolicy,
+  stopping: boolean,
+): Decision {
   if (stopping) {
     if (outcome.status === 'succeeded') return outcome.reason ? { status: 'succeeded', reason: outcome.reason } : { status: 'succeeded' };
-    if (outcome.status === 'failed' && outcome.failure !== 'timeout') return { status: 'failed', failure: outcome.failure, reason: outcome.reason };
+    if (outcome.status === 'failed' && outcome.failure !== 'timeout')
+      return { status: 'failed', failure: outcome.failure, reason: outcome.reason };
     return { status: 'interrupted', reason: outcome.status === 'interrupted' ? outcome.reason : 'stopped by orch (interrupt)' };
   }
   if (outcome.status === 'failed' && outcome.failure === 'spawn' && spawnError && RESOURCE_SPAWN_ERRORS.has(spawnError)) {
@@ -76,7 +102,12 @@ export function decideAttempt(task: TaskRecord, attempt: AttemptRecord, outcome:
 }
 
 /** Writes a decision into the task's record; returns the state change to record in the ledger. */
-export function applyDecision(task: TaskRecord, attempt: AttemptRecord, decision: Decision, now: string): Extract<OrchEvent, { type: 'task-status' }> {
+export function applyDecision(
+  task: TaskRecord,
+  attempt: AttemptRecord,
+  decision: Decision,
+  now: string,
+): Extract<OrchEvent, { type: 'task-status' }> {
   delete task.reason;
   delete task.failure;
   if (decision.status === 'pending') {
@@ -87,7 +118,15 @@ export function applyDecision(task: TaskRecord, attempt: AttemptRecord, decision
     if (decision.spends === 'retry') task.retriesUsed += 1;
     if (decision.spends === 'api-requeue') task.apiRequeues += 1;
     if (decision.delayMs > 0) task.retryAt = new Date(Date.parse(now) + decision.delayMs).toISOString();
-    return { type: 'task-status', taskId: task.id, status: 'pending', previous: 'running', attempt: attempt.number, reason: decision.reason, retryInMs: decision.delayMs };
+    return {
+      type: 'task-status',
+      taskId: task.id,
+      status: 'pending',
+      previous: 'running',
+      attempt: attempt.number,
+      reason: decision.reason,
+      retryInMs: decision.delayMs,
+    };
   }
   task.finishedAt = now;
   task.status = decision.status;

@@ -18,7 +18,6 @@ export interface DetachedRun {
   log: string;
 }
 
-
 /**
  * `orch run … --detach`: checks everything in the foreground (bad input still exits 2 at once,
  * with nothing written), then hands the run to a background orch process in its own session,

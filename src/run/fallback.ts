@@ -7,6 +7,8 @@ import { skippedBecauseOf } from './resume-plan.js';
  * attempt could fix) get one more attempt, and the tasks their failure skipped come back.
  */
 export function fallbackCandidates(tasks: readonly TaskRecord[]): { retry: TaskRecord[]; revive: TaskRecord[] } {
-  const retry = tasks.filter((task) => task.status === 'failed' && task.failedInParallel === true && !(task.failure && FINAL_FAILURES.has(task.failure)));
+  const retry = tasks.filter(
+    (task) => task.status === 'failed' && task.failedInParallel === true && !(task.failure && FINAL_FAILURES.has(task.failure)),
+  );
   return { retry, revive: skippedBecauseOf(tasks, new Set(retry.map((task) => task.id))) };
 }

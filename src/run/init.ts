@@ -18,7 +18,6 @@ export interface InitResult {
   action: 'wrote' | 'overwrote' | 'kept';
 }
 
-
 /** Writes the slash command, the agent definition and the documented config; never overwrites without `force`. */
 export async function initRepository(repoRoot: string, force: boolean): Promise<InitResult[]> {
   const results: InitResult[] = [];

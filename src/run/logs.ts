@@ -12,7 +12,10 @@ export type LogEntry = { kind: 'heading'; text: string } | { kind: 'event'; even
 
 function findTask(registry: Registry, taskId: string): TaskRecord {
   const task = registry.tasks.find((candidate) => candidate.id === taskId);
-  if (!task) throw new UserError(`no task "${taskId}" in run ${registry.run.id} (tasks: ${registry.tasks.map((candidate) => candidate.id).join(', ')}).`);
+  if (!task)
+    throw new UserError(
+      `no task "${taskId}" in run ${registry.run.id} (tasks: ${registry.tasks.map((candidate) => candidate.id).join(', ')}).`,
+    );
   return task;
 }
 
@@ -33,7 +36,9 @@ export async function streamLogs(repoRoot: string, taskId: string, options: Logs
   const runId = registry.run.id;
   let task = findTask(registry, taskId);
   if (options.attempt !== undefined && (options.attempt < 1 || options.attempt > task.attempts)) {
-    throw new UserError(`task ${taskId} has ${task.attempts} attempt${task.attempts === 1 ? '' : 's'}; --attempt must be between 1 and ${Math.max(1, task.attempts)}.`);
+    throw new UserError(
+      `task ${taskId} has ${task.attempts} attempt${task.attempts === 1 ? '' : 's'}; --attempt must be between 1 and ${Math.max(1, task.attempts)}.`,
+    );
   }
   const line = (text: string): void => {
     if (options.raw) emit({ kind: 'raw', text });

@@ -226,7 +226,14 @@ export class Orchestrator {
         task.skippedBecause = cause;
         task.reason = `dependency ${cause} ${causeStatus}`;
         task.finishedAt = new Date().toISOString();
-        await this.store.record({ type: 'task-status', taskId: id, status: 'skipped', previous: 'pending', attempt: task.attempts, reason: task.reason });
+        await this.store.record({
+          type: 'task-status',
+          taskId: id,
+          status: 'skipped',
+          previous: 'pending',
+          attempt: task.attempts,
+          reason: task.reason,
+        });
       }
     }
   }
@@ -247,20 +254,36 @@ export class Orchestrator {
     const { retry: candidates, revive: revived } = fallbackCandidates(this.store.tasks);
     if (candidates.length === 0) return false;
     this.fallbackDone = true;
-    await this.switchToSequential(`fallback pass: ${candidates.length} task${candidates.length === 1 ? '' : 's'} that failed while running in parallel run again, one at a time`);
+    await this.switchToSequential(
+      `fallback pass: ${candidates.length} task${candidates.length === 1 ? '' : 's'} that failed while running in parallel run again, one at a time`,
+    );
     for (const task of candidates) {
       task.status = 'pending';
       task.next = { kind: 'fallback', note: RETRY_NOTE(task.reason) };
       task.reason = 'sequential fallback';
       delete task.finishedAt;
-      await this.store.record({ type: 'task-status', taskId: task.id, status: 'pending', previous: 'failed', attempt: task.attempts, reason: task.reason });
+      await this.store.record({
+        type: 'task-status',
+        taskId: task.id,
+        status: 'pending',
+        previous: 'failed',
+        attempt: task.attempts,
+        reason: task.reason,
+      });
     }
     for (const task of revived) {
       task.status = 'pending';
       task.reason = 'its dependency runs again in the sequential fallback';
       delete task.skippedBecause;
       delete task.finishedAt;
-      await this.store.record({ type: 'task-status', taskId: task.id, status: 'pending', previous: 'skipped', attempt: task.attempts, reason: task.reason });
+      await this.store.record({
+        type: 'task-status',
+        taskId: task.id,
+        status: 'pending',
+        previous: 'skipped',
+        attempt: task.attempts,
+        reason: task.reason,
+      });
     }
     return true;
   }
@@ -313,7 +336,15 @@ export class Orchestrator {
     const { task, attempt } = request;
     try {
       if (previous) {
-        await this.store.record({ type: 'task-status', taskId: task.id, status: 'running', previous, attempt: attempt.number, kind: attempt.kind, branch: task.branch });
+        await this.store.record({
+          type: 'task-status',
+          taskId: task.id,
+          status: 'running',
+          previous,
+          attempt: attempt.number,
+          kind: attempt.kind,
+          branch: task.branch,
+        });
       }
       let result: AttemptResult;
       if (this.interrupted || this.abortError) {
@@ -337,7 +368,11 @@ export class Orchestrator {
     attempt.outcome = outcome.status;
     if (outcome.reason) attempt.reason = outcome.reason;
     task.agentMs = (task.agentMs ?? 0) + (Date.parse(now) - Date.parse(attempt.startedAt));
-    const policy = { retries: this.config.retries.count, backoffMs: this.config.retries.backoff, apiRequeues: this.config.retries.apiRequeues };
+    const policy = {
+      retries: this.config.retries.count,
+      backoffMs: this.config.retries.backoff,
+      apiRequeues: this.config.retries.apiRequeues,
+    };
     const decision = decideAttempt(task, attempt, outcome, result.spawnError, policy, this.interrupted || this.abortError !== undefined);
 
     if (outcome.status === 'failed') {
@@ -357,7 +392,11 @@ export class Orchestrator {
 
     const event = applyDecision(task, attempt, decision, now);
     if (decision.status === 'failed' && decision.failure === 'not-logged-in') {
-      this.abort(new UserError(`${decision.reason}: run \`claude\` once and log in, or set ANTHROPIC_API_KEY; then \`orch resume ${this.store.run.id}\`.`));
+      this.abort(
+        new UserError(
+          `${decision.reason}: run \`claude\` once and log in, or set ANTHROPIC_API_KEY; then \`orch resume ${this.store.run.id}\`.`,
+        ),
+      );
     }
     await this.store.record(event);
   }
@@ -389,4 +428,3 @@ export class Orchestrator {
     this.resolveDone(this.abortError ? { exitCode, error: this.abortError } : { exitCode });
   }
 }
-

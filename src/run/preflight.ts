@@ -8,7 +8,12 @@ import { runsDir, stateDir } from '../state/paths.js';
 
 /** Finds an executable the way a shell would: a path as given, else the first match on PATH. */
 export async function findExecutable(name: string, env: NodeJS.ProcessEnv, cwd: string): Promise<string | undefined> {
-  const candidates = name.includes('/') ? [path.resolve(cwd, name)] : (env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, name));
+  const candidates = name.includes('/')
+    ? [path.resolve(cwd, name)]
+    : (env.PATH ?? '')
+        .split(path.delimiter)
+        .filter(Boolean)
+        .map((dir) => path.join(dir, name));
   for (const candidate of candidates) {
     try {
       await access(candidate, constants.X_OK);
@@ -20,7 +25,8 @@ export async function findExecutable(name: string, env: NodeJS.ProcessEnv, cwd: 
   return undefined;
 }
 
-const INSTALL_HINT = 'install Claude Code with `npm install -g @anthropic-ai/claude-code`, or point ORCH_CLAUDE_BIN (or agent.bin in .gadugi/config.json) at it';
+const INSTALL_HINT =
+  'install Claude Code with `npm install -g @anthropic-ai/claude-code`, or point ORCH_CLAUDE_BIN (or agent.bin in .gadugi/config.json) at it';
 
 /**
  * Checks the agent can run before anything is written: the executable exists, its permission
@@ -31,13 +37,19 @@ export async function checkAgent(config: OrchConfig, env: NodeJS.ProcessEnv, cwd
   const executable = custom ? custom[0]! : config.agent.bin;
   const found = await findExecutable(executable, env, cwd);
   if (!found) {
-    throw new UserError(custom ? `agent command "${executable}" (agent.command) not found on PATH: install it or give its full path.` : `${executable} not found: ${INSTALL_HINT}.`);
+    throw new UserError(
+      custom
+        ? `agent command "${executable}" (agent.command) not found on PATH: install it or give its full path.`
+        : `${executable} not found: ${INSTALL_HINT}.`,
+    );
   }
   if (custom) return;
 
   const bypass = config.agent.permissionMode === 'bypassPermissions' || config.agent.extraArgs.includes('--dangerously-skip-permissions');
   if (bypass && process.getuid?.() === 0 && env.IS_SANDBOX !== '1') {
-    throw new UserError('permission mode bypassPermissions is refused by claude when running as root unless IS_SANDBOX=1 is set: set IS_SANDBOX=1 if this machine is a sandbox, or use --permission-mode acceptEdits.');
+    throw new UserError(
+      'permission mode bypassPermissions is refused by claude when running as root unless IS_SANDBOX=1 is set: set IS_SANDBOX=1 if this machine is a sandbox, or use --permission-mode acceptEdits.',
+    );
   }
 
   // `claude auth status` prints {"loggedIn": …} and exits 1 when logged out. Anything else
@@ -45,7 +57,8 @@ export async function checkAgent(config: OrchConfig, env: NodeJS.ProcessEnv, cwd
   const status = await execa(found, ['auth', 'status'], { env, cwd, reject: false, timeout: 20_000, stdin: 'ignore' });
   try {
     const parsed = JSON.parse(String(status.stdout)) as { loggedIn?: unknown };
-    if (parsed.loggedIn === false) throw new UserError(`claude is not logged in: run \`claude\` once and log in, or set ANTHROPIC_API_KEY; then run orch again.`);
+    if (parsed.loggedIn === false)
+      throw new UserError(`claude is not logged in: run \`claude\` once and log in, or set ANTHROPIC_API_KEY; then run orch again.`);
   } catch (error) {
     if (error instanceof UserError) throw error;
   }
@@ -60,6 +73,8 @@ export async function checkStateWritable(repoRoot: string): Promise<void> {
     await writeFile(probe, '');
     await rm(probe, { force: true });
   } catch (error) {
-    throw new UserError(`the state directory ${stateDir(repoRoot)} is not writable (${errorCode(error) ?? String(error)}): fix its permissions, or run orch as the repository's owner.`);
+    throw new UserError(
+      `the state directory ${stateDir(repoRoot)} is not writable (${errorCode(error) ?? String(error)}): fix its permissions, or run orch as the repository's owner.`,
+    );
   }
 }

@@ -47,7 +47,10 @@ export function planResume(tasks: readonly TaskRecord[], facts: ResumeFacts): Ma
         actions.set(task.id, rerunInterrupted(task));
         break;
       case 'failed':
-        actions.set(task.id, facts.retryFailed ? { kind: 'rerun', next: { kind: 'retry', note: RETRY_NOTE(task.reason) } } : { kind: 'keep' });
+        actions.set(
+          task.id,
+          facts.retryFailed ? { kind: 'rerun', next: { kind: 'retry', note: RETRY_NOTE(task.reason) } } : { kind: 'keep' },
+        );
         break;
       case 'skipped':
       case 'succeeded':

@@ -43,17 +43,25 @@ async function latestAttemptHasResult(runDir: string, task: TaskRecord): Promise
  * from their output files, never started twice), finished ones collected, interrupted ones
  * re-run in their worktrees (continuing their Claude sessions), pending ones run as usual.
  */
-export async function resumeRun(request: ResumeRequest, sink: EventSink, onStart: (orchestrator: Orchestrator) => void): Promise<{ store: RunStore; outcome: RunOutcome }> {
+export async function resumeRun(
+  request: ResumeRequest,
+  sink: EventSink,
+  onStart: (orchestrator: Orchestrator) => void,
+): Promise<{ store: RunStore; outcome: RunOutcome }> {
   const repoRoot = await requireRepoRoot(request.cwd);
   const { paths, registry } = await loadRun(repoRoot, request.runId);
   const { run } = registry;
   if (run.status === 'running' && isAlive(run.orchestrator)) {
-    throw new UserError(`run ${run.id} is still running (orch pid ${run.orchestrator.pid} is alive): there is nothing to resume; follow it with \`orch status ${run.id} --watch\`.`);
+    throw new UserError(
+      `run ${run.id} is still running (orch pid ${run.orchestrator.pid} is alive): there is nothing to resume; follow it with \`orch status ${run.id} --watch\`.`,
+    );
   }
   const { config, input } = await loadConfig(repoRoot, request.env, request.flags, run.config);
 
   let orchestrator: Orchestrator | undefined;
-  const release = await acquireRunLock(paths, run.orchestrator, (error) => orchestrator?.abort(new UserError(`lost the run lock: ${error.message}`)));
+  const release = await acquireRunLock(paths, run.orchestrator, (error) =>
+    orchestrator?.abort(new UserError(`lost the run lock: ${error.message}`)),
+  );
   try {
     const hasResult = new Map<string, boolean>();
     for (const task of registry.tasks) if (task.status === 'running') hasResult.set(task.id, await latestAttemptHasResult(paths.dir, task));
@@ -62,7 +70,9 @@ export async function resumeRun(request: ResumeRequest, sink: EventSink, onStart
       hasResult: (task) => hasResult.get(task.id) === true,
       retryFailed: request.retryFailed,
     });
-    const startsAgents = [...actions.values()].some((action) => action.kind === 'rerun' || action.kind === 'revive') || registry.tasks.some((task) => task.status === 'pending');
+    const startsAgents =
+      [...actions.values()].some((action) => action.kind === 'rerun' || action.kind === 'revive') ||
+      registry.tasks.some((task) => task.status === 'pending');
     if (startsAgents) await checkAgent(config, request.env, request.cwd);
 
     const now = new Date().toISOString();
@@ -71,13 +81,22 @@ export async function resumeRun(request: ResumeRequest, sink: EventSink, onStart
     run.sessions.push({ pid: process.pid, startedAt: now });
     run.status = 'running';
     run.heartbeatAt = now;
-    run.config = input as Record<string, unknown>;
+    run.config = input;
     delete run.finishedAt;
     delete run.exitCode;
     delete run.reason;
 
     const store = await RunStore.open(paths, registry, sink);
-    await store.record({ type: 'run-started', runId: run.id, baseRef: run.baseRef, baseSha: run.baseSha, tasks: registry.tasks.length, maxParallel: config.maxParallel, resumed: true, detached: false });
+    await store.record({
+      type: 'run-started',
+      runId: run.id,
+      baseRef: run.baseRef,
+      baseSha: run.baseSha,
+      tasks: registry.tasks.length,
+      maxParallel: config.maxParallel,
+      resumed: true,
+      detached: false,
+    });
 
     const adopted: AttemptRequest[] = [];
     for (const task of registry.tasks) {
@@ -108,13 +127,26 @@ export async function resumeRun(request: ResumeRequest, sink: EventSink, onStart
         delete task.next;
         task.reason = 'its dependency is being retried';
       }
-      await store.record({ type: 'task-status', taskId: task.id, status: 'pending', previous, attempt: task.attempts, reason: task.reason });
+      await store.record({
+        type: 'task-status',
+        taskId: task.id,
+        status: 'pending',
+        previous,
+        attempt: task.attempts,
+        reason: task.reason,
+      });
     }
 
-    const outcome = await executeRun(store, config, request.env, (created) => {
-      orchestrator = created;
-      onStart(created);
-    }, adopted);
+    const outcome = await executeRun(
+      store,
+      config,
+      request.env,
+      (created) => {
+        orchestrator = created;
+        onStart(created);
+      },
+      adopted,
+    );
     return { store, outcome };
   } finally {
     await release();

@@ -36,7 +36,8 @@ export async function prepareRun(request: RunRequest) {
   const analysis = await loadAnalysis(request.prompts, request.cwd, repoRoot);
   const baseSha = await resolveCommit(repoRoot, config.base);
   if (!baseSha) {
-    if (config.base === 'HEAD') throw new UserError('the repository has no commits yet: commit something first (task branches start from a commit), or pass --base.');
+    if (config.base === 'HEAD')
+      throw new UserError('the repository has no commits yet: commit something first (task branches start from a commit), or pass --base.');
     throw new UserError(`base ref "${config.base}" not found: pass --base with an existing branch, tag or commit.`);
   }
   await checkAgent(config, request.env, request.cwd);
@@ -53,7 +54,6 @@ export async function executeRun(
   adopted: AttemptRequest[] = [],
 ): Promise<RunOutcome> {
   const repoRoot = store.run.repoRoot;
-  let orchestrator: Orchestrator | undefined;
   let candidates: Promise<string[]> | undefined;
   const worktreeRoot = path.relative(repoRoot, store.run.worktreeRoot);
   const attemptEnvironment: AttemptEnvironment = {
@@ -63,15 +63,18 @@ export async function executeRun(
     paths: store.paths,
     gitMutex: new GitMutex(stateDir(repoRoot)),
     env,
-    onApiRetry: (status: number, delayMs: number | undefined) => orchestrator?.apiSignal(status, delayMs),
+    onApiRetry: (status: number, delayMs: number | undefined) => orchestrator.apiSignal(status, delayMs),
     owner: selfIdentity(),
     // Listed once per run, when the first worktree needs it; orch's state and worktrees are never copied.
     includeCandidates: () =>
       (candidates ??= includePatterns(repoRoot, config.worktree.include).then((patterns) =>
-        filesToInclude(repoRoot, patterns, [STATE_DIR, ...(worktreeRoot.startsWith('..') || path.isAbsolute(worktreeRoot) ? [] : [worktreeRoot])]),
+        filesToInclude(repoRoot, patterns, [
+          STATE_DIR,
+          ...(worktreeRoot.startsWith('..') || path.isAbsolute(worktreeRoot) ? [] : [worktreeRoot]),
+        ]),
       )),
   };
-  orchestrator = new Orchestrator({
+  const orchestrator = new Orchestrator({
     store,
     config,
     conflicts: new ConflictIndex(store.run.conflicts),
@@ -83,7 +86,11 @@ export async function executeRun(
 }
 
 /** `orch run`: check, create the run, run it. */
-export async function startRun(request: RunRequest, sink: EventSink, onStart: (orchestrator: Orchestrator) => void): Promise<{ store: RunStore; outcome: RunOutcome }> {
+export async function startRun(
+  request: RunRequest,
+  sink: EventSink,
+  onStart: (orchestrator: Orchestrator) => void,
+): Promise<{ store: RunStore; outcome: RunOutcome }> {
   const prepared = await prepareRun(request);
   const store = await createRun(
     {
@@ -101,7 +108,9 @@ export async function startRun(request: RunRequest, sink: EventSink, onStart: (o
     sink,
   );
   let orchestrator: Orchestrator | undefined;
-  const release = await acquireRunLock(store.paths, undefined, (error) => orchestrator?.abort(new UserError(`lost the run lock: ${error.message}`)));
+  const release = await acquireRunLock(store.paths, undefined, (error) =>
+    orchestrator?.abort(new UserError(`lost the run lock: ${error.message}`)),
+  );
   try {
     const outcome = await executeRun(store, prepared.config, request.env, (created) => {
       orchestrator = created;

@@ -48,14 +48,24 @@ export interface RunListEntry {
 }
 
 /** Every run in the repository; run folders without a readable registry are reported, not fatal. */
-export async function listRuns(repoRoot: string, env: NodeJS.ProcessEnv): Promise<{ runs: RunListEntry[]; unreadable: Array<{ id: string; error: string }> }> {
+export async function listRuns(
+  repoRoot: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ runs: RunListEntry[]; unreadable: Array<{ id: string; error: string }> }> {
   const runs: RunListEntry[] = [];
   const unreadable: Array<{ id: string; error: string }> = [];
   for (const id of await listRunIds(repoRoot)) {
     try {
       const registry = await readRegistry(runPaths(repoRoot, id).registry);
       const view = viewOf(registry, { isAlive, now: Date.now(), staleAfterMs: await staleAfterMs(registry, env) });
-      runs.push({ id, status: registry.run.status, liveness: view.run.liveness, startedAt: registry.run.startedAt, finishedAt: registry.run.finishedAt, counts: view.run.counts });
+      runs.push({
+        id,
+        status: registry.run.status,
+        liveness: view.run.liveness,
+        startedAt: registry.run.startedAt,
+        finishedAt: registry.run.finishedAt,
+        counts: view.run.counts,
+      });
     } catch (error) {
       unreadable.push({ id, error: error instanceof Error ? error.message : String(error) });
     }

@@ -45,7 +45,11 @@ export function summarize(registry: Registry, now: number = Date.now()): RunSumm
 }
 
 /** How a run ends, from what happened to it: aborted (its own code), interrupted (130), failed (1), succeeded (0). */
-export function runEnding(counts: Record<TaskStatus, number>, interrupted: boolean, abortExitCode: number | undefined): { status: RunStatus; exitCode: number } {
+export function runEnding(
+  counts: Record<TaskStatus, number>,
+  interrupted: boolean,
+  abortExitCode: number | undefined,
+): { status: RunStatus; exitCode: number } {
   if (abortExitCode !== undefined) return { status: 'aborted', exitCode: abortExitCode };
   if (interrupted) return { status: 'interrupted', exitCode: 130 };
   if (counts.failed > 0 || counts.skipped > 0) return { status: 'failed', exitCode: 1 };

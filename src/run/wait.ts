@@ -3,13 +3,19 @@ import { isAlive } from '../state/process-info.js';
 import type { Registry } from '../state/registry.js';
 import { loadRun } from '../state/runs.js';
 
-export type WaitResult = { kind: 'finished'; registry: Registry } | { kind: 'stale'; registry: Registry } | { kind: 'timeout'; registry: Registry };
+export type WaitResult =
+  { kind: 'finished'; registry: Registry } | { kind: 'stale'; registry: Registry } | { kind: 'timeout'; registry: Registry };
 
 /**
  * Blocks until the run has ended (or its orchestrator is gone without ending it, or the timeout
  * passes). Reads the registry only, so it can wait for a run any process owns.
  */
-export async function waitForRun(repoRoot: string, runId: string | undefined, timeoutMs: number | undefined, pollMs = 500): Promise<WaitResult> {
+export async function waitForRun(
+  repoRoot: string,
+  runId: string | undefined,
+  timeoutMs: number | undefined,
+  pollMs = 500,
+): Promise<WaitResult> {
   const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
   let { registry } = await loadRun(repoRoot, runId);
   const id = registry.run.id;

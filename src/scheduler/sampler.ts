@@ -42,7 +42,11 @@ export function fileSampler(file: string): Sampler {
       throw new UserError(`cannot read resource samples from ORCH_SAMPLER_FILE=${file}: ${errorMessage(error)}`);
     }
     const number = (value: unknown, fallback: number): number => (typeof value === 'number' && Number.isFinite(value) ? value : fallback);
-    return { cores: Math.max(1, number(data.cores, 1)), availableMemMb: number(data.availableMemMb, Number.MAX_SAFE_INTEGER), loadPerCore: number(data.loadPerCore, 0) };
+    return {
+      cores: Math.max(1, number(data.cores, 1)),
+      availableMemMb: number(data.availableMemMb, Number.MAX_SAFE_INTEGER),
+      loadPerCore: number(data.loadPerCore, 0),
+    };
   };
 }
 

@@ -38,7 +38,10 @@ function fromProcStat(pid: number): ProcessInfo | undefined {
 
 function fromPs(pid: number): ProcessInfo | undefined {
   try {
-    const line = execFileSync('ps', ['-o', 'stat=,pgid=,lstart=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const line = execFileSync('ps', ['-o', 'stat=,pgid=,lstart=', '-p', String(pid)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
     const match = /^(\S+)\s+(\d+)\s+(.+)$/.exec(line);
     if (!match) return undefined;
     return { pid, state: match[1]!.charAt(0), pgid: Number(match[2]), startTime: match[3]!.trim() };

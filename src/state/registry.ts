@@ -80,9 +80,7 @@ const taskSchema = z.object({
   /** When a failed task may be retried (backoff). */
   retryAt: isoTime.optional(),
   /** How the task's next attempt starts, when it is not a first attempt. */
-  next: z
-    .object({ kind: z.enum(ATTEMPT_KINDS), note: z.string().optional(), resumeSessionId: z.string().optional() })
-    .optional(),
+  next: z.object({ kind: z.enum(ATTEMPT_KINDS), note: z.string().optional(), resumeSessionId: z.string().optional() }).optional(),
 
   /** The agent process; orch starts it as its own process-group leader, so this pid is also its group id. */
   agent: processIdentity.optional(),

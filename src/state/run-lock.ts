@@ -15,7 +15,11 @@ const LOCK_OPTIONS = { realpath: false, stale: 15_000, update: 3_000, retries: 0
  * names: when it is provably gone (pid and start time), its lock is broken at once instead of
  * waiting for it to go stale. `onCompromised` is told if another process takes the lock over.
  */
-export async function acquireRunLock(paths: RunPaths, previousOwner: ProcessIdentity | undefined, onCompromised: (error: Error) => void): Promise<ReleaseLock> {
+export async function acquireRunLock(
+  paths: RunPaths,
+  previousOwner: ProcessIdentity | undefined,
+  onCompromised: (error: Error) => void,
+): Promise<ReleaseLock> {
   const lockfilePath = path.join(paths.dir, 'run.lock');
   const options = { ...LOCK_OPTIONS, lockfilePath, onCompromised };
   try {
@@ -23,15 +27,19 @@ export async function acquireRunLock(paths: RunPaths, previousOwner: ProcessIden
   } catch (error) {
     if (errorCode(error) !== 'ELOCKED') throw error;
     if (previousOwner && isAlive(previousOwner)) {
-      throw new UserError(`run ${path.basename(paths.dir)} is owned by orch pid ${previousOwner.pid}, which is still running: stop it first (Ctrl-C, or kill ${previousOwner.pid}).`);
+      throw new UserError(
+        `run ${path.basename(paths.dir)} is owned by orch pid ${previousOwner.pid}, which is still running: stop it first (Ctrl-C, or kill ${previousOwner.pid}).`,
+      );
     }
-    if (!previousOwner) throw new UserError(`run ${path.basename(paths.dir)} is locked by another orch process; try again when it has finished.`);
+    if (!previousOwner)
+      throw new UserError(`run ${path.basename(paths.dir)} is locked by another orch process; try again when it has finished.`);
     // The owner is dead but its lock has not gone stale yet: break it.
     await rm(lockfilePath, { recursive: true, force: true });
     try {
       return await lockfile.lock(paths.dir, options);
     } catch (retryError) {
-      if (errorCode(retryError) === 'ELOCKED') throw new UserError(`run ${path.basename(paths.dir)} was just taken over by another orch process.`);
+      if (errorCode(retryError) === 'ELOCKED')
+        throw new UserError(`run ${path.basename(paths.dir)} was just taken over by another orch process.`);
       throw retryError;
     }
   }

@@ -10,7 +10,10 @@ export async function listRunIds(repoRoot: string): Promise<string[]> {
   try {
     const entries = await readdir(runsDir(repoRoot), { withFileTypes: true });
     // Hidden entries are runs still being put together (see startingDir).
-    return entries.filter((entry) => entry.isDirectory() && !entry.name.startsWith('.')).map((entry) => entry.name).sort();
+    return entries
+      .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+      .map((entry) => entry.name)
+      .sort();
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return [];
     throw error;
@@ -21,7 +24,6 @@ export interface LoadedRun {
   paths: RunPaths;
   registry: Registry;
 }
-
 
 /** A run by id, or the latest run with a registry when no id is given. */
 export async function loadRun(repoRoot: string, runId?: string): Promise<LoadedRun> {

@@ -30,7 +30,6 @@ export class RunStore {
     return new RunStore(paths, registry, sink, 0);
   }
 
-
   /** For a resumed run: event numbers continue after the ledger's last line. */
   static async open(paths: RunPaths, registry: Registry, sink: EventSink): Promise<RunStore> {
     let text = '';

@@ -27,7 +27,14 @@ export async function resolveCommit(root: string, ref: string): Promise<string |
 
 /** The branch `ref` names (`main` for "main" or "refs/heads/main"; the current branch for "HEAD"), if it names one. */
 export async function branchOf(root: string, ref: string): Promise<string | undefined> {
-  const name = ref === 'HEAD' ? (await gitAt(root).raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim() : ref.replace(/^refs\/heads\//, '');
+  const name =
+    ref === 'HEAD'
+      ? (
+          await gitAt(root)
+            .raw(['symbolic-ref', '--quiet', '--short', 'HEAD'])
+            .catch(() => '')
+        ).trim()
+      : ref.replace(/^refs\/heads\//, '');
   return name && (await branchExists(root, name)) ? name : undefined;
 }
 
@@ -69,7 +76,10 @@ export async function listWorktrees(root: string): Promise<WorktreeEntry[]> {
     const lines = block.split('\n');
     const worktreeLine = lines.find((line) => line.startsWith('worktree '));
     if (!worktreeLine) continue;
-    const entry: WorktreeEntry = { path: worktreeLine.slice('worktree '.length), prunable: lines.some((line) => line.startsWith('prunable')) };
+    const entry: WorktreeEntry = {
+      path: worktreeLine.slice('worktree '.length),
+      prunable: lines.some((line) => line.startsWith('prunable')),
+    };
     const branch = lines.find((line) => line.startsWith('branch '));
     if (branch) entry.branch = branch.slice('branch refs/heads/'.length);
     const head = lines.find((line) => line.startsWith('HEAD '));
@@ -79,13 +89,17 @@ export async function listWorktrees(root: string): Promise<WorktreeEntry[]> {
   return entries;
 }
 
-
 /**
  * Makes sure the task's worktree exists on its branch: reuses it when it is already there (a
  * retry, a resume), re-attaches an existing branch, or creates branch and worktree from the base.
  * Callers serialize this (see GitMutex).
  */
-export async function ensureWorktree(root: string, worktree: string, branch: string, baseSha: string): Promise<'created' | 'reused' | 'reattached'> {
+export async function ensureWorktree(
+  root: string,
+  worktree: string,
+  branch: string,
+  baseSha: string,
+): Promise<'created' | 'reused' | 'reattached'> {
   const resolved = path.resolve(worktree);
   const registered = (await listWorktrees(root)).find((entry) => path.resolve(entry.path) === resolved);
   if (registered && !registered.prunable && (await pathExists(resolved))) return 'reused';
@@ -164,7 +178,7 @@ export async function mergeBranches(worktree: string, branches: readonly string[
       await git.raw(['merge', '--no-edit', '--no-verify', '-m', message(branch), branch]);
     } catch (error) {
       await git.raw(['merge', '--abort']).catch(() => undefined);
-      throw new Error(`merging ${branch} failed: ${errorFirstLine(error)}`);
+      throw new Error(`merging ${branch} failed: ${errorFirstLine(error)}`, { cause: error });
     }
   }
 }
@@ -179,7 +193,17 @@ export interface CommitInfo {
  * its dependencies' branches (`exclude`) and orch's merges of them.
  */
 export async function commitsSince(worktree: string, baseSha: string, exclude: readonly string[] = []): Promise<CommitInfo[]> {
-  const output = await gitAt(worktree).raw(['log', '--reverse', '--no-merges', '--format=%H%x1f%s', 'HEAD', '--not', baseSha, ...exclude, '--']);
+  const output = await gitAt(worktree).raw([
+    'log',
+    '--reverse',
+    '--no-merges',
+    '--format=%H%x1f%s',
+    'HEAD',
+    '--not',
+    baseSha,
+    ...exclude,
+    '--',
+  ]);
   return output
     .split('\n')
     .filter((line) => line.includes('\x1f'))

@@ -29,7 +29,10 @@ export async function filesToInclude(repoRoot: string, patterns: readonly string
   const matcher = ignore().add([...patterns]);
   const excluded = excludeDirs.map((dir) => `:(exclude)${dir}`);
   const output = await gitAt(repoRoot).raw(['ls-files', '--others', '-z', '--', '.', ...excluded]);
-  return output.split('\0').filter((file) => file && matcher.ignores(file)).sort();
+  return output
+    .split('\0')
+    .filter((file) => file && matcher.ignores(file))
+    .sort();
 }
 
 /**

@@ -11,7 +11,10 @@ export interface BranchVerdict {
 async function patchIds(root: string, patches: string): Promise<string[]> {
   if (!patches.trim()) return [];
   const { stdout } = await execa('git', ['patch-id', '--stable'], { cwd: root, input: patches });
-  return stdout.split('\n').map((line) => line.split(/\s+/)[0] ?? '').filter(Boolean);
+  return stdout
+    .split('\n')
+    .map((line) => line.split(/\s+/)[0] ?? '')
+    .filter(Boolean);
 }
 
 /**
@@ -19,7 +22,12 @@ async function patchIds(root: string, patches: string): Promise<string[]> {
  * the branches that will remain), or already in `target` by patch — cherry-picked, rebased
  * (`git cherry`), or squash-merged (the branch's whole diff equals one commit on the target).
  */
-export async function branchVerdict(root: string, branch: string, target: string | undefined, others: ReadonlySet<string>): Promise<BranchVerdict> {
+export async function branchVerdict(
+  root: string,
+  branch: string,
+  target: string | undefined,
+  others: ReadonlySet<string>,
+): Promise<BranchVerdict> {
   const git = gitAt(root);
   const tip = (await git.raw(['rev-parse', '--verify', `${branch}^{commit}`])).trim();
   const containing = (await git.raw(['branch', '--format=%(refname:short)', '--contains', tip]))

@@ -24,13 +24,17 @@ export interface PrepareContext {
   isStopped: () => boolean;
 }
 
-export type Prepared =
-  | { ok: true; env: Record<string, string>; description: string }
-  | { ok: false; outcome: Outcome };
+export type Prepared = { ok: true; env: Record<string, string>; description: string } | { ok: false; outcome: Outcome };
 
 /** The variables every setup command and agent gets. */
 export function orchEnvironment(run: RunRecord, task: TaskRecord): Record<string, string> {
-  const env: Record<string, string> = { ORCH_RUN_ID: run.id, ORCH_TASK_ID: task.id, ORCH_WORKTREE: task.worktree, ORCH_BRANCH: task.branch, ORCH_BASE: run.baseSha };
+  const env: Record<string, string> = {
+    ORCH_RUN_ID: run.id,
+    ORCH_TASK_ID: task.id,
+    ORCH_WORKTREE: task.worktree,
+    ORCH_BRANCH: task.branch,
+    ORCH_BASE: run.baseSha,
+  };
   if (task.ports && task.ports.length > 0) {
     env.ORCH_PORT = String(task.ports[0]);
     env.ORCH_PORTS = task.ports.join(',');
@@ -66,7 +70,14 @@ export async function prepareWorktree(context: PrepareContext): Promise<Prepared
       if (!setup.ok) {
         if (context.isStopped()) return { ok: false, outcome: { status: 'interrupted', reason: 'stopped during setup' } };
         const how = setup.timedOut ? 'timed out' : setup.signal ? `was killed by ${setup.signal}` : `exited ${setup.exitCode}`;
-        return { ok: false, outcome: { status: 'failed', failure: 'setup', reason: `setup command \`${setup.command}\` ${how} (see logs/${path.basename(context.setupLog)})` } };
+        return {
+          ok: false,
+          outcome: {
+            status: 'failed',
+            failure: 'setup',
+            reason: `setup command \`${setup.command}\` ${how} (see logs/${path.basename(context.setupLog)})`,
+          },
+        };
       }
     }
   }
@@ -79,8 +90,13 @@ function describePreparation(context: PrepareContext): string {
   const lines: string[] = [];
   const copied = task.copiedFiles ?? [];
   if (copied.length > 0) {
-    const shown = copied.slice(0, 20).map((file) => `\`${file}\``).join(', ');
-    lines.push(`- orch copied these untracked files from the main checkout (do not commit them): ${shown}${copied.length > 20 ? `, and ${copied.length - 20} more` : ''}.`);
+    const shown = copied
+      .slice(0, 20)
+      .map((file) => `\`${file}\``)
+      .join(', ');
+    lines.push(
+      `- orch copied these untracked files from the main checkout (do not commit them): ${shown}${copied.length > 20 ? `, and ${copied.length - 20} more` : ''}.`,
+    );
   }
   if (config.worktree.setup.length > 0) {
     const ran = config.worktree.setup.map((command) => `\`${command}\``).join(', ');
@@ -88,7 +104,9 @@ function describePreparation(context: PrepareContext): string {
     lines.push(`- orch already ran the setup commands in this worktree${time}: ${ran}. Do not run them again.`);
   }
   if (task.ports && task.ports.length > 0) {
-    lines.push(`- Ports reserved for you: ${task.ports.join(', ')} (also in $ORCH_PORT and $ORCH_PORTS). Use them for any server you start; other agents use other ports.`);
+    lines.push(
+      `- Ports reserved for you: ${task.ports.join(', ')} (also in $ORCH_PORT and $ORCH_PORTS). Use them for any server you start; other agents use other ports.`,
+    );
   }
   return lines.join('\n');
 }

@@ -20,6 +20,9 @@ export async function listTrackedFiles(root: string): Promise<string[]> {
 /** The repository root, or a UserError saying orch must run inside one. */
 export async function requireRepoRoot(cwd: string): Promise<string> {
   const root = await findRepoRoot(cwd);
-  if (!root) throw new UserError('not a git repository (or any parent up to the filesystem root): run orch inside the repository the tasks should change.');
+  if (!root)
+    throw new UserError(
+      'not a git repository (or any parent up to the filesystem root): run orch inside the repository the tasks should change.',
+    );
   return root;
 }

@@ -23,7 +23,15 @@ export async function runSetup(commands: readonly string[], context: SetupContex
   for (const command of commands) {
     if (context.isStopped()) return { ok: false, command, exitCode: null, signal: 'SIGTERM', timedOut: false };
     await appendFile(context.logFile, `$ ${command}\n`);
-    const process = AgentProcess.spawn({ file: '/bin/sh', args: ['-c', command], cwd: context.cwd, env: context.env, stdinFile: '/dev/null', stdoutFile: context.logFile, stderrFile: context.logFile });
+    const process = AgentProcess.spawn({
+      file: '/bin/sh',
+      args: ['-c', command],
+      cwd: context.cwd,
+      env: context.env,
+      stdinFile: '/dev/null',
+      stdoutFile: context.logFile,
+      stderrFile: context.logFile,
+    });
     context.onProcess(process);
     let timedOut = false;
     const timer = setTimeout(() => {

@@ -13,7 +13,14 @@ describe('rate limiting with the real claude CLI (offline, scripted Messages API
       // The first two requests are rate limited: the CLI retries once (CLAUDE_CODE_MAX_RETRIES=1), then gives up.
       if (rejected < 2) {
         rejected += 1;
-        return { error: { status: 429, type: 'rate_limit_error', message: 'Number of requests has exceeded your rate limit', retryAfterSeconds: 1 } };
+        return {
+          error: {
+            status: 429,
+            type: 'rate_limit_error',
+            message: 'Number of requests has exceeded your rate limit',
+            retryAfterSeconds: 1,
+          },
+        };
       }
       const calls = [
         { name: 'Write', input: { file_path: path.join(conversation.cwd ?? '.', 'limited.txt'), content: 'made it\n' } },
@@ -22,7 +29,10 @@ describe('rate limiting with the real claude CLI (offline, scripted Messages API
       return calls[conversation.step] ? { tool: calls[conversation.step]! } : { text: 'Done.' };
     });
     const repo = await tempRepo();
-    await writeFiles(repo, { 'prompts/limited.md': '# Limited\nWrite limited.txt.\n', '.gadugi/config.json': JSON.stringify({ api: { backoffBase: '1s' } }) });
+    await writeFiles(repo, {
+      'prompts/limited.md': '# Limited\nWrite limited.txt.\n',
+      '.gadugi/config.json': JSON.stringify({ api: { backoffBase: '1s' } }),
+    });
     const result = await runOrch(['run', 'prompts/limited.md'], { cwd: repo, env: await realClaudeEnv(api.url) });
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);

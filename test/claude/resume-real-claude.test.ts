@@ -20,7 +20,10 @@ describe('Ctrl-C and resume with the real claude CLI (offline, scripted Messages
       const interruptedAt = results.findIndex((result) => /tool call interrupted/i.test(result));
       if (interruptedAt !== -1) {
         resumedPrompts.push(results[interruptedAt]!);
-        if (interruptedAt === results.length - 1) return { tool: { name: 'Bash', input: { command: 'git add slow.txt && git commit -q -m "Add slow.txt"', description: 'Commit' } } };
+        if (interruptedAt === results.length - 1)
+          return {
+            tool: { name: 'Bash', input: { command: 'git add slow.txt && git commit -q -m "Add slow.txt"', description: 'Commit' } },
+          };
         return { text: 'Done: slow.' };
       }
       // First session: write, then a long step (the run is interrupted there).
@@ -35,11 +38,15 @@ describe('Ctrl-C and resume with the real claude CLI (offline, scripted Messages
     const env = await realClaudeEnv(api.url);
 
     const orch = startOrch(['run', 'prompts/slow.md'], { cwd: repo, env });
-    const registry = await waitFor(async () => {
-      const current = await readRunRegistry(repo);
-      const log = await readFile(path.join(repo, '.gadugi', 'runs', current.run.id, 'logs', 'slow.jsonl'), 'utf8');
-      return log.includes('setTimeout') ? current : undefined;
-    }, 60_000, 'the agent to reach its long step');
+    const registry = await waitFor(
+      async () => {
+        const current = await readRunRegistry(repo);
+        const log = await readFile(path.join(repo, '.gadugi', 'runs', current.run.id, 'logs', 'slow.jsonl'), 'utf8');
+        return log.includes('setTimeout') ? current : undefined;
+      },
+      60_000,
+      'the agent to reach its long step',
+    );
     orch.kill('SIGINT');
     expect((await orch).exitCode).toBe(130);
     // Nothing the agent started outlives the interrupt, its long-running command included.

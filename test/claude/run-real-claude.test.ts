@@ -8,10 +8,12 @@ import { runOrch } from '../support/orch.js';
 import { readRunRegistry } from '../support/run-state.js';
 import { writeFiles } from '../support/tmp.js';
 
-const writeAndCommit = (file: string, content: string, message: string) => (cwd: string): ToolCall[] => [
-  { name: 'Write', input: { file_path: path.join(cwd, file), content } },
-  { name: 'Bash', input: { command: `git add ${file} && git commit -q -m "${message}"`, description: 'Commit the change' } },
-];
+const writeAndCommit =
+  (file: string, content: string, message: string) =>
+  (cwd: string): ToolCall[] => [
+    { name: 'Write', input: { file_path: path.join(cwd, file), content } },
+    { name: 'Bash', input: { command: `git add ${file} && git commit -q -m "${message}"`, description: 'Commit the change' } },
+  ];
 
 describe('orch run with the real claude CLI (offline, scripted Messages API)', () => {
   it('lands each agent’s real Write and Bash tool calls as commits on its branch', async () => {
@@ -43,7 +45,10 @@ describe('orch run with the real claude CLI (offline, scripted Messages API)', (
       expect(task.commits.map((commit) => commit.subject)).toEqual([`Add ${name}`]);
       // Session id, turns and cost come from the real CLI's own stream.
       const log = await readFile(path.join(repo, '.gadugi', 'runs', registry.run.id, task.attemptLog[0]!.log), 'utf8');
-      const lines = log.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      const lines = log
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
       const init = lines.find((line) => line.type === 'system' && line.subtype === 'init')!;
       const final = lines.at(-1)!;
       expect(final).toMatchObject({ type: 'result', is_error: false });

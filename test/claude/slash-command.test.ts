@@ -36,7 +36,9 @@ function script(commands: string[]): (conversation: Conversation) => Reply {
       return { tool: { name: 'Bash', input: { command: next, description: 'orch' } } };
     }
     const status = JSON.parse(conversation.lastToolResult ?? '{}') as StatusJson;
-    const lines = status.tasks.map((t) => `- ${t.id}: ${t.status} on ${t.branch} (${t.commits.map((commit) => commit.subject).join(', ')})`);
+    const lines = status.tasks.map(
+      (t) => `- ${t.id}: ${t.status} on ${t.branch} (${t.commits.map((commit) => commit.subject).join(', ')})`,
+    );
     return { text: `Run ${status.run.id} ${status.run.status}.\n${lines.join('\n')}` };
   };
 }
@@ -56,16 +58,27 @@ describe('/orchestrate inside the real Claude Code CLI (offline, scripted Messag
     await chmod(path.join(bin, 'orch'), 0o755);
     const env = { ...process.env, ...(await realClaudeEnv(api.url)), PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}` };
 
-    const outer = await execa(realClaude, ['-p', '/orchestrate prompts/*.md', '--output-format', 'stream-json', '--verbose'], { cwd: repo, env, reject: false, stdin: 'ignore', timeout: 240_000 });
+    const outer = await execa(realClaude, ['-p', '/orchestrate prompts/*.md', '--output-format', 'stream-json', '--verbose'], {
+      cwd: repo,
+      env,
+      reject: false,
+      stdin: 'ignore',
+      timeout: 240_000,
+    });
     expect(outer.exitCode).toBe(0);
-    const lines = String(outer.stdout).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = String(outer.stdout)
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     const result = lines.at(-1)!;
     expect(result).toMatchObject({ type: 'result', is_error: false, permission_denials: [] });
 
     // The model issued exactly the commands /orchestrate asks for, and they were allowed to run.
     const runId = /\d{8}-\d{6}-[0-9a-f]{4}/.exec(commands[1]!)![0];
     expect(commands).toEqual(['orch run prompts/*.md --detach', `orch wait ${runId} --timeout 300`, `orch status ${runId} --json`]);
-    const toolResults = lines.filter((line) => line.type === 'user').map((line) => JSON.stringify((line.message as { content: unknown[] }).content));
+    const toolResults = lines
+      .filter((line) => line.type === 'user')
+      .map((line) => JSON.stringify((line.message as { content: unknown[] }).content));
     expect(toolResults[0]).toContain(runId);
     expect(toolResults[1]).toContain(`run ${runId} succeeded (exit 0): 2 succeeded`);
 
@@ -75,6 +88,8 @@ describe('/orchestrate inside the real Claude Code CLI (offline, scripted Messag
       expect(await git(repo, 'log', '-1', '--format=%s', `orch/${runId}/${task}`)).toBe(`Add ${task}`);
     }
     // The outer session's final answer lists them.
-    expect(result.result).toBe(`Run ${runId} succeeded.\n- alpha: succeeded on orch/${runId}/alpha (Add alpha)\n- beta: succeeded on orch/${runId}/beta (Add beta)`);
+    expect(result.result).toBe(
+      `Run ${runId} succeeded.\n- alpha: succeeded on orch/${runId}/alpha (Add alpha)\n- beta: succeeded on orch/${runId}/beta (Add beta)`,
+    );
   });
 });

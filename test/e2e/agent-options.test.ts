@@ -6,17 +6,25 @@ import { projectRoot, runOrch } from '../support/orch.js';
 import { readRunRegistry } from '../support/run-state.js';
 import { writeFiles } from '../support/tmp.js';
 
-
 describe('agent options', () => {
   it('passes --model and --max-turns from flags, with frontmatter winning per task', async () => {
     const repo = await tempRepo();
     await writeFiles(repo, {
       'prompts/plain.md': '# Plain\n',
       'prompts/special.md': '---\nmodel: opus\nmax_turns: 7\n---\n# Special\n',
-      '.gadugi/config.json': JSON.stringify({ agent: { appendSystemPrompt: 'Be brief.', maxBudgetUsd: 2.5, extraArgs: ['--fallback-model', 'haiku'], allowedTools: ['Bash(git:*)', 'Bash(npm run test:*)'] } }),
+      '.gadugi/config.json': JSON.stringify({
+        agent: {
+          appendSystemPrompt: 'Be brief.',
+          maxBudgetUsd: 2.5,
+          extraArgs: ['--fallback-model', 'haiku'],
+          allowedTools: ['Bash(git:*)', 'Bash(npm run test:*)'],
+        },
+      }),
     });
     const state = await agentState();
-    expect((await runOrch(['run', 'prompts/*.md', '--model', 'sonnet', '--max-turns', '20'], { cwd: repo, env: fakeAgentEnv(state) })).exitCode).toBe(0);
+    expect(
+      (await runOrch(['run', 'prompts/*.md', '--model', 'sonnet', '--max-turns', '20'], { cwd: repo, env: fakeAgentEnv(state) })).exitCode,
+    ).toBe(0);
     const args = Object.fromEntries((await agentStarts(state)).map((start) => [start.taskId, start.args]));
     const after = (list: string[], flag: string) => list[list.indexOf(flag) + 1];
     expect(after(args.plain!, '--model')).toBe('sonnet');
@@ -32,11 +40,17 @@ describe('agent options', () => {
 
   it('records permission denials and shows them, without failing the task', async () => {
     const repo = await tempRepo();
-    await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ steps: [{ deny: 'WebFetch' }, { deny: 'WebFetch' }, { write: 'a.txt', content: 'a\n' }, { commit: 'a' }] })}` });
+    await writeFiles(repo, {
+      'prompts/a.md': `# A\n${agentScript({ steps: [{ deny: 'WebFetch' }, { deny: 'WebFetch' }, { write: 'a.txt', content: 'a\n' }, { commit: 'a' }] })}`,
+    });
     const state = await agentState();
     const result = await runOrch(['run', 'prompts/a.md'], { cwd: repo, env: fakeAgentEnv(state) });
     expect(result.exitCode).toBe(0);
-    expect((await readRunRegistry(repo)).tasks[0]).toMatchObject({ status: 'succeeded', permissionDenials: ['WebFetch'], reason: 'permission denied for: WebFetch' });
+    expect((await readRunRegistry(repo)).tasks[0]).toMatchObject({
+      status: 'succeeded',
+      permissionDenials: ['WebFetch'],
+      reason: 'permission denied for: WebFetch',
+    });
     expect(result.stdout).toContain('a succeeded (1 commit): permission denied for: WebFetch');
   });
 

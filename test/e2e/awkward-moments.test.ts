@@ -8,8 +8,6 @@ import { readRunRegistry } from '../support/run-state.js';
 import { startOrch, startOrchWithRunningAgent, waitFor } from '../support/spawn.js';
 import { tempDir, writeFiles } from '../support/tmp.js';
 
-
-
 describe('crashes at awkward moments', () => {
   it('a crash during worktree setup: resume prepares the worktree again before the agent starts', async () => {
     const repo = await tempRepo({ '.gitignore': '.setup-marker\n', 'README.md': '# r\n' });
@@ -21,11 +19,15 @@ describe('crashes at awkward moments', () => {
     });
     const env = fakeAgentEnv(state);
     const orch = startOrch(['run', 'prompts/a.md'], { cwd: repo, env });
-    const logs = await waitFor(async () => {
-      const registry = await readRunRegistry(repo);
-      const log = path.join(repo, '.gadugi', 'runs', registry.run.id, 'logs', 'a.setup.log');
-      return (await readFile(log, 'utf8')).includes('sleep 60') ? registry : undefined;
-    }, 20_000, 'setup to start');
+    const logs = await waitFor(
+      async () => {
+        const registry = await readRunRegistry(repo);
+        const log = path.join(repo, '.gadugi', 'runs', registry.run.id, 'logs', 'a.setup.log');
+        return (await readFile(log, 'utf8')).includes('sleep 60') ? registry : undefined;
+      },
+      20_000,
+      'setup to start',
+    );
     orch.kill('SIGKILL');
     await orch;
     expect((await killStrays(state, 0)).length).toBeGreaterThan(0); // the hanging setup command, orphaned
@@ -42,7 +44,9 @@ describe('crashes at awkward moments', () => {
 
   it('a git lock left in a worktree by killed processes is cleared on resume', async () => {
     const repo = await tempRepo();
-    await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ runs: [[{ write: 'a.txt', content: 'half\n' }, { hang: true }], finishes('a.txt')] })}` });
+    await writeFiles(repo, {
+      'prompts/a.md': `# A\n${agentScript({ runs: [[{ write: 'a.txt', content: 'half\n' }, { hang: true }], finishes('a.txt')] })}`,
+    });
     const state = await agentState();
     const env = fakeAgentEnv(state);
     const { orch, registry } = await startOrchWithRunningAgent(repo, ['run', 'prompts/a.md'], state);
@@ -67,7 +71,9 @@ describe('crashes at awkward moments', () => {
     const result = await runOrch(['run', 'prompts/a.md'], { cwd: repo, env: fakeAgentEnv(await agentState()) });
     expect(result.exitCode).toBe(0);
     const task = (await readRunRegistry(repo)).tasks[0]!;
-    expect(task.commits.map((commit) => commit.subject)).toEqual([`orch: work left uncommitted by task a (run ${(await readRunRegistry(repo)).run.id})`]);
+    expect(task.commits.map((commit) => commit.subject)).toEqual([
+      `orch: work left uncommitted by task a (run ${(await readRunRegistry(repo)).run.id})`,
+    ]);
   });
 
   it('a repository without commits gets a clear message', async () => {
@@ -79,4 +85,3 @@ describe('crashes at awkward moments', () => {
     expect(result.stderr).toMatch(/^orch: the repository has no commits yet: commit something first/);
   });
 });
-

@@ -14,7 +14,6 @@ afterEach(() => {
   for (const dir of mounts.splice(0)) execFileSync('umount', [dir]);
 });
 
-
 function expectOneLine(result: { exitCode: number; stderr: string; stdout: string }, message: RegExp): void {
   expect(result.exitCode).toBe(2);
   expect(result.stderr).toMatch(message);
@@ -40,14 +39,20 @@ describe('bad input and a hostile environment: one line, exit 2, nothing half-wr
   it('not a git repository', async () => {
     const dir = await tempDir();
     await writeFiles(dir, { 'a.md': '# A\n' });
-    expectOneLine(await runOrch(['run', 'a.md'], { cwd: dir, env: fakeAgentEnv(await agentState()) }), /^orch: not a git repository .*run orch inside the repository/);
+    expectOneLine(
+      await runOrch(['run', 'a.md'], { cwd: dir, env: fakeAgentEnv(await agentState()) }),
+      /^orch: not a git repository .*run orch inside the repository/,
+    );
     expect(await readdir(dir)).toEqual(['a.md']);
   });
 
   it('a base ref that does not exist', async () => {
     const repo = await tempRepo();
     await writeFiles(repo, { 'prompts/a.md': '# A\n' });
-    expectOneLine(await runOrch(['run', 'prompts/a.md', '--base', 'no-such-branch'], { cwd: repo, env: fakeAgentEnv(await agentState()) }), /^orch: base ref "no-such-branch" not found: pass --base/);
+    expectOneLine(
+      await runOrch(['run', 'prompts/a.md', '--base', 'no-such-branch'], { cwd: repo, env: fakeAgentEnv(await agentState()) }),
+      /^orch: base ref "no-such-branch" not found: pass --base/,
+    );
     expect(await pathExists(path.join(repo, '.gadugi'))).toBe(false);
   });
 
@@ -56,7 +61,10 @@ describe('bad input and a hostile environment: one line, exit 2, nothing half-wr
     await writeFiles(repo, { 'prompts/a.md': '# A\n' });
     // Only the system's own folders: not the project's node_modules/.bin, which holds the real CLI.
     const env = { PATH: [path.dirname(process.execPath), '/usr/bin', '/bin'].join(path.delimiter), ORCH_CLAUDE_BIN: '' };
-    expectOneLine(await runOrch(['run', 'prompts/a.md'], { cwd: repo, env }), /^orch: claude not found: install Claude Code with `npm install -g @anthropic-ai\/claude-code`/);
+    expectOneLine(
+      await runOrch(['run', 'prompts/a.md'], { cwd: repo, env }),
+      /^orch: claude not found: install Claude Code with `npm install -g @anthropic-ai\/claude-code`/,
+    );
     expect(await pathExists(path.join(repo, '.gadugi'))).toBe(false);
   });
 
@@ -64,7 +72,10 @@ describe('bad input and a hostile environment: one line, exit 2, nothing half-wr
     const repo = await tempRepo();
     await writeFiles(repo, { 'prompts/a.md': '# A\n' });
     const state = await agentState();
-    expectOneLine(await runOrch(['run', 'prompts/a.md'], { cwd: repo, env: fakeAgentEnv(state, { FAKE_CLAUDE_LOGGED_OUT: '1' }) }), /^orch: claude is not logged in: run `claude` once and log in, or set ANTHROPIC_API_KEY/);
+    expectOneLine(
+      await runOrch(['run', 'prompts/a.md'], { cwd: repo, env: fakeAgentEnv(state, { FAKE_CLAUDE_LOGGED_OUT: '1' }) }),
+      /^orch: claude is not logged in: run `claude` once and log in, or set ANTHROPIC_API_KEY/,
+    );
     expect(await pathExists(path.join(repo, '.gadugi'))).toBe(false);
     expect(await agentStarts(state)).toEqual([]);
   });
@@ -88,11 +99,24 @@ describe('bad input and a hostile environment: one line, exit 2, nothing half-wr
     const repo = await tempRepo();
     await writeFiles(repo, { 'prompts/a.md': '# A\n' });
     const state = await agentState();
-    const result = await runOrch(['run', 'prompts/a.md', '--permission-mode', 'bypassPermissions'], { cwd: repo, env: fakeAgentEnv(state, { IS_SANDBOX: '' }) });
+    const result = await runOrch(['run', 'prompts/a.md', '--permission-mode', 'bypassPermissions'], {
+      cwd: repo,
+      env: fakeAgentEnv(state, { IS_SANDBOX: '' }),
+    });
     if (isRoot) {
-      expectOneLine(result, /^orch: permission mode bypassPermissions is refused by claude when running as root unless IS_SANDBOX=1 is set/);
+      expectOneLine(
+        result,
+        /^orch: permission mode bypassPermissions is refused by claude when running as root unless IS_SANDBOX=1 is set/,
+      );
       expect(await pathExists(path.join(repo, '.gadugi'))).toBe(false);
-      expect((await runOrch(['run', 'prompts/a.md', '--permission-mode', 'bypassPermissions'], { cwd: repo, env: fakeAgentEnv(state, { IS_SANDBOX: '1' }) })).exitCode).toBe(0);
+      expect(
+        (
+          await runOrch(['run', 'prompts/a.md', '--permission-mode', 'bypassPermissions'], {
+            cwd: repo,
+            env: fakeAgentEnv(state, { IS_SANDBOX: '1' }),
+          })
+        ).exitCode,
+      ).toBe(0);
     } else {
       expect(result.exitCode).toBe(0);
     }
@@ -104,7 +128,10 @@ describe('bad input and a hostile environment: one line, exit 2, nothing half-wr
     await writeFiles(repo, { 'prompts/a.md': '# A\n' });
     // Root can write through file permissions, so block it for everyone: .gadugi is a file.
     await writeFile(path.join(repo, '.gadugi'), 'not a directory\n');
-    expectOneLine(await runOrch(['run', 'prompts/a.md'], { cwd: repo, env: fakeAgentEnv(await agentState()) }), /^orch: the state directory \S+\.gadugi is not writable \(ENOTDIR\)/);
+    expectOneLine(
+      await runOrch(['run', 'prompts/a.md'], { cwd: repo, env: fakeAgentEnv(await agentState()) }),
+      /^orch: the state directory \S+\.gadugi is not writable \(ENOTDIR\)/,
+    );
     expect(await readFile(path.join(repo, '.gadugi'), 'utf8')).toBe('not a directory\n');
   });
 
@@ -121,9 +148,15 @@ describe('bad input and a hostile environment: one line, exit 2, nothing half-wr
   it('an invalid config value, from the file or a flag', async () => {
     const repo = await tempRepo();
     await writeFiles(repo, { 'prompts/a.md': '# A\n', '.gadugi/config.json': '{ "retries": { "count": -1 } }' });
-    expectOneLine(await runOrch(['run', 'prompts/a.md'], { cwd: repo, env: fakeAgentEnv(await agentState()) }), /^orch: invalid config value for "retries\.count" \(from \.gadugi\/config\.json\)/);
+    expectOneLine(
+      await runOrch(['run', 'prompts/a.md'], { cwd: repo, env: fakeAgentEnv(await agentState()) }),
+      /^orch: invalid config value for "retries\.count" \(from \.gadugi\/config\.json\)/,
+    );
     await writeFiles(repo, { '.gadugi/config.json': '{}' });
-    expectOneLine(await runOrch(['run', 'prompts/a.md', '--max-parallel', 'lots'], { cwd: repo, env: fakeAgentEnv(await agentState()) }), /^orch: invalid config value for "maxParallel" \(from --max-parallel\)/);
+    expectOneLine(
+      await runOrch(['run', 'prompts/a.md', '--max-parallel', 'lots'], { cwd: repo, env: fakeAgentEnv(await agentState()) }),
+      /^orch: invalid config value for "maxParallel" \(from --max-parallel\)/,
+    );
     expect(await readdir(path.join(repo, '.gadugi'))).toEqual(['config.json']);
   });
 
@@ -137,7 +170,10 @@ describe('bad input and a hostile environment: one line, exit 2, nothing half-wr
     });
     const state = await agentState();
     const result = await runOrch(['run', 'prompts/*.md'], { cwd: repo, env: fakeAgentEnv(state) });
-    expectOneLine(result, /^orch: cannot write the registry \S+registry\.json: the disk is full \(ENOSPC\); the last good registry was kept/);
+    expectOneLine(
+      result,
+      /^orch: cannot write the registry \S+registry\.json: the disk is full \(ENOSPC\); the last good registry was kept/,
+    );
     expect(await agentStarts(state)).toHaveLength(1);
     const registry = await readRunRegistry(repo);
     expect(registry.run.id).toMatch(/^\d{8}-\d{6}-[0-9a-f]{4}$/);

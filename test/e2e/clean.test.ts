@@ -8,8 +8,10 @@ import { readRunRegistry } from '../support/run-state.js';
 import { startOrchWithRunningAgent, waitFor } from '../support/spawn.js';
 import { writeFiles } from '../support/tmp.js';
 
-
-const commitFile = (file: string) => agentScript({ steps: [{ write: file, content: `${file}\n` }, { write: `${file}.notes`, content: 'two files\n' }, { commit: `add ${file}` }] });
+const commitFile = (file: string) =>
+  agentScript({
+    steps: [{ write: file, content: `${file}\n` }, { write: `${file}.notes`, content: 'two files\n' }, { commit: `add ${file}` }],
+  });
 
 async function snapshot(repo: string) {
   return {
@@ -23,8 +25,20 @@ describe('orch clean', () => {
   it('removes only what is safe, recognizes squash merges and cherry-picks, and --dry-run changes nothing', async () => {
     const repo = await tempRepo();
     // Two commits, so only the squash check (not git cherry) can recognize the squash merge.
-    const twoCommits = agentScript({ steps: [{ write: 's.txt', content: 's\n' }, { commit: 'add s.txt' }, { append: 's.txt', content: 'more\n' }, { commit: 'extend s.txt' }] });
-    await writeFiles(repo, { 'prompts/squashed.md': `# S\n${twoCommits}`, 'prompts/picked.md': `# P\n${commitFile('p.txt')}`, 'prompts/unmerged.md': `# U\n${commitFile('u.txt')}`, 'prompts/dirty.md': `# D\n${commitFile('d.txt')}` });
+    const twoCommits = agentScript({
+      steps: [
+        { write: 's.txt', content: 's\n' },
+        { commit: 'add s.txt' },
+        { append: 's.txt', content: 'more\n' },
+        { commit: 'extend s.txt' },
+      ],
+    });
+    await writeFiles(repo, {
+      'prompts/squashed.md': `# S\n${twoCommits}`,
+      'prompts/picked.md': `# P\n${commitFile('p.txt')}`,
+      'prompts/unmerged.md': `# U\n${commitFile('u.txt')}`,
+      'prompts/dirty.md': `# D\n${commitFile('d.txt')}`,
+    });
     await git(repo, 'add', 'prompts');
     await git(repo, 'commit', '-q', '-m', 'prompts');
     const state = await agentState();
@@ -51,10 +65,16 @@ describe('orch clean', () => {
     const about = (kind: string, target: string) => actions.find((action) => action.kind === kind && action.target.endsWith(target));
     expect(about('worktree', '/squashed')).toMatchObject({ result: 'removed' });
     expect(about('worktree', '/unmerged')).toMatchObject({ result: 'removed' });
-    expect(about('worktree', '/dirty')).toMatchObject({ result: 'kept', reason: expect.stringContaining('1 uncommitted or untracked file (scratch.txt)') });
+    expect(about('worktree', '/dirty')).toMatchObject({
+      result: 'kept',
+      reason: expect.stringContaining('1 uncommitted or untracked file (scratch.txt)'),
+    });
     expect(about('branch', '/squashed')).toMatchObject({ result: 'deleted', reason: 'it was squash-merged into main' });
     expect(about('branch', '/picked')).toMatchObject({ result: 'deleted', reason: 'its changes are in main' });
-    expect(about('branch', '/unmerged')).toMatchObject({ result: 'kept', reason: expect.stringContaining('1 commit not on main or any other branch') });
+    expect(about('branch', '/unmerged')).toMatchObject({
+      result: 'kept',
+      reason: expect.stringContaining('1 commit not on main or any other branch'),
+    });
     expect(about('branch', '/dirty')).toMatchObject({ result: 'kept', reason: 'checked out in a worktree that was kept' });
 
     const worktrees = await git(repo, 'worktree', 'list', '--porcelain');
@@ -73,7 +93,9 @@ describe('orch clean', () => {
 
   it('refuses a live run, and stops orphaned agents of a dead orchestrator only when asked', async () => {
     const repo = await tempRepo();
-    await writeFiles(repo, { 'prompts/hang.md': `# Hang\n${agentScript({ steps: [{ write: 'wip.txt', content: 'wip\n' }, { hang: true }] })}` });
+    await writeFiles(repo, {
+      'prompts/hang.md': `# Hang\n${agentScript({ steps: [{ write: 'wip.txt', content: 'wip\n' }, { hang: true }] })}`,
+    });
     const state = await agentState();
     const { orch, registry } = await startOrchWithRunningAgent(repo, ['run', 'prompts/hang.md'], state);
     const live = await runOrch(['clean', '--run', registry.run.id], { cwd: repo });
@@ -92,7 +114,10 @@ describe('orch clean', () => {
     expect(killed.stdout).toMatch(/agent hang \(pid \d+\) stopped/);
     expect(killed.stdout).toMatch(/kept: 1 uncommitted or untracked file \(wip\.txt\)/);
     await waitFor(async () => (await processesWithEnv(`FAKE_CLAUDE_STATE=${state}`)).length === 0, 8_000, 'the agent to stop');
-    expect((await readRunRegistry(repo)).tasks[0]).toMatchObject({ status: 'interrupted', reason: 'agent stopped by orch clean --kill-orphans' });
+    expect((await readRunRegistry(repo)).tasks[0]).toMatchObject({
+      status: 'interrupted',
+      reason: 'agent stopped by orch clean --kill-orphans',
+    });
     expect(await agentStarts(state)).toHaveLength(1);
   });
 
@@ -101,7 +126,10 @@ describe('orch clean', () => {
     const runs = path.join(repo, '.gadugi', 'runs');
     const abandoned = path.join(runs, '.20261121-090000-abcd.starting');
     const starting = path.join(runs, '.20261121-100000-dcba.starting');
-    await writeFiles(repo, { '.gadugi/runs/.20261121-090000-abcd.starting/tasks/a.md': '# A\n', '.gadugi/runs/.20261121-100000-dcba.starting/orch.log': '' });
+    await writeFiles(repo, {
+      '.gadugi/runs/.20261121-090000-abcd.starting/tasks/a.md': '# A\n',
+      '.gadugi/runs/.20261121-100000-dcba.starting/orch.log': '',
+    });
     const hourAgo = new Date(Date.now() - 3_600_000);
     await utimes(abandoned, hourAgo, hourAgo);
     await mkdir(starting, { recursive: true });
@@ -111,7 +139,9 @@ describe('orch clean', () => {
     expect(await readdir(runs)).toHaveLength(2);
     const result = await runOrch(['clean', '--purge', '--json'], { cwd: repo });
     expect(result.exitCode).toBe(0);
-    expect((JSON.parse(result.stdout) as { actions: unknown[] }).actions).toContainEqual(expect.objectContaining({ kind: 'run-folder', target: '.gadugi/runs/.20261121-090000-abcd.starting', result: 'removed' }));
+    expect((JSON.parse(result.stdout) as { actions: unknown[] }).actions).toContainEqual(
+      expect.objectContaining({ kind: 'run-folder', target: '.gadugi/runs/.20261121-090000-abcd.starting', result: 'removed' }),
+    );
     expect(await readdir(runs)).toEqual(['.20261121-100000-dcba.starting']);
     // Not a run: status does not list it.
     expect((await runOrch(['status', '--all'], { cwd: repo })).stdout).toBe('no orch runs in this repository yet');

@@ -9,14 +9,15 @@ import { readRunRegistry, runIds } from '../support/run-state.js';
 import { startOrch, waitFor } from '../support/spawn.js';
 import { writeFiles } from '../support/tmp.js';
 
-
 describe('two orch processes on one repository', () => {
   it('run side by side without corrupting each other, while status reads them', async () => {
     const repo = await tempRepo();
     const prompts: Record<string, string> = {};
     for (let i = 1; i <= 6; i++) {
-      prompts[`one/t${i}.md`] = `# One ${i}\n${agentScript({ steps: [{ sleep: 200 }, { write: `one-${i}.txt`, content: `${i}\n` }, { commit: `one ${i}` }] })}`;
-      prompts[`two/t${i}.md`] = `# Two ${i}\n${agentScript({ steps: [{ sleep: 200 }, { write: `two-${i}.txt`, content: `${i}\n` }, { commit: `two ${i}` }] })}`;
+      prompts[`one/t${i}.md`] =
+        `# One ${i}\n${agentScript({ steps: [{ sleep: 200 }, { write: `one-${i}.txt`, content: `${i}\n` }, { commit: `one ${i}` }] })}`;
+      prompts[`two/t${i}.md`] =
+        `# Two ${i}\n${agentScript({ steps: [{ sleep: 200 }, { write: `two-${i}.txt`, content: `${i}\n` }, { commit: `two ${i}` }] })}`;
     }
     await writeFiles(repo, prompts);
     const state = await agentState();
@@ -33,7 +34,10 @@ describe('two orch processes on one repository', () => {
     expect([one.exitCode, two.exitCode]).toEqual([0, 0]);
     expect(watched.stderr).toBe('');
     expect(watched.exitCode).toBe(0);
-    const views = String(watched.stdout).trim().split('\n').map((line) => JSON.parse(line) as { run: { liveness: string } });
+    const views = String(watched.stdout)
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { run: { liveness: string } });
     expect(views.at(-1)!.run.liveness).toBe('succeeded');
 
     const ids = await runIds(repo);
@@ -58,7 +62,8 @@ describe('a run folder, as other processes see it', () => {
     const seen: Array<{ name: string; registry: boolean }> = [];
     const watcher = watch(runs, (_event, name) => {
       // (orch's write check leaves a dot-file for an instant.)
-      if (name && !name.startsWith('.') && !seen.some((entry) => entry.name === name)) seen.push({ name, registry: existsSync(path.join(runs, name, 'registry.json')) });
+      if (name && !name.startsWith('.') && !seen.some((entry) => entry.name === name))
+        seen.push({ name, registry: existsSync(path.join(runs, name, 'registry.json')) });
     });
     try {
       const result = await runOrch(['run', 'p/*.md'], { cwd: repo, env: fakeAgentEnv(await agentState()) });

@@ -9,13 +9,12 @@ import { readLedger, readRunRegistry } from '../support/run-state.js';
 import { startOrch, startOrchWithRunningAgent, waitFor } from '../support/spawn.js';
 import { writeFiles } from '../support/tmp.js';
 
-
-
 describe('signals and crashes', () => {
   it('Ctrl-C stops every agent, marks them interrupted, exits 130; resume finishes the run', async () => {
     const repo = await tempRepo();
     // First start: work a little, then hang (one even ignores SIGTERM). Any later start finishes.
-    const slow = (file: string, hang: true | 'ignore-term') => agentScript({ runs: [[{ write: file, content: 'partial\n' }, { hang }], finishes(file)] });
+    const slow = (file: string, hang: true | 'ignore-term') =>
+      agentScript({ runs: [[{ write: file, content: 'partial\n' }, { hang }], finishes(file)] });
     await writeFiles(repo, {
       'prompts/a.md': `# A\n${slow('a.txt', true)}`,
       'prompts/b.md': `# B\n${slow('b.txt', 'ignore-term')}`,
@@ -25,7 +24,11 @@ describe('signals and crashes', () => {
     const env = fakeAgentEnv(state);
     const orch = startOrch(['run', 'prompts/*.md', '--max-parallel', '2'], { cwd: repo, env });
     await waitFor(async () => (await agentStarts(state)).length === 2, 20_000, 'two agents to start');
-    await waitFor(async () => (await readRunRegistry(repo)).tasks.filter((task) => task.agent).length === 2, 20_000, 'pids in the registry');
+    await waitFor(
+      async () => (await readRunRegistry(repo)).tasks.filter((task) => task.agent).length === 2,
+      20_000,
+      'pids in the registry',
+    );
     const startedAt = Date.now();
     orch.kill('SIGINT');
     const result = await orch;
@@ -35,7 +38,11 @@ describe('signals and crashes', () => {
     await waitFor(async () => (await processesWithEnv(`FAKE_CLAUDE_STATE=${state}`)).length === 0, 8_000, 'agents to be gone');
     expect(Date.now() - startedAt).toBeLessThan(7_000);
     const registry = await readRunRegistry(repo);
-    expect(Object.fromEntries(registry.tasks.map((task) => [task.id, task.status]))).toEqual({ a: 'interrupted', b: 'interrupted', c: 'pending' });
+    expect(Object.fromEntries(registry.tasks.map((task) => [task.id, task.status]))).toEqual({
+      a: 'interrupted',
+      b: 'interrupted',
+      c: 'pending',
+    });
     expect(registry.run).toMatchObject({ status: 'interrupted', exitCode: 130 });
     // An interrupted agent's work stays in its worktree, uncommitted, for resume to continue.
     expect(await git(registry.tasks[0]!.worktree, 'status', '--porcelain')).toContain('a.txt');
@@ -68,19 +75,34 @@ describe('signals and crashes', () => {
     });
     const state = await agentState();
     const env = fakeAgentEnv(state);
-    const orch = startOrch(['run', 'prompts/adopt.md', 'prompts/dies.md', 'prompts/alone.md', 'prompts/later.md', '--max-parallel', '3'], { cwd: repo, env });
-    const running = await waitFor(async () => {
-      const registry = await readRunRegistry(repo);
-      return registry.tasks.filter((task) => task.agent).length === 3 ? registry : undefined;
-    }, 20_000, 'three agents to be recorded');
+    const orch = startOrch(['run', 'prompts/adopt.md', 'prompts/dies.md', 'prompts/alone.md', 'prompts/later.md', '--max-parallel', '3'], {
+      cwd: repo,
+      env,
+    });
+    const running = await waitFor(
+      async () => {
+        const registry = await readRunRegistry(repo);
+        return registry.tasks.filter((task) => task.agent).length === 3 ? registry : undefined;
+      },
+      20_000,
+      'three agents to be recorded',
+    );
     orch.kill('SIGKILL');
     await orch;
     const alone = running.tasks.find((task) => task.id === 'alone')!;
-    await waitFor(async () => (await readFile(path.join(repo, '.gadugi', 'runs', running.run.id, alone.attemptLog[0]!.log), 'utf8')).includes('"type":"result"'), 10_000, 'the lone agent to finish');
+    await waitFor(
+      async () =>
+        (await readFile(path.join(repo, '.gadugi', 'runs', running.run.id, alone.attemptLog[0]!.log), 'utf8')).includes('"type":"result"'),
+      10_000,
+      'the lone agent to finish',
+    );
 
     const status = await runOrch(['status', '--json'], { cwd: repo });
     expect(status.exitCode).toBe(0);
-    const view = JSON.parse(status.stdout) as { run: { liveness: string; orchestratorAlive: boolean }; tasks: Array<{ id: string; liveness?: string; status: string }> };
+    const view = JSON.parse(status.stdout) as {
+      run: { liveness: string; orchestratorAlive: boolean };
+      tasks: Array<{ id: string; liveness?: string; status: string }>;
+    };
     expect(view.run).toMatchObject({ liveness: 'stale', orchestratorAlive: false });
     expect(view.tasks.find((task) => task.id === 'adopt')!.liveness).toBe('orphaned');
     expect(view.tasks.find((task) => task.id === 'dies')!.liveness).toBe('orphaned');
@@ -96,10 +118,20 @@ describe('signals and crashes', () => {
     const resumed = await runOrch(['resume'], { cwd: repo, env });
     expect(resumed.exitCode).toBe(0);
     const registry = await readRunRegistry(repo);
-    expect(registry.tasks.map((task) => [task.id, task.status])).toEqual([['adopt', 'succeeded'], ['dies', 'succeeded'], ['alone', 'succeeded'], ['later', 'succeeded']]);
+    expect(registry.tasks.map((task) => [task.id, task.status])).toEqual([
+      ['adopt', 'succeeded'],
+      ['dies', 'succeeded'],
+      ['alone', 'succeeded'],
+      ['later', 'succeeded'],
+    ]);
     const starts = await agentStarts(state);
     const count = (id: string) => starts.filter((start) => start.taskId === id).length;
-    expect({ adopt: count('adopt'), dies: count('dies'), alone: count('alone'), later: count('later') }).toEqual({ adopt: 1, dies: 2, alone: 1, later: 1 });
+    expect({ adopt: count('adopt'), dies: count('dies'), alone: count('alone'), later: count('later') }).toEqual({
+      adopt: 1,
+      dies: 2,
+      alone: 1,
+      later: 1,
+    });
     expect(registry.tasks.find((task) => task.id === 'alone')!.commits.map((commit) => commit.subject)).toEqual(['add alone.txt']);
     // The adopted agent's outcome was read from its own stream, and its commit recorded.
     const adopt = registry.tasks.find((task) => task.id === 'adopt')!;
@@ -117,11 +149,22 @@ describe('signals and crashes', () => {
     });
     const state = await agentState();
     const { orch } = await startOrchWithRunningAgent(repo, ['run', 'prompts/a.md'], state);
-    const grandchild = await waitFor(async () => (JSON.parse((await readFile(path.join(state, 'children.ndjson'), 'utf8')).split('\n')[0]!) as { pid: number }).pid, 20_000, 'the grandchild');
+    const grandchild = await waitFor(
+      async () => (JSON.parse((await readFile(path.join(state, 'children.ndjson'), 'utf8')).split('\n')[0]!) as { pid: number }).pid,
+      20_000,
+      'the grandchild',
+    );
     orch.kill('SIGINT');
     // Signals sent back to back can merge into one: send the second once the first has acted
     // (the group's SIGTERM ended the grandchild; the agent itself ignores it).
-    await waitFor(() => { const info = readProcessInfo(grandchild); return info === undefined || info.state === 'Z'; }, 20_000, 'the first Ctrl-C to act');
+    await waitFor(
+      () => {
+        const info = readProcessInfo(grandchild);
+        return info === undefined || info.state === 'Z';
+      },
+      20_000,
+      'the first Ctrl-C to act',
+    );
     orch.kill('SIGINT');
     expect((await orch).exitCode).toBe(130);
     expect(await processesWithEnv(`FAKE_CLAUDE_STATE=${state}`)).toEqual([]);
@@ -130,7 +173,9 @@ describe('signals and crashes', () => {
 
   it('starts afresh when the interrupted Claude session cannot be resumed', async () => {
     const repo = await tempRepo();
-    await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ runs: [[{ write: 'a.txt', content: 'partial\n' }, { hang: true }], finishes('a.txt')] })}` });
+    await writeFiles(repo, {
+      'prompts/a.md': `# A\n${agentScript({ runs: [[{ write: 'a.txt', content: 'partial\n' }, { hang: true }], finishes('a.txt')] })}`,
+    });
     const state = await agentState();
     const env = fakeAgentEnv(state);
     const orch = startOrch(['run', 'prompts/a.md'], { cwd: repo, env });
@@ -145,7 +190,11 @@ describe('signals and crashes', () => {
     expect(starts.map((start) => start.resume === null)).toEqual([true, false, true]);
     const task = (await readRunRegistry(repo)).tasks[0]!;
     expect(task).toMatchObject({ status: 'succeeded', retriesUsed: 0 });
-    expect(task.attemptLog.map((attempt) => [attempt.kind, attempt.outcome])).toEqual([['fresh', 'interrupted'], ['resume', 'requeued'], ['resume', 'succeeded']]);
+    expect(task.attemptLog.map((attempt) => [attempt.kind, attempt.outcome])).toEqual([
+      ['fresh', 'interrupted'],
+      ['resume', 'requeued'],
+      ['resume', 'succeeded'],
+    ]);
   });
 
   it('refuses to resume a run whose orchestrator is alive', async () => {

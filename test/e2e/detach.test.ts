@@ -8,15 +8,17 @@ import { readRunRegistry } from '../support/run-state.js';
 import { startOrch, startOrchWithRunningAgent, waitFor } from '../support/spawn.js';
 import { writeFiles } from '../support/tmp.js';
 
-
-
 describe('orch init', () => {
   it('writes the slash command, the agent and the config, and never overwrites without --force', async () => {
     const repo = await tempRepo();
     const first = await runOrch(['init'], { cwd: repo });
     expect(first.exitCode).toBe(0);
     expect(first.stdout).toContain('wrote .claude/commands/orchestrate.md');
-    for (const [target, template] of [['.claude/commands/orchestrate.md', 'commands/orchestrate.md'], ['.claude/agents/workflow-manager.md', 'agents/workflow-manager.md'], ['.gadugi/config.json', 'config.json']]) {
+    for (const [target, template] of [
+      ['.claude/commands/orchestrate.md', 'commands/orchestrate.md'],
+      ['.claude/agents/workflow-manager.md', 'agents/workflow-manager.md'],
+      ['.gadugi/config.json', 'config.json'],
+    ]) {
       expect(await readFile(path.join(repo, target!), 'utf8')).toBe(await readFile(path.join(projectRoot, 'templates', template!), 'utf8'));
     }
     await writeFiles(repo, { '.claude/commands/orchestrate.md': 'my own version\n' });
@@ -31,7 +33,17 @@ describe('orch init', () => {
   it('the slash command only allows orch, read-only git and writing prompt files', async () => {
     const command = await readFile(path.join(projectRoot, 'templates', 'commands', 'orchestrate.md'), 'utf8');
     const allowed = /^allowed-tools: (.*)$/m.exec(command)![1]!.split(', ');
-    expect(allowed).toEqual(['Bash(orch:*)', 'Bash(git status:*)', 'Bash(git log:*)', 'Bash(git branch:*)', 'Bash(git show:*)', 'Bash(git diff:*)', 'Read', 'Write(prompts/**)', 'Edit(prompts/**)']);
+    expect(allowed).toEqual([
+      'Bash(orch:*)',
+      'Bash(git status:*)',
+      'Bash(git log:*)',
+      'Bash(git branch:*)',
+      'Bash(git show:*)',
+      'Bash(git diff:*)',
+      'Read',
+      'Write(prompts/**)',
+      'Edit(prompts/**)',
+    ]);
     expect(command).toContain('orch run <files> --detach');
     expect(command).toContain('orch wait <run-id> --timeout');
   });
@@ -42,7 +54,10 @@ describe('detached runs, wait and logs', () => {
     const repo = await tempRepo();
     const state = await agentState();
     const gate = path.join(state, 'open-the-gate');
-    await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ steps: [{ waitFor: gate }, ...finishes('a.txt')] })}`, 'prompts/b.md': `# B\n${agentScript({ steps: finishes('b.txt') })}` });
+    await writeFiles(repo, {
+      'prompts/a.md': `# A\n${agentScript({ steps: [{ waitFor: gate }, ...finishes('a.txt')] })}`,
+      'prompts/b.md': `# B\n${agentScript({ steps: finishes('b.txt') })}`,
+    });
     const env = fakeAgentEnv(state);
     const detached = await runOrch(['run', 'prompts/*.md', '--detach', '--json'], { cwd: repo, env });
     expect(detached.exitCode).toBe(0);
@@ -58,7 +73,13 @@ describe('detached runs, wait and logs', () => {
     expect(done.exitCode).toBe(0);
     expect(done.stdout.trim()).toBe(`run ${runId} succeeded (exit 0): 2 succeeded`);
     // The background orch honours the flags it was given: --json makes its log NDJSON.
-    expect((await readFile(log, 'utf8')).trim().split('\n').map((line) => (JSON.parse(line) as { type: string }).type).at(-1)).toBe('run-finished');
+    expect(
+      (await readFile(log, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as { type: string }).type)
+        .at(-1),
+    ).toBe('run-finished');
     expect(await git(repo, 'show', `orch/${runId}/a:a.txt`)).toBe('a.txt');
   });
 
@@ -68,10 +89,14 @@ describe('detached runs, wait and logs', () => {
     const state = await agentState();
     const { stdout } = await runOrch(['run', 'prompts/a.md', '--detach'], { cwd: repo, env: fakeAgentEnv(state) });
     const runId = stdout.trim();
-    const registry = await waitFor(async () => {
-      const current = await readRunRegistry(repo, runId);
-      return current.tasks[0]!.agent ? current : undefined;
-    }, 20_000, 'the agent');
+    const registry = await waitFor(
+      async () => {
+        const current = await readRunRegistry(repo, runId);
+        return current.tasks[0]!.agent ? current : undefined;
+      },
+      20_000,
+      'the agent',
+    );
     process.kill(registry.run.orchestrator.pid, 'SIGTERM');
     const waited = await runOrch(['wait', runId], { cwd: repo });
     expect(waited.exitCode).toBe(130);
@@ -105,7 +130,12 @@ describe('detached runs, wait and logs', () => {
     const repo = await tempRepo();
     await writeFiles(repo, {
       '.gadugi/config.json': JSON.stringify({ retries: { backoff: '200ms' } }),
-      'prompts/a.md': `# A\n${agentScript({ runs: [[{ text: 'First, a look around.' }, { sleep: 800 }, { exit: 1, result: 'error', message: 'tests failed' }], [{ sh: 'echo second attempt' }, ...finishes('a.txt')]] })}`,
+      'prompts/a.md': `# A\n${agentScript({
+        runs: [
+          [{ text: 'First, a look around.' }, { sleep: 800 }, { exit: 1, result: 'error', message: 'tests failed' }],
+          [{ sh: 'echo second attempt' }, ...finishes('a.txt')],
+        ],
+      })}`,
     });
     const state = await agentState();
     const orch = startOrch(['run', 'prompts/a.md', '--retries', '1'], { cwd: repo, env: fakeAgentEnv(state) });
@@ -114,12 +144,19 @@ describe('detached runs, wait and logs', () => {
     expect((await orch).exitCode).toBe(0);
     expect(followed.exitCode).toBe(0);
     const text = followed.stdout;
-    expect(text).toMatch(/── attempt 1 \(fresh\) · logs\/a\.jsonl\n── session [0-9a-f-]{36} · fake-model\n {2}First, a look around\.\n══ ended with an error · 1 turns · \$0\.0010 · [\d.]+m?s\n {3}tests failed\n── attempt 2 \(retry\) · logs\/a@2\.jsonl\n/);
+    expect(text).toMatch(
+      /── attempt 1 \(fresh\) · logs\/a\.jsonl\n── session [0-9a-f-]{36} · fake-model\n {2}First, a look around\.\n══ ended with an error · 1 turns · \$0\.0010 · [\d.]+m?s\n {3}tests failed\n── attempt 2 \(retry\) · logs\/a@2\.jsonl\n/,
+    );
     expect(text).toContain('→ Bash: echo second attempt');
     expect(text).toMatch(/══ finished · 4 turns/);
 
     const first = await runOrch(['logs', 'a', '--attempt', '1', '--raw'], { cwd: repo });
-    expect(first.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => (JSON.parse(line) as { type: string }).type)).toEqual(['system', 'assistant', 'result']);
+    expect(
+      first.stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => (JSON.parse(line) as { type: string }).type),
+    ).toEqual(['system', 'assistant', 'result']);
     const unknown = await runOrch(['logs', 'nope'], { cwd: repo });
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toMatch(/^orch: no task "nope" in run \S+ \(tasks: a\)\./);

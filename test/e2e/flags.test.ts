@@ -20,7 +20,10 @@ describe('run flags', () => {
     await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ steps: [{ requireFile: 'feature.txt' }, ...finishes('a.txt')] })}` });
     const outside = await tempDir('orch-worktrees-');
 
-    const result = await runOrch(['run', 'prompts/a.md', '--base', 'feature', '--worktree-root', outside], { cwd: repo, env: fakeAgentEnv(await agentState()) });
+    const result = await runOrch(['run', 'prompts/a.md', '--base', 'feature', '--worktree-root', outside], {
+      cwd: repo,
+      env: fakeAgentEnv(await agentState()),
+    });
     expect(result.exitCode).toBe(0);
     const registry = await readRunRegistry(repo);
     expect(registry.run).toMatchObject({ baseRef: 'feature', baseSha: featureSha, baseBranch: 'feature', worktreeRoot: outside });
@@ -35,7 +38,10 @@ describe('run flags', () => {
   it('--timeout limits every task', async () => {
     const repo = await tempRepo();
     await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ steps: [{ hang: true }] })}` });
-    const result = await runOrch(['run', 'prompts/a.md', '--timeout', '1s', '--retries', '0'], { cwd: repo, env: fakeAgentEnv(await agentState()) });
+    const result = await runOrch(['run', 'prompts/a.md', '--timeout', '1s', '--retries', '0'], {
+      cwd: repo,
+      env: fakeAgentEnv(await agentState()),
+    });
     expect(result.exitCode).toBe(1);
     expect((await readRunRegistry(repo)).tasks[0]).toMatchObject({ failure: 'timeout' });
   });
@@ -53,9 +59,14 @@ describe('run flags', () => {
     await git(repo, 'cherry-pick', branch);
     await git(repo, 'checkout', '-q', 'main');
     const againstMain = await runOrch(['clean', '--branches', '--dry-run', '--json'], { cwd: repo });
-    expect(JSON.parse(againstMain.stdout).actions.find((action: { kind: string }) => action.kind === 'branch')).toMatchObject({ result: 'kept' });
+    expect(JSON.parse(againstMain.stdout).actions.find((action: { kind: string }) => action.kind === 'branch')).toMatchObject({
+      result: 'kept',
+    });
     const againstRelease = await runOrch(['clean', '--branches', '--dry-run', '--json', '--target', 'release'], { cwd: repo });
-    expect(JSON.parse(againstRelease.stdout).actions.find((action: { kind: string }) => action.kind === 'branch')).toMatchObject({ result: 'deleted', reason: 'its changes are in release' });
+    expect(JSON.parse(againstRelease.stdout).actions.find((action: { kind: string }) => action.kind === 'branch')).toMatchObject({
+      result: 'deleted',
+      reason: 'its changes are in release',
+    });
   });
 });
 
@@ -69,10 +80,22 @@ describe('the terminal view', () => {
 
   it.runIf(hasScript)('shows running tasks live on a terminal, and plain lines on one that reports no width', async () => {
     const repo = await tempRepo();
-    await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ steps: [{ text: 'Thinking it over' }, { sleep: 1500 }, ...finishes('a.txt')] })}` });
+    await writeFiles(repo, {
+      'prompts/a.md': `# A\n${agentScript({ steps: [{ text: 'Thinking it over' }, { sleep: 1500 }, ...finishes('a.txt')] })}`,
+    });
     const env = { ...process.env, ...fakeAgentEnv(await agentState()), FORCE_COLOR: '0' };
     const inTerminal = async (setup: string) =>
-      String((await execa('script', ['-qec', `${setup}"${process.execPath}" "${orchBin}" run prompts/a.md`, '/dev/null'], { cwd: repo, env, timeout: 60_000, reject: false, stdin: 'ignore' })).stdout);
+      String(
+        (
+          await execa('script', ['-qec', `${setup}"${process.execPath}" "${orchBin}" run prompts/a.md`, '/dev/null'], {
+            cwd: repo,
+            env,
+            timeout: 60_000,
+            reject: false,
+            stdin: 'ignore',
+          })
+        ).stdout,
+      );
 
     const live = await inTerminal('stty cols 100 rows 40; ');
     expect(live).toContain('1 running · limit');

@@ -7,11 +7,14 @@ import { tempDir, writeFiles } from '../support/tmp.js';
 
 /** A set like the README's example: chains, conflict pairs, frontmatter and prose dependencies, mentions. */
 const EXAMPLE = {
-  'prompts/add-number-parsing.md': '# Add number parsing\n\n## Files to Modify\n- `src/parse.js`\n- `test/parse.test.js`\n\nKeep `package.json` untouched.\n',
+  'prompts/add-number-parsing.md':
+    '# Add number parsing\n\n## Files to Modify\n- `src/parse.js`\n- `test/parse.test.js`\n\nKeep `package.json` untouched.\n',
   'prompts/add-clamp.md':
     '# Add clamp() to the math module\n\n## Overview\nCallers keep writing Math.min(Math.max(...)). Provide a helper.\n\n## Files to Modify\n- `src/math.js`\n- `test/math.test.js`\n\n## Dependencies\nThis task depends on add-number-parsing.\n\n## Success Criteria\n- clamp(5, 0, 3) === 3\n',
-  'prompts/add-round.md': '---\nid: round\npriority: 5\ndepends_on: [add-number-parsing]\nfiles: [src/math.js]\n---\n# Add round()\nSee `docs/math.md`.\n',
-  'prompts/docs.md': '# Document the math module\n\nThis builds on Add clamp() to the math module.\n\n## Target Files\n- docs/math.md (new)\n',
+  'prompts/add-round.md':
+    '---\nid: round\npriority: 5\ndepends_on: [add-number-parsing]\nfiles: [src/math.js]\n---\n# Add round()\nSee `docs/math.md`.\n',
+  'prompts/docs.md':
+    '# Document the math module\n\nThis builds on Add clamp() to the math module.\n\n## Target Files\n- docs/math.md (new)\n',
   'prompts/lint.md': '---\nfiles: ["src/**/*.js"]\n---\n# Lint everything\n',
 };
 

@@ -8,7 +8,6 @@ import { maxConcurrency, overlaps, readLedger, readRunRegistry, runIntervals } f
 import { startOrch, waitFor } from '../support/spawn.js';
 import { writeFiles } from '../support/tmp.js';
 
-
 const config = (settings: object) => ({ '.gadugi/config.json': JSON.stringify(settings) });
 
 describe('API pressure', () => {
@@ -17,7 +16,15 @@ describe('API pressure', () => {
     await writeFiles(repo, {
       ...config({ api: { backoffBase: '1s' } }),
       // Rate limited on its first start: an api_retry in the stream, then a 429 result.
-      'prompts/a.md': `# A\n${agentScript({ runs: [[{ apiRetry: 429, delayMs: 300 }, { exit: 1, result: 'error', message: 'API Error: Request rejected (429) · Rate limited', apiErrorStatus: 429 }], finishes('a.txt')] })}`,
+      'prompts/a.md': `# A\n${agentScript({
+        runs: [
+          [
+            { apiRetry: 429, delayMs: 300 },
+            { exit: 1, result: 'error', message: 'API Error: Request rejected (429) · Rate limited', apiErrorStatus: 429 },
+          ],
+          finishes('a.txt'),
+        ],
+      })}`,
       'prompts/b.md': `# B\n${agentScript({ steps: finishes('b.txt') })}`,
     });
     const state = await agentState();
@@ -52,25 +59,43 @@ describe('timeouts and retries', () => {
     const state = await agentState();
     const result = await runOrch(['run', 'prompts/hang.md', '--retries', '0'], { cwd: repo, env: fakeAgentEnv(state) });
     expect(result.exitCode).toBe(1);
-    expect((await readRunRegistry(repo)).tasks[0]).toMatchObject({ status: 'failed', failure: 'timeout', reason: 'timeout: the task ran past its time limit' });
+    expect((await readRunRegistry(repo)).tasks[0]).toMatchObject({
+      status: 'failed',
+      failure: 'timeout',
+      reason: 'timeout: the task ran past its time limit',
+    });
     // The agent ignored SIGTERM and left a grandchild: both are gone.
     expect(await processesWithEnv(`FAKE_CLAUDE_STATE=${state}`)).toEqual([]);
   });
 
   it('kills an agent whose stream goes silent (inactivity timeout)', async () => {
     const repo = await tempRepo();
-    await writeFiles(repo, { ...config({ timeouts: { inactivity: '1s', killGrace: '1s' } }), 'prompts/quiet.md': `# Quiet\n${agentScript({ steps: [{ sleep: 30_000 }] })}` });
+    await writeFiles(repo, {
+      ...config({ timeouts: { inactivity: '1s', killGrace: '1s' } }),
+      'prompts/quiet.md': `# Quiet\n${agentScript({ steps: [{ sleep: 30_000 }] })}`,
+    });
     const state = await agentState();
     const result = await runOrch(['run', 'prompts/quiet.md', '--retries', '0'], { cwd: repo, env: fakeAgentEnv(state) });
     expect(result.exitCode).toBe(1);
-    expect((await readRunRegistry(repo)).tasks[0]).toMatchObject({ failure: 'timeout', reason: expect.stringContaining('no output from the agent') });
+    expect((await readRunRegistry(repo)).tasks[0]).toMatchObject({
+      failure: 'timeout',
+      reason: expect.stringContaining('no output from the agent'),
+    });
   });
 
   it('retries a failed task in its worktree with backoff, keeping every attempt’s log', async () => {
     const repo = await tempRepo();
     await writeFiles(repo, {
       ...config({ retries: { backoff: '300ms' } }),
-      'prompts/flaky.md': `# Flaky\n${agentScript({ runs: [[{ write: 'half.txt', content: 'half\n' }, { exit: 1, result: 'error', message: 'flaky test' }], [{ requireFile: 'half.txt' }, ...finishes('flaky.txt')]] })}`,
+      'prompts/flaky.md': `# Flaky\n${agentScript({
+        runs: [
+          [
+            { write: 'half.txt', content: 'half\n' },
+            { exit: 1, result: 'error', message: 'flaky test' },
+          ],
+          [{ requireFile: 'half.txt' }, ...finishes('flaky.txt')],
+        ],
+      })}`,
     });
     const state = await agentState();
     const result = await runOrch(['run', 'prompts/flaky.md', '--retries', '1'], { cwd: repo, env: fakeAgentEnv(state) });
@@ -78,7 +103,10 @@ describe('timeouts and retries', () => {
     const registry = await readRunRegistry(repo);
     const task = registry.tasks[0]!;
     expect(task).toMatchObject({ status: 'succeeded', attempts: 2, retriesUsed: 1 });
-    expect(task.attemptLog.map((attempt) => [attempt.kind, attempt.outcome])).toEqual([['fresh', 'requeued'], ['retry', 'succeeded']]);
+    expect(task.attemptLog.map((attempt) => [attempt.kind, attempt.outcome])).toEqual([
+      ['fresh', 'requeued'],
+      ['retry', 'succeeded'],
+    ]);
     // Turns and cost are per attempt; the task's are their sums.
     const [one, two] = task.attemptLog;
     expect(one!.turns! > 0 && two!.turns! > 0).toBe(true);
@@ -86,7 +114,9 @@ describe('timeouts and retries', () => {
     expect(task.costUsd).toBeCloseTo(one!.costUsd! + two!.costUsd!, 10);
     const runDir = path.join(repo, '.gadugi', 'runs', registry.run.id);
     expect((await readdir(path.join(runDir, 'logs'))).sort()).toEqual(['flaky.jsonl', 'flaky.stderr', 'flaky@2.jsonl', 'flaky@2.stderr']);
-    expect(await readFile(path.join(runDir, 'prompts', 'flaky@2.md'), 'utf8')).toContain('an earlier attempt at this task failed (flaky test)');
+    expect(await readFile(path.join(runDir, 'prompts', 'flaky@2.md'), 'utf8')).toContain(
+      'an earlier attempt at this task failed (flaky test)',
+    );
     const [first, second] = task.attemptLog;
     expect(Date.parse(second!.startedAt) - Date.parse(first!.finishedAt!)).toBeGreaterThanOrEqual(300);
   });
@@ -97,8 +127,11 @@ describe('circuit breaker and sequential fallback', () => {
     const repo = await tempRepo();
     const files: Record<string, string> = {};
     // The first three fail whenever they run in parallel (their first start); alone they succeed.
-    for (const id of ['f1', 'f2', 'f3']) files[`prompts/${id}.md`] = `# ${id}\n${agentScript({ runs: [[{ sleep: 200 }, { exit: 1, result: 'error', message: 'resource contention' }], finishes(`${id}.txt`)] })}`;
-    for (const id of ['s1', 's2', 's3']) files[`prompts/${id}.md`] = `# ${id}\n${agentScript({ steps: [{ sleep: 150 }, ...finishes(`${id}.txt`)] })}`;
+    for (const id of ['f1', 'f2', 'f3'])
+      files[`prompts/${id}.md`] =
+        `# ${id}\n${agentScript({ runs: [[{ sleep: 200 }, { exit: 1, result: 'error', message: 'resource contention' }], finishes(`${id}.txt`)] })}`;
+    for (const id of ['s1', 's2', 's3'])
+      files[`prompts/${id}.md`] = `# ${id}\n${agentScript({ steps: [{ sleep: 150 }, ...finishes(`${id}.txt`)] })}`;
     files['prompts/after-f1.md'] = `# after f1\nThis depends on f1.\n${agentScript({ steps: finishes('after.txt') })}`;
     await writeFiles(repo, files);
     const state = await agentState();
@@ -145,7 +178,8 @@ describe('concurrency that follows the machine', () => {
   it('starts no new agent while memory is below the reserve, and more once it is back', async () => {
     const repo = await tempRepo();
     const files: Record<string, string> = { ...config({ concurrency: { sampleInterval: '300ms' } }) };
-    for (let i = 1; i <= 6; i++) files[`prompts/t${i}.md`] = `# t${i}\n${agentScript({ steps: [{ sleep: 600 }, ...finishes(`t${i}.txt`)] })}`;
+    for (let i = 1; i <= 6; i++)
+      files[`prompts/t${i}.md`] = `# t${i}\n${agentScript({ steps: [{ sleep: 600 }, ...finishes(`t${i}.txt`)] })}`;
     await writeFiles(repo, files);
     const state = await agentState();
     const sample = await roomyMachine(state, { cores: 8, availableMemMb: 600, loadPerCore: 0 });

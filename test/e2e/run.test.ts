@@ -7,14 +7,22 @@ import { runOrch } from '../support/orch.js';
 import { maxConcurrency, overlaps, readLedger, readRunRegistry, runIntervals, seqOf } from '../support/run-state.js';
 import { writeFiles } from '../support/tmp.js';
 
-const write = (file: string, content: string, commit = true) => [{ write: file, content }, ...(commit ? [{ commit: `write ${file}` }] : [])];
+const write = (file: string, content: string, commit = true) => [
+  { write: file, content },
+  ...(commit ? [{ commit: `write ${file}` }] : []),
+];
 
 /** Ten tasks: dependency chains, two conflict pairs, a failure with dependents, agents that misbehave. */
 const PROMPTS: Record<string, string> = {
   'prompts/t01-parser.md': `# Parser\n## Files to Modify\n- src/parser.txt\n${agentScript({ steps: [{ sleep: 150 }, ...write('src/parser.txt', 'parser\n')] })}`,
   'prompts/t02-uses-parser.md': `# Uses the parser\nThis depends on t01-parser.\n## Files to Modify\n- src/uses.txt\n${agentScript({ steps: [{ requireFile: 'src/parser.txt' }, ...write('src/uses.txt', 'uses\n')] })}`,
   'prompts/t03-touches-parser.md': `---\nfiles: [src/parser.txt]\n---\n# Also touches the parser file\n${agentScript({ steps: [{ sleep: 100 }, ...write('src/other.txt', 'other\n')] })}`,
-  'prompts/t04-broken.md': `# Broken\n${agentScript({ steps: [{ write: 'src/partial.txt', content: 'half done\n' }, { exit: 1, result: 'error', message: 'tests failed' }] })}`,
+  'prompts/t04-broken.md': `# Broken\n${agentScript({
+    steps: [
+      { write: 'src/partial.txt', content: 'half done\n' },
+      { exit: 1, result: 'error', message: 'tests failed' },
+    ],
+  })}`,
   'prompts/t05-after-broken.md': `# After broken\nBlocked by t04-broken.\n`,
   'prompts/t06-after-after.md': `---\ndepends_on: [t05-after-broken]\n---\n# Two steps after broken\n`,
   'prompts/t07-no-commit.md': `# Leaves work uncommitted\n${agentScript({ steps: write('src/uncommitted.txt', 'left here\n', false) })}`,
@@ -63,10 +71,16 @@ describe('orch run with the scripted fake agent', () => {
     expect(seqOf(ledger, 't02-uses-parser', 'running')).toBeGreaterThan(seqOf(ledger, 't01-parser', 'succeeded'));
     const intervals = runIntervals(ledger);
     const of = (id: string) => intervals.filter((interval) => interval.taskId === id);
-    for (const [a, b] of [['t01-parser', 't03-touches-parser'], ['t09-shared-a', 't10-shared-b']] as const) {
+    for (const [a, b] of [
+      ['t01-parser', 't03-touches-parser'],
+      ['t09-shared-a', 't10-shared-b'],
+    ] as const) {
       for (const x of of(a)) for (const y of of(b)) expect(overlaps(x, y), `${a} and ${b} overlapped`).toBe(false);
     }
-    expect(intervals.some((x) => intervals.some((y) => x !== y && overlaps(x, y))), 'some tasks ran in parallel').toBe(true);
+    expect(
+      intervals.some((x) => intervals.some((y) => x !== y && overlaps(x, y))),
+      'some tasks ran in parallel',
+    ).toBe(true);
     expect(maxConcurrency(intervals)).toBeLessThanOrEqual(4);
     // Every state change is in the ledger, in order, and the run ends with its summary.
     expect(ledger.map((event) => event.seq)).toEqual(ledger.map((_, index) => index + 1));
@@ -82,16 +96,31 @@ describe('orch run with the scripted fake agent', () => {
     expect(await show('t09-shared-a', 'shared/a.txt')).toBe('a');
     // Work an agent left uncommitted is committed by orch, naming task and run.
     expect(await show('t07-no-commit', 'src/uncommitted.txt')).toBe('left here');
-    expect(task('t07-no-commit').commits).toEqual([{ sha: expect.any(String), subject: `orch: work left uncommitted by task t07-no-commit (run ${registry.run.id})` }]);
+    expect(task('t07-no-commit').commits).toEqual([
+      { sha: expect.any(String), subject: `orch: work left uncommitted by task t07-no-commit (run ${registry.run.id})` },
+    ]);
     expect(await show('t04-broken', 'src/partial.txt')).toBe('half done');
     // Worktrees are where the registry says, on their branches.
     expect(await git(task('t01-parser').worktree, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe(task('t01-parser').branch);
     expect(path.relative(repo, task('t01-parser').worktree)).toBe(path.join('.gadugi', 'worktrees', registry.run.id, 't01-parser'));
 
     // Results read from the stream are recorded.
-    expect(task('t01-parser')).toMatchObject({ turns: 3, sessionId: expect.stringMatching(/^[0-9a-f-]{36}$/), costUsd: expect.any(Number) });
+    expect(task('t01-parser')).toMatchObject({
+      turns: 3,
+      sessionId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      costUsd: expect.any(Number),
+    });
     const starts = await agentStarts(state);
-    expect(starts.map((start) => start.taskId).sort()).toEqual(['t01-parser', 't02-uses-parser', 't03-touches-parser', 't04-broken', 't07-no-commit', 't08-no-result', 't09-shared-a', 't10-shared-b']);
+    expect(starts.map((start) => start.taskId).sort()).toEqual([
+      't01-parser',
+      't02-uses-parser',
+      't03-touches-parser',
+      't04-broken',
+      't07-no-commit',
+      't08-no-result',
+      't09-shared-a',
+      't10-shared-b',
+    ]);
     const firstStart = starts.find((start) => start.taskId === 't01-parser')!;
     expect(firstStart.args.slice(0, 6)).toEqual(['-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits']);
     expect(firstStart.args).toContain('Bash(git:*)');
@@ -115,13 +144,23 @@ describe('orch run with the scripted fake agent', () => {
     const state = await agentState();
     const result = await runOrch(['run', '--json', 'prompts/a.md', 'prompts/b.md'], { cwd: repo, env: fakeAgentEnv(state) });
     expect(result.exitCode).toBe(0);
-    const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; seq: number; summary?: { counts: Record<string, number>; speedup: number; wallMs: number } });
+    const events = result.stdout
+      .trim()
+      .split('\n')
+      .map(
+        (line) =>
+          JSON.parse(line) as { type: string; seq: number; summary?: { counts: Record<string, number>; speedup: number; wallMs: number } },
+      );
     expect(events[0]!.type).toBe('run-started');
     const last = events.at(-1)!;
     expect(last.type).toBe('run-finished');
     expect(last.summary!.counts.succeeded).toBe(2);
     expect(last.summary!.wallMs).toBeGreaterThan(0);
-    expect(events.filter((event) => event.type === 'task-status').map((event) => (event as unknown as { taskId: string; status: string }).status)).toEqual(['running', 'succeeded', 'running', 'succeeded']);
+    expect(
+      events
+        .filter((event) => event.type === 'task-status')
+        .map((event) => (event as unknown as { taskId: string; status: string }).status),
+    ).toEqual(['running', 'succeeded', 'running', 'succeeded']);
     expect(events).toEqual(await readLedger(repo));
   });
 });

@@ -7,15 +7,23 @@ import { runOrch } from '../support/orch.js';
 import { overlaps, readLedger, readRunRegistry, runIntervals } from '../support/run-state.js';
 import { tempDir, writeFiles } from '../support/tmp.js';
 
-
 const config = (settings: object) => JSON.stringify(settings);
 
 describe('worktrees that are ready to work in', () => {
   it('copies untracked files named by .worktreeinclude into every worktree, keeping modes, onto no branch', async () => {
-    const repo = await tempRepo({ '.gitignore': '.env\nlocal/\n', '.worktreeinclude': '.env\nlocal/run.sh\n\\*.txt\n', 'README.md': '# r\n' });
+    const repo = await tempRepo({
+      '.gitignore': '.env\nlocal/\n',
+      '.worktreeinclude': '.env\nlocal/run.sh\n\\*.txt\n',
+      'README.md': '# r\n',
+    });
     // The user's untracked local files (ignored ones, and one that is not even ignored, whose
     // name is a glob); local/other.txt is not named, so it stays home.
-    await writeFiles(repo, { '.env': 'SECRET=1\n', 'local/run.sh': '#!/bin/sh\necho hi\n', 'local/other.txt': 'x\n', '*.txt': 'a file really named *.txt\n' });
+    await writeFiles(repo, {
+      '.env': 'SECRET=1\n',
+      'local/run.sh': '#!/bin/sh\necho hi\n',
+      'local/other.txt': 'x\n',
+      '*.txt': 'a file really named *.txt\n',
+    });
     const { chmod } = await import('node:fs/promises');
     await chmod(path.join(repo, 'local/run.sh'), 0o755);
     // One agent leaves its work uncommitted: orch's own commit must not pick up the copies.
@@ -43,7 +51,9 @@ describe('worktrees that are ready to work in', () => {
     expect((await git(repo, 'show', '--name-only', '--format=', a.branch)).split('\n')).toEqual(['a.txt']);
     expect(await git(repo, 'show', `${registry.tasks[0]!.branch}:a.txt`)).toBe('a');
     // The prompt tells the agent what was copied.
-    expect(await readFile(path.join(repo, '.gadugi', 'runs', registry.run.id, 'prompts', 'a.md'), 'utf8')).toContain('copied these untracked files from the main checkout (do not commit them): `*.txt`, `.env`, `local/run.sh`');
+    expect(await readFile(path.join(repo, '.gadugi', 'runs', registry.run.id, 'prompts', 'a.md'), 'utf8')).toContain(
+      'copied these untracked files from the main checkout (do not commit them): `*.txt`, `.env`, `local/run.sh`',
+    );
     // clean does not mistake the copies for unsaved work.
     expect((await runOrch(['clean', '--json'], { cwd: repo })).stdout).not.toContain('"kept"');
   });
@@ -51,9 +61,17 @@ describe('worktrees that are ready to work in', () => {
   it('runs setup commands once per worktree, before the agent, with the ORCH_ variables', async () => {
     const repo = await tempRepo({ '.gitignore': '.setup-marker\n', 'README.md': '# r\n' });
     await writeFiles(repo, {
-      '.gadugi/config.json': config({ worktree: { setup: ['echo "setup for $ORCH_TASK_ID on $ORCH_BRANCH" >> .setup-marker', 'echo second step'] }, retries: { backoff: '100ms' } }),
+      '.gadugi/config.json': config({
+        worktree: { setup: ['echo "setup for $ORCH_TASK_ID on $ORCH_BRANCH" >> .setup-marker', 'echo second step'] },
+        retries: { backoff: '100ms' },
+      }),
       // Fails its first attempt: the retry reuses the worktree, and setup does not run again.
-      'prompts/a.md': `# A\n${agentScript({ runs: [[{ requireFile: '.setup-marker' }, { exit: 1, result: 'error', message: 'first try' }], [{ requireFile: '.setup-marker' }, ...finishes('a.txt')]] })}`,
+      'prompts/a.md': `# A\n${agentScript({
+        runs: [
+          [{ requireFile: '.setup-marker' }, { exit: 1, result: 'error', message: 'first try' }],
+          [{ requireFile: '.setup-marker' }, ...finishes('a.txt')],
+        ],
+      })}`,
       'prompts/b.md': `# B\n${agentScript({ steps: [{ requireFile: '.setup-marker' }, ...finishes('b.txt')] })}`,
     });
     const state = await agentState();
@@ -85,17 +103,25 @@ describe('worktrees that are ready to work in', () => {
     expect(result.exitCode).toBe(1);
     const registry = await readRunRegistry(repo);
     const task = (id: string) => registry.tasks.find((candidate) => candidate.id === id)!;
-    expect(task('broken')).toMatchObject({ status: 'failed', failure: 'setup', attempts: 1, reason: expect.stringMatching(/^setup command `test .*` exited 3 \(see logs\/broken\.setup\.log\)$/) });
+    expect(task('broken')).toMatchObject({
+      status: 'failed',
+      failure: 'setup',
+      attempts: 1,
+      reason: expect.stringMatching(/^setup command `test .*` exited 3 \(see logs\/broken\.setup\.log\)$/),
+    });
     expect(task('fine').status).toBe('succeeded');
     expect(task('after').status).toBe('skipped');
     expect((await agentStarts(state)).map((start) => start.taskId)).toEqual(['fine']);
-    expect(await readFile(path.join(repo, '.gadugi', 'runs', registry.run.id, 'logs', 'broken.setup.log'), 'utf8')).toContain('cannot set up');
+    expect(await readFile(path.join(repo, '.gadugi', 'runs', registry.run.id, 'logs', 'broken.setup.log'), 'utf8')).toContain(
+      'cannot set up',
+    );
   });
 
   it('gives each running task its own block of free ports, released when it ends', async () => {
     const repo = await tempRepo();
     const files: Record<string, string> = { '.gadugi/config.json': config({ worktree: { ports: 2 } }) };
-    for (let i = 1; i <= 4; i++) files[`prompts/t${i}.md`] = `# t${i}\n${agentScript({ steps: [{ sleep: 400 }, ...finishes(`t${i}.txt`)] })}`;
+    for (let i = 1; i <= 4; i++)
+      files[`prompts/t${i}.md`] = `# t${i}\n${agentScript({ steps: [{ sleep: 400 }, ...finishes(`t${i}.txt`)] })}`;
     await writeFiles(repo, files);
     const state = await agentState();
     const tmp = await tempDir('orch-tmp-');

@@ -14,7 +14,15 @@ async function spawnFixture(name: string, args: string[] = [], stdin = '') {
   const dir = await tempDir();
   const files = { stdin: path.join(dir, 'in'), stdout: path.join(dir, 'out'), stderr: path.join(dir, 'err') };
   await writeFile(files.stdin, stdin);
-  const agent = AgentProcess.spawn({ file: process.execPath, args: [fixture(name), ...args], cwd: dir, env: process.env, stdinFile: files.stdin, stdoutFile: files.stdout, stderrFile: files.stderr });
+  const agent = AgentProcess.spawn({
+    file: process.execPath,
+    args: [fixture(name), ...args],
+    cwd: dir,
+    env: process.env,
+    stdinFile: files.stdin,
+    stdoutFile: files.stdout,
+    stderrFile: files.stderr,
+  });
   return { agent, files };
 }
 
@@ -87,7 +95,15 @@ describe('AgentProcess', () => {
   it('reports an executable that does not exist as a SpawnError', async () => {
     const dir = await tempDir();
     await writeFile(path.join(dir, 'in'), '');
-    const agent = AgentProcess.spawn({ file: path.join(dir, 'no-such-agent'), args: [], cwd: dir, env: process.env, stdinFile: path.join(dir, 'in'), stdoutFile: path.join(dir, 'out'), stderrFile: path.join(dir, 'err') });
+    const agent = AgentProcess.spawn({
+      file: path.join(dir, 'no-such-agent'),
+      args: [],
+      cwd: dir,
+      env: process.env,
+      stdinFile: path.join(dir, 'in'),
+      stdoutFile: path.join(dir, 'out'),
+      stderrFile: path.join(dir, 'err'),
+    });
     await expect(agent.exited).rejects.toBeInstanceOf(SpawnError);
     await expect(agent.exited).rejects.toMatchObject({ code: 'ENOENT' });
   });

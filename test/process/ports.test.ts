@@ -38,10 +38,16 @@ describe('reservePorts', () => {
   it('respects a live reservation and takes over one left by a process that is gone', async () => {
     const dir = await tempDir();
     const port = 20_000 + 20_000 + (process.pid % 5_000) * 2;
-    await writeFile(path.join(dir, String(port)), JSON.stringify({ owner: { pid: process.pid, startTime: me.startTime }, runId: 'other', taskId: 'x' }));
+    await writeFile(
+      path.join(dir, String(port)),
+      JSON.stringify({ owner: { pid: process.pid, startTime: me.startTime }, runId: 'other', taskId: 'x' }),
+    );
     const first = await reservePorts(1, { pid: 1, startTime: 'someone-else' }, 'run', 'task', { dir, random: startAt(port) });
     expect(first).not.toEqual([port]);
-    await writeFile(path.join(dir, String(port)), JSON.stringify({ owner: { pid: 2 ** 22 + 7, startTime: 'dead' }, runId: 'crashed', taskId: 'x' }));
+    await writeFile(
+      path.join(dir, String(port)),
+      JSON.stringify({ owner: { pid: 2 ** 22 + 7, startTime: 'dead' }, runId: 'crashed', taskId: 'x' }),
+    );
     const second = await reservePorts(1, me, 'run', 'task', { dir, random: startAt(port) });
     expect(second).toEqual([port]);
   });

@@ -28,7 +28,9 @@ describe('ensureWorktree', () => {
     expect(await ensureWorktree(repo, path.join(root, 'empty'), 'orch/r/empty', base)).toBe('created');
     await mkdir(path.join(root, 'full'));
     await writeFile(path.join(root, 'full', 'keep.txt'), 'someone else’s\n');
-    await expect(ensureWorktree(repo, path.join(root, 'full'), 'orch/r/full', base)).rejects.toThrow(/exists but is not a git worktree: move it away/);
+    await expect(ensureWorktree(repo, path.join(root, 'full'), 'orch/r/full', base)).rejects.toThrow(
+      /exists but is not a git worktree: move it away/,
+    );
     expect(await readdir(path.join(root, 'full'))).toEqual(['keep.txt']);
   });
 });
@@ -41,6 +43,10 @@ describe('a worktree that cannot be prepared', () => {
     const state = await agentState();
     const result = await runOrch(['run', 'prompts/a.md', '--retries', '0'], { cwd: repo, env: fakeAgentEnv(state) });
     expect(result.exitCode).toBe(1);
-    expect((await readRunRegistry(repo)).tasks[0]).toMatchObject({ status: 'failed', failure: 'setup', reason: expect.stringMatching(/^cannot prepare the worktree: ENOENT/) });
+    expect((await readRunRegistry(repo)).tasks[0]).toMatchObject({
+      status: 'failed',
+      failure: 'setup',
+      reason: expect.stringMatching(/^cannot prepare the worktree: ENOENT/),
+    });
   });
 });

@@ -40,7 +40,10 @@ export interface AgentStart {
 export async function agentStarts(stateDir: string): Promise<AgentStart[]> {
   try {
     const text = await readFile(path.join(stateDir, 'starts.ndjson'), 'utf8');
-    return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as AgentStart);
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as AgentStart);
   } catch {
     return [];
   }

@@ -23,7 +23,10 @@ export async function readRunRegistry(repo: string, runId?: string): Promise<Reg
 export async function readLedger(repo: string, runId?: string): Promise<StampedEvent[]> {
   const id = runId ?? (await onlyRunId(repo));
   const text = await readFile(path.join(repo, '.gadugi', 'runs', id, 'events.ndjson'), 'utf8');
-  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as StampedEvent);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as StampedEvent);
 }
 
 export interface Interval {

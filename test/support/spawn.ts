@@ -25,7 +25,11 @@ export function startOrch(args: readonly string[], options: { cwd: string; env?:
 }
 
 /** Polls until `check` returns a value (not undefined/false), or fails after `timeoutMs`. */
-export async function waitFor<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -47,9 +51,13 @@ export async function waitFor<T>(check: () => Promise<T | undefined | false> | T
 export async function startOrchWithRunningAgent(repo: string, args: readonly string[], state: string, env: NodeJS.ProcessEnv = {}) {
   const orch = startOrch(args, { cwd: repo, env: fakeAgentEnv(state, env) });
   await waitFor(async () => (await agentStarts(state)).length > 0, 20_000, 'the agent to start');
-  const registry: Registry = await waitFor(async () => {
-    const current = await readRunRegistry(repo);
-    return current.tasks.some((task) => task.agent) ? current : undefined;
-  }, 20_000, 'the agent’s pid in the registry');
+  const registry: Registry = await waitFor(
+    async () => {
+      const current = await readRunRegistry(repo);
+      return current.tasks.some((task) => task.agent) ? current : undefined;
+    },
+    20_000,
+    'the agent’s pid in the registry',
+  );
   return { orch, registry };
 }

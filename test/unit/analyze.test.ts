@@ -71,7 +71,11 @@ describe('dependencies in prose', () => {
   });
 
   it('warns about references that name no task, but not about ordinary English', () => {
-    const analysis = analyzed({ ...base, 'prompts/x.md': '# X\nThis depends on `add-widgets`. Refresh after the user clicks. It requires care.\n## Dependencies\n- nonexistent-task\n- None\n' });
+    const analysis = analyzed({
+      ...base,
+      'prompts/x.md':
+        '# X\nThis depends on `add-widgets`. Refresh after the user clicks. It requires care.\n## Dependencies\n- nonexistent-task\n- None\n',
+    });
     expect(deps(analysis, 'x')).toEqual([]);
     expect(analysis.warnings).toHaveLength(2);
     expect(analysis.warnings[0]).toContain('"add-widgets"');
@@ -94,7 +98,11 @@ describe('dependencies in prose', () => {
 
 describe('frontmatter dependencies and ids', () => {
   it('resolves depends_on by id or prompt path', () => {
-    const analysis = analyzed({ 'prompts/a.md': '---\nid: alpha\n---\n', 'prompts/b.md': '---\ndepends_on: [alpha]\n---\n', 'prompts/c.md': '---\ndepends_on: prompts/b.md\n---\n' });
+    const analysis = analyzed({
+      'prompts/a.md': '---\nid: alpha\n---\n',
+      'prompts/b.md': '---\ndepends_on: [alpha]\n---\n',
+      'prompts/c.md': '---\ndepends_on: prompts/b.md\n---\n',
+    });
     expect(deps(analysis, 'b')).toEqual(['alpha']);
     expect(deps(analysis, 'c')).toEqual(['b']);
   });
@@ -131,7 +139,10 @@ describe('file conflicts', () => {
 
   it('matches a glob against tracked files and the other task’s literal paths', () => {
     const tracked = ['src/a.ts', 'src/b.ts', 'docs/x.md'];
-    const analysis = analyzed({ 'g.md': task(['src/**/*.ts']), 'lit.md': task(['src/new.ts']), 'tracked.md': task(['src/a.ts']), 'docs.md': task(['docs/x.md']) }, tracked);
+    const analysis = analyzed(
+      { 'g.md': task(['src/**/*.ts']), 'lit.md': task(['src/new.ts']), 'tracked.md': task(['src/a.ts']), 'docs.md': task(['docs/x.md']) },
+      tracked,
+    );
     expect(analysis.conflicts).toEqual([
       { a: 'g', b: 'lit', files: ['src/new.ts'] },
       { a: 'g', b: 'tracked', files: ['src/a.ts'] },
@@ -139,7 +150,10 @@ describe('file conflicts', () => {
   });
 
   it('finds two globs that match a common tracked file', () => {
-    const analysis = analyzed({ 'a.md': task(['src/*.ts']), 'b.md': task(['**/a.ts']), 'c.md': task(['src/*.css']) }, ['src/a.ts', 'src/b.css']);
+    const analysis = analyzed({ 'a.md': task(['src/*.ts']), 'b.md': task(['**/a.ts']), 'c.md': task(['src/*.css']) }, [
+      'src/a.ts',
+      'src/b.css',
+    ]);
     expect(analysis.conflicts).toEqual([{ a: 'a', b: 'b', files: ['src/a.ts'] }]);
   });
 
@@ -149,7 +163,10 @@ describe('file conflicts', () => {
   });
 
   it('never uses mentions for conflicts', () => {
-    const analysis = analyzed({ 'a.md': 'Update `package.json`.\n## Files to Modify\n- src/a.js\n', 'b.md': 'Uses `package.json`.\n## Files to Modify\n- package.json\n' });
+    const analysis = analyzed({
+      'a.md': 'Update `package.json`.\n## Files to Modify\n- src/a.js\n',
+      'b.md': 'Uses `package.json`.\n## Files to Modify\n- package.json\n',
+    });
     expect(analysis.conflicts).toEqual([]);
   });
 
@@ -166,7 +183,10 @@ describe('waves', () => {
       'c.md': '---\ndepends_on: [a]\n---\n',
       'd.md': '',
     });
-    expect(analysis.waves).toEqual([['a', 'd'], ['b', 'c']]);
+    expect(analysis.waves).toEqual([
+      ['a', 'd'],
+      ['b', 'c'],
+    ]);
   });
 
   it('orders by priority, then by the order the files were given', () => {
@@ -180,11 +200,17 @@ describe('waves', () => {
 
   it('holds every task exactly once', () => {
     const files: Files = {};
-    for (let i = 0; i < 30; i++) files[`t${i}.md`] = `---\nfiles: [f${i % 4}]\n${i > 0 ? `depends_on: [t${Math.floor(i / 2)}]\n` : ''}---\n`;
+    for (let i = 0; i < 30; i++)
+      files[`t${i}.md`] = `---\nfiles: [f${i % 4}]\n${i > 0 ? `depends_on: [t${Math.floor(i / 2)}]\n` : ''}---\n`;
     const analysis = analyzed(files);
     const flat = analysis.waves.flat();
-    expect(flat.sort()).toEqual(Object.keys(files).map((f) => f.replace('.md', '')).sort());
+    expect(flat.sort()).toEqual(
+      Object.keys(files)
+        .map((f) => f.replace('.md', ''))
+        .sort(),
+    );
     const waveOf = new Map(analysis.waves.flatMap((wave, index) => wave.map((id) => [id, index] as const)));
-    for (const taskNode of analysis.tasks) for (const dep of taskNode.dependsOn) expect(waveOf.get(dep)!).toBeLessThan(waveOf.get(taskNode.id)!);
+    for (const taskNode of analysis.tasks)
+      for (const dep of taskNode.dependsOn) expect(waveOf.get(dep)!).toBeLessThan(waveOf.get(taskNode.id)!);
   });
 });

@@ -22,7 +22,9 @@ describe('config', () => {
 
   it('layers file, environment and flags', async () => {
     const dir = await repoWithConfig('// comment\n{ "maxParallel": 3, "agent": { "model": "opus" }, "timeouts": { "task": "20m" }, }');
-    const { config } = await loadConfig(dir, { ORCH_MAX_PARALLEL: '5', ORCH_CLAUDE_BIN: '/opt/claude' }, [{ key: 'maxParallel', value: 2, flag: '--max-parallel' }]);
+    const { config } = await loadConfig(dir, { ORCH_MAX_PARALLEL: '5', ORCH_CLAUDE_BIN: '/opt/claude' }, [
+      { key: 'maxParallel', value: 2, flag: '--max-parallel' },
+    ]);
     expect(config.maxParallel).toBe(2);
     expect(config.agent).toMatchObject({ model: 'opus', bin: '/opt/claude', permissionMode: 'acceptEdits' });
     expect(config.timeouts.task).toBe(20 * 60_000);
@@ -33,8 +35,12 @@ describe('config', () => {
     const file = await repoWithConfig('{ "agent": { "permissionMode": "yolo" } }');
     await expect(loadConfig(file, {})).rejects.toThrow(/^invalid config value for "agent\.permissionMode" \(from \.gadugi\/config\.json\)/);
     const env = await repoWithConfig();
-    await expect(loadConfig(env, { ORCH_MAX_PARALLEL: 'lots' })).rejects.toThrow(/"maxParallel" \(from environment variable ORCH_MAX_PARALLEL\)/);
-    await expect(loadConfig(env, {}, [{ key: 'timeouts.task', value: 'soon', flag: '--timeout' }])).rejects.toThrow(/"timeouts\.task" \(from --timeout\): must be a duration/);
+    await expect(loadConfig(env, { ORCH_MAX_PARALLEL: 'lots' })).rejects.toThrow(
+      /"maxParallel" \(from environment variable ORCH_MAX_PARALLEL\)/,
+    );
+    await expect(loadConfig(env, {}, [{ key: 'timeouts.task', value: 'soon', flag: '--timeout' }])).rejects.toThrow(
+      /"timeouts\.task" \(from --timeout\): must be a duration/,
+    );
     const unknown = await repoWithConfig('{ "agnet": {} }');
     await expect(loadConfig(unknown, {})).rejects.toThrow(/unknown key "agnet"/);
   });

@@ -4,8 +4,23 @@ import { runEnding } from '../../src/run/summary.js';
 import type { TaskRecord } from '../../src/state/registry.js';
 
 const task = (id: string, overrides: Partial<TaskRecord>): TaskRecord => ({
-  id, title: id, promptFile: `${id}.md`, dependsOn: [], files: [], priority: 0, order: 0, status: 'pending', worktree: '/w', branch: 'b',
-  attempts: 1, retriesUsed: 0, apiRequeues: 0, attemptLog: [], permissionDenials: [], commits: [], ...overrides,
+  id,
+  title: id,
+  promptFile: `${id}.md`,
+  dependsOn: [],
+  files: [],
+  priority: 0,
+  order: 0,
+  status: 'pending',
+  worktree: '/w',
+  branch: 'b',
+  attempts: 1,
+  retriesUsed: 0,
+  apiRequeues: 0,
+  attemptLog: [],
+  permissionDenials: [],
+  commits: [],
+  ...overrides,
 });
 
 describe('fallbackCandidates', () => {

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { ConflictIndex } from '../../src/graph/conflicts.js';
 import { blockedTasks, pickReady, type SchedulableTask } from '../../src/scheduler/policy.js';
 
-const task = (id: string, overrides: Partial<SchedulableTask> = {}): SchedulableTask => ({ id, status: 'pending', dependsOn: [], priority: 0, order: 0, ...overrides });
+const task = (id: string, overrides: Partial<SchedulableTask> = {}): SchedulableTask => ({
+  id,
+  status: 'pending',
+  dependsOn: [],
+  priority: 0,
+  order: 0,
+  ...overrides,
+});
 const none = new ConflictIndex([]);
 
 describe('pickReady', () => {
@@ -13,13 +20,27 @@ describe('pickReady', () => {
   });
 
   it('waits for every dependency to succeed', () => {
-    const tasks = [task('a', { status: 'running' }), task('b', { dependsOn: ['a'] }), task('c', { dependsOn: ['d'] }), task('d', { status: 'succeeded' })];
+    const tasks = [
+      task('a', { status: 'running' }),
+      task('b', { dependsOn: ['a'] }),
+      task('c', { dependsOn: ['d'] }),
+      task('d', { status: 'succeeded' }),
+    ];
     expect(pickReady(tasks, new Set(['a']), 5, none, 0)).toEqual(['c']);
   });
 
   it('never starts a task that conflicts with a running one, or with one picked alongside', () => {
-    const conflicts = new ConflictIndex([{ a: 'a', b: 'b' }, { a: 'c', b: 'd' }]);
-    const tasks = [task('a', { status: 'running' }), task('b', { order: 1 }), task('c', { order: 2 }), task('d', { order: 3 }), task('e', { order: 4 })];
+    const conflicts = new ConflictIndex([
+      { a: 'a', b: 'b' },
+      { a: 'c', b: 'd' },
+    ]);
+    const tasks = [
+      task('a', { status: 'running' }),
+      task('b', { order: 1 }),
+      task('c', { order: 2 }),
+      task('d', { order: 3 }),
+      task('e', { order: 4 }),
+    ];
     expect(pickReady(tasks, new Set(['a']), 5, conflicts, 0)).toEqual(['c', 'e']);
   });
 
@@ -32,7 +53,16 @@ describe('pickReady', () => {
 
 describe('blockedTasks', () => {
   it('blames the failed or skipped dependency', () => {
-    const tasks = [task('a', { status: 'failed' }), task('b', { dependsOn: ['a'] }), task('c', { dependsOn: ['b'] }), task('d', { dependsOn: ['e'], status: 'pending' }), task('e', { status: 'skipped' })];
-    expect([...blockedTasks(tasks)]).toEqual([['b', 'a'], ['d', 'e']]);
+    const tasks = [
+      task('a', { status: 'failed' }),
+      task('b', { dependsOn: ['a'] }),
+      task('c', { dependsOn: ['b'] }),
+      task('d', { dependsOn: ['e'], status: 'pending' }),
+      task('e', { status: 'skipped' }),
+    ];
+    expect([...blockedTasks(tasks)]).toEqual([
+      ['b', 'a'],
+      ['d', 'e'],
+    ]);
   });
 });

@@ -95,7 +95,9 @@ describe('files the task will touch', () => {
   });
 
   it('records other backticked paths as mentions, not files', () => {
-    const spec = parse('# T\nRun `npm test` after editing `package.json`.\n\n## Files to Modify\n- `src/a.js`\n\nSee `src/a.js` and `docs/guide.md`.\n');
+    const spec = parse(
+      '# T\nRun `npm test` after editing `package.json`.\n\n## Files to Modify\n- `src/a.js`\n\nSee `src/a.js` and `docs/guide.md`.\n',
+    );
     expect(spec.files).toEqual(['src/a.js']);
     expect(spec.mentions).toEqual(['package.json', 'docs/guide.md']);
   });
@@ -108,9 +110,12 @@ describe('files the task will touch', () => {
 });
 
 describe('path detection', () => {
-  it.each(['src/a.js', 'README.md', 'src/', 'src/**/*.ts', 'Makefile', 'a.test.ts', '.env.example', 'docs/*.md'])('%s is a path', (token) => {
-    expect(isPathLike(token)).toBe(true);
-  });
+  it.each(['src/a.js', 'README.md', 'src/', 'src/**/*.ts', 'Makefile', 'a.test.ts', '.env.example', 'docs/*.md'])(
+    '%s is a path',
+    (token) => {
+      expect(isPathLike(token)).toBe(true);
+    },
+  );
   it.each(['npm test', 'clamp(5, 0, 3)', '1.2.3', 'https://x.org/a.js', 'e.g', '--flag', 'word'])('%s is not a path', (token) => {
     expect(isPathLike(token)).toBe(false);
   });

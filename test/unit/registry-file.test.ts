@@ -8,10 +8,11 @@ import { tempDir } from '../support/tmp.js';
 
 const writeFileAtomic = vi.hoisted(() => ({ fail: undefined as string | undefined }));
 vi.mock('write-file-atomic', async (importOriginal) => {
-  const actual = (await importOriginal()) as { default: (...args: unknown[]) => Promise<void> };
+  const actual = await importOriginal<{ default: (...args: unknown[]) => Promise<void> }>();
   return {
     default: (...args: unknown[]) => {
-      if (writeFileAtomic.fail) return Promise.reject(Object.assign(new Error(`${writeFileAtomic.fail}: simulated`), { code: writeFileAtomic.fail }));
+      if (writeFileAtomic.fail)
+        return Promise.reject(Object.assign(new Error(`${writeFileAtomic.fail}: simulated`), { code: writeFileAtomic.fail }));
       return actual.default(...args);
     },
   };
@@ -19,8 +20,22 @@ vi.mock('write-file-atomic', async (importOriginal) => {
 
 const registry = (id: string): Registry => ({
   run: {
-    version: 1, id, repoRoot: '/r', baseRef: 'HEAD', baseSha: 'abc', promptFiles: [], worktreeRoot: '/w', config: {}, conflicts: [],
-    orchestrator: { pid: 1, startTime: '1', host: 'h' }, sessions: [], startedAt: '2026-01-01T00:00:00Z', heartbeatAt: '2026-01-01T00:00:00Z', status: 'running', mode: 'parallel', limit: { value: 1, reason: 'cores' },
+    version: 1,
+    id,
+    repoRoot: '/r',
+    baseRef: 'HEAD',
+    baseSha: 'abc',
+    promptFiles: [],
+    worktreeRoot: '/w',
+    config: {},
+    conflicts: [],
+    orchestrator: { pid: 1, startTime: '1', host: 'h' },
+    sessions: [],
+    startedAt: '2026-01-01T00:00:00Z',
+    heartbeatAt: '2026-01-01T00:00:00Z',
+    status: 'running',
+    mode: 'parallel',
+    limit: { value: 1, reason: 'cores' },
   },
   tasks: [],
 });
@@ -38,7 +53,11 @@ describe('registry file', () => {
     const before = await readFile(file, 'utf8');
     writeFileAtomic.fail = 'ENOSPC';
     try {
-      await expect(writeRegistry(file, registry('lost'))).rejects.toThrow(new UserError(`cannot write the registry ${file}: the disk is full (ENOSPC); the last good registry was kept. Free some space or fix the permissions, then \`orch resume\`.`));
+      await expect(writeRegistry(file, registry('lost'))).rejects.toThrow(
+        new UserError(
+          `cannot write the registry ${file}: the disk is full (ENOSPC); the last good registry was kept. Free some space or fix the permissions, then \`orch resume\`.`,
+        ),
+      );
     } finally {
       writeFileAtomic.fail = undefined;
     }

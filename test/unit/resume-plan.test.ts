@@ -3,8 +3,23 @@ import { planResume, type ResumeFacts } from '../../src/run/resume-plan.js';
 import type { TaskRecord } from '../../src/state/registry.js';
 
 const task = (id: string, overrides: Partial<TaskRecord>): TaskRecord => ({
-  id, title: id, promptFile: `${id}.md`, dependsOn: [], files: [], priority: 0, order: 0, status: 'pending', worktree: `/w/${id}`, branch: `orch/r/${id}`,
-  attempts: 0, retriesUsed: 0, apiRequeues: 0, attemptLog: [], permissionDenials: [], commits: [], ...overrides,
+  id,
+  title: id,
+  promptFile: `${id}.md`,
+  dependsOn: [],
+  files: [],
+  priority: 0,
+  order: 0,
+  status: 'pending',
+  worktree: `/w/${id}`,
+  branch: `orch/r/${id}`,
+  attempts: 0,
+  retriesUsed: 0,
+  apiRequeues: 0,
+  attemptLog: [],
+  permissionDenials: [],
+  commits: [],
+  ...overrides,
 });
 const agent = (pid: number) => ({ pid, startTime: String(pid) });
 const facts = (alive: number[], withResult: string[] = [], retryFailed = false): ResumeFacts => ({
@@ -30,7 +45,16 @@ describe('planResume', () => {
   it('adopts live agents, collects finished ones, re-runs the rest, keeps what is done', () => {
     const plan = planResume(tasks, facts([1], ['finished-alone']));
     expect(Object.fromEntries([...plan].map(([id, action]) => [id, action.kind]))).toEqual({
-      done: 'keep', alive: 'adopt', 'finished-alone': 'collect', died: 'rerun', stopped: 'rerun', 'fresh-stopped': 'rerun', waiting: 'keep', broken: 'keep', 'after-broken': 'keep', 'after-after': 'keep',
+      done: 'keep',
+      alive: 'adopt',
+      'finished-alone': 'collect',
+      died: 'rerun',
+      stopped: 'rerun',
+      'fresh-stopped': 'rerun',
+      waiting: 'keep',
+      broken: 'keep',
+      'after-broken': 'keep',
+      'after-after': 'keep',
     });
     expect(plan.get('died')).toMatchObject({ next: { kind: 'resume', resumeSessionId: 'sess-3' } });
     expect(plan.get('stopped')).toMatchObject({ next: { kind: 'resume', resumeSessionId: 'sess-4' } });

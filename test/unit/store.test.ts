@@ -8,8 +8,22 @@ import { tempDir } from '../support/tmp.js';
 
 const registry = (): Registry => ({
   run: {
-    version: 1, id: '20260101-000000-abcd', repoRoot: '/r', baseRef: 'HEAD', baseSha: 'abc', promptFiles: [], worktreeRoot: '/w', config: {}, conflicts: [],
-    orchestrator: { pid: 1, startTime: '1', host: 'h' }, sessions: [], startedAt: 't', heartbeatAt: 't', status: 'running', mode: 'parallel', limit: { value: 1, reason: 'cores' },
+    version: 1,
+    id: '20260101-000000-abcd',
+    repoRoot: '/r',
+    baseRef: 'HEAD',
+    baseSha: 'abc',
+    promptFiles: [],
+    worktreeRoot: '/w',
+    config: {},
+    conflicts: [],
+    orchestrator: { pid: 1, startTime: '1', host: 'h' },
+    sessions: [],
+    startedAt: 't',
+    heartbeatAt: 't',
+    status: 'running',
+    mode: 'parallel',
+    limit: { value: 1, reason: 'cores' },
   },
   tasks: [],
 });
@@ -30,8 +44,15 @@ describe('RunStore', () => {
     store.notify({ type: 'task-activity', taskId: 't', activity: 'Bash: ls', turns: 1 });
     await Promise.all([store.record({ type: 'warning', message: 'two' }), store.record({ type: 'warning', message: 'three' })]);
     expect(JSON.parse(await readFile(run.registry, 'utf8')).run.heartbeatAt).toBe('changed');
-    const ledger = (await readFile(run.ledger, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as StampedEvent);
-    expect(ledger.map((event) => [event.seq, (event as { message: string }).message])).toEqual([[1, 'one'], [2, 'two'], [3, 'three']]);
+    const ledger = (await readFile(run.ledger, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as StampedEvent);
+    expect(ledger.map((event) => [event.seq, (event as { message: string }).message])).toEqual([
+      [1, 'one'],
+      [2, 'two'],
+      [3, 'three'],
+    ]);
     expect(seen.map((event) => event.type)).toEqual(['warning', 'task-activity', 'warning', 'warning']);
   });
 

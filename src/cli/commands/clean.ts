@@ -25,7 +25,10 @@ function renderActions(actions: readonly CleanAction[], dryRun: boolean): string
       run = action.run;
       lines.push(chalk.bold(`run ${run}`));
     }
-    const label = action.result === 'kept' || action.result === 'skipped' ? chalk.yellow(action.result) : chalk.green(dryRun ? `would be ${action.result}` : action.result);
+    const label =
+      action.result === 'kept' || action.result === 'skipped'
+        ? chalk.yellow(action.result)
+        : chalk.green(dryRun ? `would be ${action.result}` : action.result);
     const reason = action.reason ? `: ${action.reason}` : '';
     lines.push(`  ${action.kind} ${action.target} ${label}${reason}`);
   }

@@ -13,7 +13,11 @@ export function registerInit(program: Command, context: CommandContext): void {
       const repoRoot = await requireRepoRoot(context.cwd);
       const results = await initRepository(repoRoot, options.force === true);
       for (const { target, action } of results) {
-        context.out(action === 'kept' ? `${chalk.yellow('kept')} ${target} (already there; --force overwrites it)` : `${chalk.green(action)} ${target}`);
+        context.out(
+          action === 'kept'
+            ? `${chalk.yellow('kept')} ${target} (already there; --force overwrites it)`
+            : `${chalk.green(action)} ${target}`,
+        );
       }
       context.out(chalk.dim('In Claude Code: /orchestrate prompts/*.md — or describe the tasks in plain words.'));
       context.setExitCode(0);

@@ -23,7 +23,10 @@ export function registerLogs(program: Command, context: CommandContext): void {
     .action(async (taskId: string, flags: LogsFlags) => {
       const attempt = flags.attempt === undefined ? undefined : Number(flags.attempt);
       if (attempt !== undefined && !Number.isInteger(attempt)) throw new UserError(`--attempt "${flags.attempt}" is not a number.`);
-      const [{ renderTranscriptEvent }, { streamLogs }] = await Promise.all([import('../../render/transcript.js'), import('../../run/logs.js')]);
+      const [{ renderTranscriptEvent }, { streamLogs }] = await Promise.all([
+        import('../../render/transcript.js'),
+        import('../../run/logs.js'),
+      ]);
       const repoRoot = await requireRepoRoot(context.cwd);
       await streamLogs(repoRoot, taskId, { runId: flags.run, attempt, follow: flags.follow === true, raw: flags.raw === true }, (entry) => {
         if (entry.kind === 'heading') context.out(chalk.bold(`── ${entry.text}`));

@@ -8,7 +8,10 @@ export function registerPlan(program: Command, context: CommandContext): void {
     .argument('<prompts...>', 'prompt files, globs or directories of .md files')
     .option('--json', 'print one JSON object instead of text')
     .action(async (prompts: string[], options: { json?: boolean }) => {
-      const [{ loadAnalysis }, { planToJson, renderPlan }] = await Promise.all([import('../../graph/load-analysis.js'), import('../../render/plan.js')]);
+      const [{ loadAnalysis }, { planToJson, renderPlan }] = await Promise.all([
+        import('../../graph/load-analysis.js'),
+        import('../../render/plan.js'),
+      ]);
       const analysis = await loadAnalysis(prompts, context.cwd);
       context.out(options.json ? JSON.stringify(planToJson(analysis), null, 2) : renderPlan(analysis));
       context.setExitCode(0);

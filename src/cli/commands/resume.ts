@@ -14,7 +14,11 @@ export function registerResume(program: Command, context: CommandContext): void 
   ).action(async (runId: string | undefined, options: RunOptions & { retryFailed?: boolean }) => {
     const { resumeRun } = await import('../../run/resume.js');
     await driveRun(context, options.json === true, (sink, onStart) =>
-      resumeRun({ cwd: context.cwd, env: context.env, runId, flags: flagOverrides(options), retryFailed: options.retryFailed === true }, sink, onStart),
+      resumeRun(
+        { cwd: context.cwd, env: context.env, runId, flags: flagOverrides(options), retryFailed: options.retryFailed === true },
+        sink,
+        onStart,
+      ),
     );
   });
 }

@@ -34,8 +34,16 @@ export function registerRun(program: Command, context: CommandContext): void {
       // Set by --detach for the background process it starts.
       .addOption(new Option('--run-id <id>').hideHelp()),
   ).action(async (prompts: string[], options: RunOptions & { detach?: boolean; runId?: string }) => {
-    const request = { cwd: context.cwd, env: context.env, prompts, flags: flagOverrides(options), detached: options.runId !== undefined, runId: options.runId };
-    if (options.runId !== undefined && !RUN_ID_PATTERN.test(options.runId)) throw new UserError(`--run-id "${options.runId}" is not a run id orch made.`);
+    const request = {
+      cwd: context.cwd,
+      env: context.env,
+      prompts,
+      flags: flagOverrides(options),
+      detached: options.runId !== undefined,
+      runId: options.runId,
+    };
+    if (options.runId !== undefined && !RUN_ID_PATTERN.test(options.runId))
+      throw new UserError(`--run-id "${options.runId}" is not a run id orch made.`);
     if (options.detach) {
       const { startDetached } = await import('../../run/detach.js');
       const detached = await startDetached(request, context.argv);

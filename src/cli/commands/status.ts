@@ -18,7 +18,10 @@ export function registerStatus(program: Command, context: CommandContext): void 
     .option('--watch', 'refresh until the run ends')
     .option('--json', 'print {"run":{…},"tasks":[…]} (or {"runs":[…]} with --all)')
     .action(async (runId: string | undefined, options: StatusOptions) => {
-      const [{ renderRunList, renderStatus }, { listRuns, loadStatus }] = await Promise.all([import('../../render/status.js'), import('../../run/status.js')]);
+      const [{ renderRunList, renderStatus }, { listRuns, loadStatus }] = await Promise.all([
+        import('../../render/status.js'),
+        import('../../run/status.js'),
+      ]);
       const repoRoot = await requireRepoRoot(context.cwd);
       if (options.all) {
         const { runs, unreadable } = await listRuns(repoRoot, context.env);

@@ -15,8 +15,13 @@ export function registerWait(program: Command, context: CommandContext): void {
     .option('--timeout <duration>', 'give up after this long, e.g. 300 (seconds), 5m')
     .action(async (runId: string | undefined, options: { timeout?: string }) => {
       const timeoutMs = options.timeout === undefined ? undefined : parseDuration(options.timeout);
-      if (options.timeout !== undefined && timeoutMs === undefined) throw new UserError(`--timeout "${options.timeout}" is not a duration: use seconds (300) or a duration such as 5m.`);
-      const [{ countStatuses }, { formatCounts }, { waitForRun }] = await Promise.all([import('../../run/summary.js'), import('../../render/format.js'), import('../../run/wait.js')]);
+      if (options.timeout !== undefined && timeoutMs === undefined)
+        throw new UserError(`--timeout "${options.timeout}" is not a duration: use seconds (300) or a duration such as 5m.`);
+      const [{ countStatuses }, { formatCounts }, { waitForRun }] = await Promise.all([
+        import('../../run/summary.js'),
+        import('../../render/format.js'),
+        import('../../run/wait.js'),
+      ]);
       const repoRoot = await requireRepoRoot(context.cwd);
       const result = await waitForRun(repoRoot, runId, timeoutMs);
       const { run } = result.registry;
@@ -27,7 +32,9 @@ export function registerWait(program: Command, context: CommandContext): void {
           context.setExitCode(run.exitCode ?? 1);
           return;
         case 'stale':
-          context.err(`orch: run ${run.id} stopped without finishing: its orchestrator (pid ${run.orchestrator.pid}) is gone; \`orch resume ${run.id}\` finishes it.`);
+          context.err(
+            `orch: run ${run.id} stopped without finishing: its orchestrator (pid ${run.orchestrator.pid}) is gone; \`orch resume ${run.id}\` finishes it.`,
+          );
           context.setExitCode(1);
           return;
         case 'timeout':
