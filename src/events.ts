@@ -1,4 +1,4 @@
-import type { AttemptKind, FailureKind, RunStatus, TaskStatus } from './state/registry.js';
+import type { AttemptKind, FailureKind, RunStatus, TaskStatus } from './domain/vocabulary.js';
 
 /**
  * Everything core code reports, as data. Renderers (TTY, plain lines, NDJSON) consume these;
@@ -36,6 +36,9 @@ export type OrchEvent =
   | { type: 'warning'; message: string }
   | { type: 'run-finished'; status: RunStatus; exitCode: number; summary: RunSummary };
 
+/** A task's state change: what every transition returns and the ledger records. */
+export type TaskStatusEvent = Extract<OrchEvent, { type: 'task-status' }>;
+
 export type LimitReason = 'cores' | 'memory' | 'load' | 'api' | 'max-parallel' | 'sequential';
 
 export interface TaskSummary {
@@ -55,12 +58,12 @@ export interface RunSummary {
   runId: string;
   tasks: TaskSummary[];
   counts: Record<TaskStatus, number>;
-  /** Time the orchestrator(s) ran, summed over run and resumes. */
+  /** Time an orchestrator was driving the run, summed over the run and its resumes (each to its end or last heartbeat). */
   wallMs: number;
   /** Agent time summed over every attempt of every task. */
   taskTimeMs: number;
-  /** taskTimeMs ÷ wallMs, measured. */
-  speedup: number;
+  /** taskTimeMs ÷ wallMs: how many agents ran at once, on average. Not a speedup: nothing ran the tasks one by one to compare with. */
+  averageConcurrency: number;
   costUsd: number;
 }
 

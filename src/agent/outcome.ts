@@ -1,4 +1,5 @@
-import type { FailureKind } from '../state/registry.js';
+import { PRESSURE_STATUSES, type FailureKind } from '../domain/vocabulary.js';
+import type { StopReason } from '../executor/types.js';
 import type { AgentResult } from './stream.js';
 
 export type Outcome =
@@ -13,12 +14,10 @@ export interface OutcomeInput {
   result: AgentResult | undefined;
   stderrTail: string;
   /** Why orch stopped the agent itself, if it did. */
-  stoppedBy?: 'user' | 'timeout' | 'inactivity' | undefined;
+  stoppedBy?: StopReason | undefined;
   /** "text" agents (not Claude Code) have no result line: exit 0 is success. */
   output: 'stream-json' | 'text';
 }
-
-const RATE_LIMIT_STATUSES = new Set([429, 529]);
 
 function lastLine(text: string): string {
   const lines = text
@@ -40,7 +39,7 @@ function resultFailure(result: AgentResult): Outcome {
     return { status: 'failed', failure: 'not-logged-in', reason: `claude is not logged in (${lastLine(text)})` };
   }
   const status = result.apiErrorStatus;
-  if (status !== undefined && RATE_LIMIT_STATUSES.has(status)) {
+  if (status !== undefined && PRESSURE_STATUSES.has(status)) {
     return { status: 'failed', failure: 'rate-limited', reason: `API ${status}: ${lastLine(text) || 'rate limited'}`, apiStatus: status };
   }
   if (status !== undefined || result.terminalReason === 'api_error') {
@@ -67,6 +66,7 @@ function resultFailure(result: AgentResult): Outcome {
  */
 export function classifyOutcome(input: OutcomeInput): Outcome {
   if (input.stoppedBy === 'user') return { status: 'interrupted', reason: 'stopped by orch (interrupt)' };
+  if (input.stoppedBy === 'abort') return { status: 'interrupted', reason: 'stopped by orch (the run was aborted)' };
   if (input.stoppedBy === 'timeout') return { status: 'failed', failure: 'timeout', reason: 'timeout: the task ran past its time limit' };
   if (input.stoppedBy === 'inactivity')
     return { status: 'failed', failure: 'timeout', reason: 'timeout: no output from the agent for too long (a hung stream)' };

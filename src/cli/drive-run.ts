@@ -1,5 +1,5 @@
 import type { EventSink } from '../events.js';
-import type { Orchestrator, RunOutcome } from '../run/orchestrator.js';
+import type { Orchestrator, RunOutcome } from '../engine/orchestrator.js';
 import type { CommandContext } from './context.js';
 import { handleStopSignals } from './signals.js';
 
@@ -23,6 +23,8 @@ export async function driveRun(
     );
     renderer.close();
     if (outcome.error) context.err(`orch: ${outcome.error.message}`);
+    // A bug in orch: where it happened is worth more than a tidy line.
+    if (outcome.internalError?.stack) context.err(outcome.internalError.stack);
     context.setExitCode(outcome.exitCode);
   } finally {
     renderer.close();

@@ -1,6 +1,6 @@
 import { stripVTControlCharacters } from 'node:util';
 import chalk from 'chalk';
-import type { TaskStatus } from '../state/registry.js';
+import type { TaskStatus } from '../domain/vocabulary.js';
 
 export const STATUS_SYMBOL: Record<TaskStatus, string> = {
   pending: '·',

@@ -1,5 +1,5 @@
 import chalk from 'chalk';
-import type { RunListEntry, StatusView } from '../run/status.js';
+import type { RunListEntry, StatusView } from '../commands/status.js';
 import { formatDuration } from '../util/duration.js';
 import { clock, colorStatus, formatCost, formatCounts, shortSha, table } from './format.js';
 

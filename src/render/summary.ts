@@ -25,7 +25,7 @@ export function renderSummary(summary: RunSummary): string {
   lines.push('');
   lines.push(formatCounts(summary.counts));
   lines.push(
-    `wall time ${formatDuration(summary.wallMs)} · task time ${formatDuration(summary.taskTimeMs)} · speedup ${summary.speedup.toFixed(2)}× (task time ÷ wall time) · cost ${formatCost(summary.costUsd)}`,
+    `wall time ${formatDuration(summary.wallMs)} · task time ${formatDuration(summary.taskTimeMs)} · ${summary.averageConcurrency.toFixed(2)} agents at once on average (task time ÷ wall time) · cost ${formatCost(summary.costUsd)}`,
   );
   return lines.join('\n');
 }

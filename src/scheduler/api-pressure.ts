@@ -1,5 +1,4 @@
-/** Statuses that mean "too many requests" for the whole account: rate limited, overloaded. */
-export const PRESSURE_STATUSES: ReadonlySet<number> = new Set([429, 529]);
+import { PRESSURE_STATUSES } from '../domain/vocabulary.js';
 
 export interface PressureConfig {
   backoffBase: number;

@@ -1,6 +1,6 @@
 import type { ConflictIndex } from '../graph/conflicts.js';
 import { byPriorityThenOrder } from '../graph/waves.js';
-import type { TaskStatus } from '../state/registry.js';
+import type { TaskStatus } from '../domain/vocabulary.js';
 
 export interface SchedulableTask {
   id: string;

@@ -1,4 +1,6 @@
-import type { ProcessIdentity, Registry, RunStatus, TaskRecord } from './registry.js';
+import type { Registry, TaskRecord } from './registry.js';
+import type { ProcessIdentity } from '../process/process-info.js';
+import type { RunStatus } from '../domain/vocabulary.js';
 
 /** What a run's state really is, derived from pids and heartbeats rather than trusted from the file. */
 export type RunLiveness = 'running' | 'stale' | Exclude<RunStatus, 'running'>;

@@ -56,6 +56,16 @@ export function attemptFileName(taskId: string, attempt: number, extension: stri
   return attempt <= 1 ? `${taskId}.${extension}` : `${taskId}@${attempt}.${extension}`;
 }
 
+/**
+ * Where the worktree root sits inside the repository, relative to its top (with `/`), or
+ * undefined when it is outside it: such a root must be kept out of `git status` and of copies.
+ */
+export function worktreeRootInRepo(repoRoot: string, worktreeRoot: string): string | undefined {
+  const relative = path.relative(repoRoot, path.resolve(repoRoot, worktreeRoot));
+  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) return undefined;
+  return relative.split(path.sep).join('/');
+}
+
 /** `<root>/<run-id>/<task-id>`, refusing anything that would land outside the root. */
 export function worktreePath(root: string, runId: string, taskId: string): string {
   const resolvedRoot = path.resolve(root);

@@ -1,35 +1,10 @@
 import { z } from 'zod';
-
-export const TASK_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'interrupted'] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
-
-export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'interrupted', 'aborted'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-
-/** Why a task failed; `timeout`, `setup` and `rate-limited` are named by the issues users file. */
-export const FAILURE_KINDS = [
-  'agent-error',
-  'api-error',
-  'rate-limited',
-  'not-logged-in',
-  'timeout',
-  'no-result',
-  'exit-code',
-  'setup',
-  'spawn',
-  'worktree',
-  'commit',
-] as const;
-export type FailureKind = (typeof FAILURE_KINDS)[number];
-
-export const ATTEMPT_KINDS = ['fresh', 'retry', 'requeue', 'resume', 'adopted', 'fallback'] as const;
-export type AttemptKind = (typeof ATTEMPT_KINDS)[number];
+import type { ProcessIdentity } from '../process/process-info.js';
+import { ATTEMPT_KINDS, ATTEMPT_OUTCOMES, FAILURE_KINDS, RUN_STATUSES, TASK_STATUSES } from '../domain/vocabulary.js';
 
 const isoTime = z.string();
 
-/** One process identity: a pid alone can be reused, a pid with its start time cannot. */
-const processIdentity = z.object({ pid: z.number().int(), startTime: z.string() });
-export type ProcessIdentity = z.infer<typeof processIdentity>;
+const processIdentity = z.object({ pid: z.number().int(), startTime: z.string() }) satisfies z.ZodType<ProcessIdentity>;
 
 const attemptSchema = z.object({
   number: z.number().int().min(1),
@@ -43,7 +18,7 @@ const attemptSchema = z.object({
   pid: z.number().int().optional(),
   exitCode: z.number().int().nullable().optional(),
   signal: z.string().nullable().optional(),
-  outcome: z.enum(['succeeded', 'failed', 'interrupted', 'requeued']).optional(),
+  outcome: z.enum(ATTEMPT_OUTCOMES).optional(),
   reason: z.string().optional(),
   /** True when another agent ran at the same time: only such failures trigger the sequential fallback. */
   parallel: z.boolean().default(false),
@@ -127,7 +102,15 @@ const runSchema = z.object({
   conflicts: z.array(z.object({ a: z.string(), b: z.string(), files: z.array(z.string()) })),
   orchestrator: processIdentity.extend({ host: z.string() }),
   /** Every orchestrator session: the first run and each resume. */
-  sessions: z.array(z.object({ pid: z.number().int(), startedAt: isoTime, finishedAt: isoTime.optional() })),
+  sessions: z.array(
+    z.object({
+      pid: z.number().int(),
+      startedAt: isoTime,
+      /** The last heartbeat of this session's orchestrator: where a session killed with kill -9 ended. */
+      lastAliveAt: isoTime.optional(),
+      finishedAt: isoTime.optional(),
+    }),
+  ),
   startedAt: isoTime,
   heartbeatAt: isoTime,
   finishedAt: isoTime.optional(),

@@ -2,9 +2,9 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { UserError, errorCode } from '../errors.js';
-import { isAlive } from './process-info.js';
+import { isAlive } from '../process/process-info.js';
 import type { RunPaths } from './paths.js';
-import type { ProcessIdentity } from './registry.js';
+import type { ProcessIdentity } from '../process/process-info.js';
 
 export type ReleaseLock = () => Promise<void>;
 

@@ -1,5 +1,5 @@
 import { appendFile, readFile } from 'node:fs/promises';
-import { errorCode } from '../errors.js';
+import { environmentError, errorCode } from '../errors.js';
 import type { EventSink, OrchEvent, StampedEvent } from '../events.js';
 import type { RunPaths } from './paths.js';
 import type { Registry, RunRecord, TaskRecord } from './registry.js';
@@ -76,15 +76,25 @@ export class RunStore {
     const stamped = this.stamp(event);
     await this.save();
     // Appends are chained so the ledger's lines stay in event order.
-    const append = this.ledgerTail.then(() => appendFile(this.paths.ledger, `${JSON.stringify(stamped)}\n`));
+    const append = this.ledgerTail.then(() =>
+      appendFile(this.paths.ledger, `${JSON.stringify(stamped)}\n`).catch((error: unknown) => {
+        throw (
+          environmentError(
+            error,
+            `cannot append to the ledger ${this.paths.ledger}`,
+            'free some space or fix the permissions, then `orch resume`.',
+          ) ?? error
+        );
+      }),
+    );
     this.ledgerTail = append.catch(() => undefined);
     await append;
     this.sink(stamped);
     return stamped;
   }
 
-  /** Progress that is not a state change: shown live, kept in the agent's own log, not the ledger. */
-  notify(event: OrchEvent): void {
+  /** Progress that is not a state change (`task-activity`): shown live, kept in the agent's own log, not the ledger. */
+  notify(event: Extract<OrchEvent, { type: 'task-activity' }>): void {
     this.sink({ ...event, seq: this.seq, at: new Date().toISOString() });
   }
 

@@ -3,8 +3,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { errorCode } from '../errors.js';
-import { isAlive } from '../state/process-info.js';
-import type { ProcessIdentity } from '../state/registry.js';
+import { isAlive } from '../process/process-info.js';
+import type { ProcessIdentity } from '../process/process-info.js';
 
 const FIRST_PORT = 20_000;
 const LAST_PORT = 60_000;

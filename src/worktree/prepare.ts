@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { Outcome } from '../agent/outcome.js';
-import type { AgentProcess } from '../agent/process.js';
 import type { OrchConfig } from '../config/schema.js';
-import type { ProcessIdentity, RunRecord, TaskRecord } from '../state/registry.js';
+import type { AttemptSpec } from '../executor/types.js';
+import type { ProcessIdentity } from '../process/process-info.js';
 import { formatDuration } from '../util/duration.js';
 import { copyIncludes } from './include.js';
 import { reservePorts } from './ports.js';
@@ -10,8 +10,7 @@ import { runSetup } from './setup.js';
 
 export interface PrepareContext {
   repoRoot: string;
-  run: RunRecord;
-  task: TaskRecord;
+  spec: AttemptSpec;
   config: OrchConfig;
   env: NodeJS.ProcessEnv;
   /** True for a worktree created (or re-attached) for this attempt: copies and setup happen once per worktree. */
@@ -20,58 +19,69 @@ export interface PrepareContext {
   setupLog: string;
   /** The run's list of untracked files to copy (computed once per run). */
   includeCandidates: () => Promise<string[]>;
-  onProcess: (process: AgentProcess) => void;
-  isStopped: () => boolean;
+  /** Ports are reserved before setup runs (setup may need them): told at once, so they are on record. */
+  onPorts: (ports: number[]) => void;
+  signal: AbortSignal;
+  kill: AbortSignal;
 }
 
-export type Prepared = { ok: true; env: Record<string, string>; description: string } | { ok: false; outcome: Outcome };
+export type Prepared =
+  | { ok: true; env: Record<string, string>; description: string; ports: number[]; copiedFiles: string[]; setupMs?: number | undefined }
+  | { ok: false; outcome: Outcome; ports: number[]; copiedFiles?: string[] | undefined; setupMs?: number | undefined };
 
 /** The variables every setup command and agent gets. */
-export function orchEnvironment(run: RunRecord, task: TaskRecord): Record<string, string> {
+export function orchEnvironment(spec: AttemptSpec, ports: readonly number[]): Record<string, string> {
   const env: Record<string, string> = {
-    ORCH_RUN_ID: run.id,
-    ORCH_TASK_ID: task.id,
-    ORCH_WORKTREE: task.worktree,
-    ORCH_BRANCH: task.branch,
-    ORCH_BASE: run.baseSha,
+    ORCH_RUN_ID: spec.runId,
+    ORCH_TASK_ID: spec.task.id,
+    ORCH_WORKTREE: spec.task.worktree,
+    ORCH_BRANCH: spec.task.branch,
+    ORCH_BASE: spec.base.sha,
   };
-  if (task.ports && task.ports.length > 0) {
-    env.ORCH_PORT = String(task.ports[0]);
-    env.ORCH_PORTS = task.ports.join(',');
+  if (ports.length > 0) {
+    env.ORCH_PORT = String(ports[0]);
+    env.ORCH_PORTS = ports.join(',');
   }
   return env;
 }
 
 /**
  * Gets a task's worktree ready before its agent starts: reserves its ports, copies the
- * untracked files the user asked for, runs the setup commands (once per worktree). Ports are
- * reserved on `task.ports`; the caller releases them when the attempt ends.
+ * untracked files the user asked for, runs the setup commands (once per worktree). The caller
+ * releases the ports when the attempt ends.
  */
 export async function prepareWorktree(context: PrepareContext): Promise<Prepared> {
-  const { task, config, run } = context;
-  task.ports = await reservePorts(config.worktree.ports, context.owner, run.id, task.id);
-  const env = orchEnvironment(run, task);
+  const { spec, config } = context;
+  const ports = await reservePorts(config.worktree.ports, context.owner, spec.runId, spec.task.id);
+  context.onPorts(ports);
+  const env = orchEnvironment(spec, ports);
+  let copiedFiles = spec.worktree.copiedFiles;
+  let setupMs: number | undefined;
 
   if (context.fresh) {
-    const copied = await copyIncludes(context.repoRoot, task.worktree, await context.includeCandidates());
-    task.copiedFiles = [...new Set([...(task.copiedFiles ?? []), ...copied])];
+    const copied = await copyIncludes(context.repoRoot, spec.task.worktree, await context.includeCandidates());
+    copiedFiles = [...new Set([...copiedFiles, ...copied])];
     if (config.worktree.setup.length > 0) {
       const started = Date.now();
       const setup = await runSetup(config.worktree.setup, {
-        cwd: task.worktree,
+        cwd: spec.task.worktree,
         env: { ...context.env, ...env },
         logFile: context.setupLog,
-        timeoutMs: task.timeoutMs ?? config.timeouts.task,
+        timeoutMs: spec.task.timeoutMs,
         graceMs: config.timeouts.killGrace,
-        onProcess: context.onProcess,
-        isStopped: context.isStopped,
+        signal: context.signal,
+        kill: context.kill,
       });
-      task.setupMs = Date.now() - started;
+      setupMs = Date.now() - started;
       if (!setup.ok) {
-        if (context.isStopped()) return { ok: false, outcome: { status: 'interrupted', reason: 'stopped during setup' } };
+        if (context.signal.aborted)
+          return { ok: false, ports, copiedFiles, setupMs, outcome: { status: 'interrupted', reason: 'stopped during setup' } };
         const how = setup.timedOut ? 'timed out' : setup.signal ? `was killed by ${setup.signal}` : `exited ${setup.exitCode}`;
         return {
           ok: false,
+          ports,
+          copiedFiles,
+          setupMs,
           outcome: {
             status: 'failed',
             failure: 'setup',
@@ -81,14 +91,12 @@ export async function prepareWorktree(context: PrepareContext): Promise<Prepared
       }
     }
   }
-  return { ok: true, env, description: describePreparation(context) };
+  return { ok: true, env, ports, copiedFiles, setupMs, description: describePreparation(config, copiedFiles, ports, setupMs) };
 }
 
 /** What the prompt tells the agent was prepared, so it does not redo it. */
-function describePreparation(context: PrepareContext): string {
-  const { task, config } = context;
+function describePreparation(config: OrchConfig, copied: readonly string[], ports: readonly number[], setupMs: number | undefined): string {
   const lines: string[] = [];
-  const copied = task.copiedFiles ?? [];
   if (copied.length > 0) {
     const shown = copied
       .slice(0, 20)
@@ -100,12 +108,12 @@ function describePreparation(context: PrepareContext): string {
   }
   if (config.worktree.setup.length > 0) {
     const ran = config.worktree.setup.map((command) => `\`${command}\``).join(', ');
-    const time = task.setupMs !== undefined ? ` in ${formatDuration(task.setupMs)}` : '';
+    const time = setupMs !== undefined ? ` in ${formatDuration(setupMs)}` : '';
     lines.push(`- orch already ran the setup commands in this worktree${time}: ${ran}. Do not run them again.`);
   }
-  if (task.ports && task.ports.length > 0) {
+  if (ports.length > 0) {
     lines.push(
-      `- Ports reserved for you: ${task.ports.join(', ')} (also in $ORCH_PORT and $ORCH_PORTS). Use them for any server you start; other agents use other ports.`,
+      `- Ports reserved for you: ${ports.join(', ')} (also in $ORCH_PORT and $ORCH_PORTS). Use them for any server you start; other agents use other ports.`,
     );
   }
   return lines.join('\n');

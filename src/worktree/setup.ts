@@ -1,5 +1,5 @@
 import { appendFile } from 'node:fs/promises';
-import { AgentProcess } from '../agent/process.js';
+import { ProcessGroup } from '../process/process-group.js';
 
 export type SetupResult = { ok: true } | { ok: false; command: string; exitCode: number | null; signal: string | null; timedOut: boolean };
 
@@ -9,9 +9,10 @@ export interface SetupContext {
   logFile: string;
   timeoutMs: number;
   graceMs: number;
-  /** Each command's process, so an interrupt can stop it like an agent. */
-  onProcess: (process: AgentProcess) => void;
-  isStopped: () => boolean;
+  /** Stops the command running now like an agent: SIGTERM to its group, SIGKILL after the grace period. */
+  signal: AbortSignal;
+  /** SIGKILL to its group at once. */
+  kill: AbortSignal;
 }
 
 /**
@@ -21,9 +22,9 @@ export interface SetupContext {
  */
 export async function runSetup(commands: readonly string[], context: SetupContext): Promise<SetupResult> {
   for (const command of commands) {
-    if (context.isStopped()) return { ok: false, command, exitCode: null, signal: 'SIGTERM', timedOut: false };
+    if (context.signal.aborted) return { ok: false, command, exitCode: null, signal: 'SIGTERM', timedOut: false };
     await appendFile(context.logFile, `$ ${command}\n`);
-    const process = AgentProcess.spawn({
+    const process = ProcessGroup.spawn({
       file: '/bin/sh',
       args: ['-c', command],
       cwd: context.cwd,
@@ -32,18 +33,23 @@ export async function runSetup(commands: readonly string[], context: SetupContex
       stdoutFile: context.logFile,
       stderrFile: context.logFile,
     });
-    context.onProcess(process);
     let timedOut = false;
+    const stop = (): void => void process.stop(context.graceMs);
+    const kill = (): void => process.killNow();
     const timer = setTimeout(() => {
       timedOut = true;
-      void process.stop(context.graceMs);
+      stop();
     }, context.timeoutMs);
+    context.signal.addEventListener('abort', stop);
+    context.kill.addEventListener('abort', kill);
     try {
       const exit = await process.exited;
       await process.reapGroup(context.graceMs);
       if (exit.exitCode !== 0) return { ok: false, command, exitCode: exit.exitCode, signal: exit.signal, timedOut };
     } finally {
       clearTimeout(timer);
+      context.signal.removeEventListener('abort', stop);
+      context.kill.removeEventListener('abort', kill);
     }
   }
   return { ok: true };

@@ -1,7 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readProcessInfo } from '../../src/state/process-info.js';
+import { readProcessInfo } from '../../src/process/process-info.js';
 import { agentScript, agentStarts, agentState, fakeAgentEnv, finishes, processesWithEnv } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';

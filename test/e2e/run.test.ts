@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { formatDuration } from '../../src/util/duration.js';
 import { agentScript, agentStarts, agentState, fakeAgentEnv, roomyMachine } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
@@ -133,8 +134,15 @@ describe('orch run with the scripted fake agent', () => {
     expect(await git(repo, 'status', '--porcelain')).toBe(statusBefore);
     expect(await readFile(path.join(repo, 'README.md'), 'utf8')).toBe('# repo, edited by the user\n');
 
-    // The summary reports measured totals.
-    expect(result.stdout).toMatch(/wall time [\d.]+m?s · task time [\dm.]+s · speedup \d+\.\d\d×/);
+    // The summary reports the totals measured in the registry: the orchestrator's time, the agents' time, their ratio.
+    const span = (from: string, to: string | undefined): number => Date.parse(to!) - Date.parse(from);
+    const wallMs = registry.run.sessions.reduce((total, session) => total + span(session.startedAt, session.finishedAt), 0);
+    const taskTimeMs = registry.tasks
+      .flatMap((entry) => entry.attemptLog)
+      .reduce((total, attempt) => total + span(attempt.startedAt, attempt.finishedAt), 0);
+    expect(result.stdout).toContain(
+      `wall time ${formatDuration(wallMs)} · task time ${formatDuration(taskTimeMs)} · ${(taskTimeMs / wallMs).toFixed(2)} agents at once on average (task time ÷ wall time)`,
+    );
     expect(result.stdout).toContain('t04-broken: tests failed');
   });
 
@@ -149,13 +157,33 @@ describe('orch run with the scripted fake agent', () => {
       .split('\n')
       .map(
         (line) =>
-          JSON.parse(line) as { type: string; seq: number; summary?: { counts: Record<string, number>; speedup: number; wallMs: number } },
+          JSON.parse(line) as {
+            type: string;
+            seq: number;
+            summary?: { counts: Record<string, number>; averageConcurrency: number; wallMs: number; taskTimeMs: number; costUsd: number };
+          },
       );
     expect(events[0]!.type).toBe('run-started');
     const last = events.at(-1)!;
     expect(last.type).toBe('run-finished');
     expect(last.summary!.counts.succeeded).toBe(2);
-    expect(last.summary!.wallMs).toBeGreaterThan(0);
+    // Every figure is the registry's own measurement: nothing estimated.
+    const registry = await readRunRegistry(repo);
+    const [session] = registry.run.sessions;
+    expect(registry.run.sessions).toHaveLength(1);
+    expect(last.summary!.wallMs).toBe(Date.parse(session!.finishedAt!) - Date.parse(session!.startedAt));
+    const attempts = registry.tasks.flatMap((task) => task.attemptLog);
+    expect(last.summary!.taskTimeMs).toBe(
+      attempts.reduce((total, attempt) => total + Date.parse(attempt.finishedAt!) - Date.parse(attempt.startedAt), 0),
+    );
+    expect(last.summary!.averageConcurrency).toBeCloseTo(last.summary!.taskTimeMs / last.summary!.wallMs, 10);
+    // b waits for a: one agent at a time, so the agents' time fits inside the orchestrator's.
+    expect(last.summary!.taskTimeMs).toBeLessThanOrEqual(last.summary!.wallMs);
+    expect(last.summary!.averageConcurrency).toBeLessThanOrEqual(1);
+    expect(last.summary!.costUsd).toBeCloseTo(
+      registry.tasks.reduce((total, task) => total + task.costUsd!, 0),
+      10,
+    );
     expect(
       events
         .filter((event) => event.type === 'task-status')

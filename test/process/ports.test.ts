@@ -2,7 +2,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { identify } from '../../src/state/process-info.js';
+import { identify } from '../../src/process/process-info.js';
 import { releasePorts, reservePorts } from '../../src/worktree/ports.js';
 import { tempDir } from '../support/tmp.js';
 

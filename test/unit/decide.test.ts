@@ -1,36 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Outcome } from '../../src/agent/outcome.js';
-import { applyDecision, decideAfterAttempt, decideAttempt, type RetryPolicy } from '../../src/run/decide.js';
-import type { AttemptKind, AttemptRecord, TaskRecord } from '../../src/state/registry.js';
+import { decideAfterAttempt, decideAttempt, type RetryPolicy } from '../../src/engine/decide.js';
+import type { AttemptKind } from '../../src/domain/vocabulary.js';
+import { attemptRecord, taskRecord } from '../support/records.js';
 
-const task = (overrides: Partial<TaskRecord> = {}): TaskRecord => ({
-  id: 't',
-  title: 't',
-  promptFile: 't.md',
-  dependsOn: [],
-  files: [],
-  priority: 0,
-  order: 0,
-  status: 'running',
-  worktree: '/w',
-  branch: 'b',
-  attempts: 1,
-  retriesUsed: 0,
-  apiRequeues: 0,
-  attemptLog: [],
-  permissionDenials: [],
-  commits: [],
-  ...overrides,
-});
-const attempt = (kind: AttemptKind = 'fresh'): AttemptRecord => ({
-  number: 1,
-  kind,
-  startedAt: '',
-  log: '',
-  stderr: '',
-  prompt: '',
-  parallel: false,
-});
+const task = taskRecord;
+const attempt = (kind: AttemptKind = 'fresh') => attemptRecord(kind);
 const policy: RetryPolicy = { retries: 2, backoffMs: 1000, apiRequeues: 3 };
 const failed = (failure: Extract<Outcome, { status: 'failed' }>['failure'], reason = 'boom'): Outcome => ({
   status: 'failed',
@@ -100,7 +75,7 @@ describe('decideAfterAttempt', () => {
   });
 });
 
-describe('decideAttempt and applyDecision', () => {
+describe('decideAttempt', () => {
   it('never requeues while the run is stopping', () => {
     expect(decideAttempt(task(), attempt(), failed('timeout'), undefined, policy, true)).toEqual({
       status: 'interrupted',
@@ -116,27 +91,5 @@ describe('decideAttempt and applyDecision', () => {
     expect(
       decideAttempt(task({ retriesUsed: 2 }), attempt(), failed('spawn', 'cannot start claude: ENOENT'), 'ENOENT', policy, false),
     ).toMatchObject({ status: 'failed' });
-  });
-
-  it('records a retry with its backoff, and a fallback success', () => {
-    const retried = task({ reason: 'old', failure: 'timeout' });
-    const event = applyDecision(
-      retried,
-      attempt(),
-      { status: 'pending', reason: 'boom; retry 1 of 2', next: { kind: 'retry' }, delayMs: 1000, spends: 'retry' },
-      '2026-01-01T00:00:00.000Z',
-    );
-    expect(retried).toMatchObject({
-      status: 'pending',
-      retriesUsed: 1,
-      retryAt: '2026-01-01T00:00:01.000Z',
-      reason: 'boom; retry 1 of 2',
-      next: { kind: 'retry' },
-    });
-    expect(retried.failure).toBeUndefined();
-    expect(event).toMatchObject({ type: 'task-status', status: 'pending', retryInMs: 1000 });
-    const rescued = task();
-    applyDecision(rescued, attempt('fallback'), { status: 'succeeded' }, '2026-01-01T00:00:00.000Z');
-    expect(rescued).toMatchObject({ status: 'succeeded', succeededInFallback: true, finishedAt: '2026-01-01T00:00:00.000Z' });
   });
 });

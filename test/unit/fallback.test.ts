@@ -1,27 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { fallbackCandidates } from '../../src/run/fallback.js';
-import { runEnding } from '../../src/run/summary.js';
+import { fallbackCandidates } from '../../src/engine/fallback.js';
+import { runEnding } from '../../src/engine/summary.js';
 import type { TaskRecord } from '../../src/state/registry.js';
+import { taskRecord } from '../support/records.js';
 
-const task = (id: string, overrides: Partial<TaskRecord>): TaskRecord => ({
-  id,
-  title: id,
-  promptFile: `${id}.md`,
-  dependsOn: [],
-  files: [],
-  priority: 0,
-  order: 0,
-  status: 'pending',
-  worktree: '/w',
-  branch: 'b',
-  attempts: 1,
-  retriesUsed: 0,
-  apiRequeues: 0,
-  attemptLog: [],
-  permissionDenials: [],
-  commits: [],
-  ...overrides,
-});
+const task = (id: string, overrides: Partial<TaskRecord>): TaskRecord => taskRecord({ id, title: id, status: 'pending', ...overrides });
 
 describe('fallbackCandidates', () => {
   it('retries parallel failures another attempt could fix, and revives what they skipped', () => {

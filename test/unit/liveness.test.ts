@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { viewOf } from '../../src/run/status.js';
-import type { ProcessIdentity, Registry, TaskRecord } from '../../src/state/registry.js';
+import { viewOf } from '../../src/commands/status.js';
+import type { Registry, TaskRecord } from '../../src/state/registry.js';
+import type { ProcessIdentity } from '../../src/process/process-info.js';
 
 const orchestrator = { pid: 100, startTime: 's100', host: 'h' };
 const agent = (pid: number): ProcessIdentity => ({ pid, startTime: `s${pid}` });

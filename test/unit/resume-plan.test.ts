@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planResume, type ResumeFacts } from '../../src/run/resume-plan.js';
+import { planResume, type ResumeFacts } from '../../src/engine/resume-plan.js';
 import type { TaskRecord } from '../../src/state/registry.js';
 
 const task = (id: string, overrides: Partial<TaskRecord>): TaskRecord => ({

@@ -1,6 +1,6 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import type { CleanAction } from '../../run/clean.js';
+import type { CleanAction } from '../../commands/clean.js';
 import { requireRepoRoot } from '../../worktree/repo.js';
 import type { CommandContext } from '../context.js';
 
@@ -50,7 +50,7 @@ export function registerClean(program: Command, context: CommandContext): void {
     .option('--dry-run', 'print what would be done, change nothing')
     .option('--json', 'print the actions as JSON')
     .action(async (flags: CleanFlags) => {
-      const { clean } = await import('../../run/clean.js');
+      const { clean } = await import('../../commands/clean.js');
       const repoRoot = await requireRepoRoot(context.cwd);
       const dryRun = flags.dryRun === true;
       const actions = await clean(repoRoot, context.env, {

@@ -9,7 +9,7 @@ export function registerInit(program: Command, context: CommandContext): void {
     .description('add the /orchestrate slash command, the workflow-manager agent and a documented config to this repository')
     .option('--force', 'overwrite files that already exist')
     .action(async (options: { force?: boolean }) => {
-      const { initRepository } = await import('../../run/init.js');
+      const { initRepository } = await import('../../commands/init.js');
       const repoRoot = await requireRepoRoot(context.cwd);
       const results = await initRepository(repoRoot, options.force === true);
       for (const { target, action } of results) {

@@ -25,7 +25,7 @@ export function registerLogs(program: Command, context: CommandContext): void {
       if (attempt !== undefined && !Number.isInteger(attempt)) throw new UserError(`--attempt "${flags.attempt}" is not a number.`);
       const [{ renderTranscriptEvent }, { streamLogs }] = await Promise.all([
         import('../../render/transcript.js'),
-        import('../../run/logs.js'),
+        import('../../commands/logs.js'),
       ]);
       const repoRoot = await requireRepoRoot(context.cwd);
       await streamLogs(repoRoot, taskId, { runId: flags.run, attempt, follow: flags.follow === true, raw: flags.raw === true }, (entry) => {

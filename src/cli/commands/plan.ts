@@ -9,7 +9,7 @@ export function registerPlan(program: Command, context: CommandContext): void {
     .option('--json', 'print one JSON object instead of text')
     .action(async (prompts: string[], options: { json?: boolean }) => {
       const [{ loadAnalysis }, { planToJson, renderPlan }] = await Promise.all([
-        import('../../graph/load-analysis.js'),
+        import('../../commands/analysis.js'),
         import('../../render/plan.js'),
       ]);
       const analysis = await loadAnalysis(prompts, context.cwd);

@@ -12,7 +12,7 @@ export function registerResume(program: Command, context: CommandContext): void 
       .argument('[run-id]', 'the run to resume (default: the latest)')
       .option('--retry-failed', 'also re-run failed tasks, and the dependents they caused to be skipped'),
   ).action(async (runId: string | undefined, options: RunOptions & { retryFailed?: boolean }) => {
-    const { resumeRun } = await import('../../run/resume.js');
+    const { resumeRun } = await import('../../commands/resume.js');
     await driveRun(context, options.json === true, (sink, onStart) =>
       resumeRun(
         { cwd: context.cwd, env: context.env, runId, flags: flagOverrides(options), retryFailed: options.retryFailed === true },

@@ -45,13 +45,13 @@ export function registerRun(program: Command, context: CommandContext): void {
     if (options.runId !== undefined && !RUN_ID_PATTERN.test(options.runId))
       throw new UserError(`--run-id "${options.runId}" is not a run id orch made.`);
     if (options.detach) {
-      const { startDetached } = await import('../../run/detach.js');
+      const { startDetached } = await import('../../commands/detach.js');
       const detached = await startDetached(request, context.argv);
       context.out(options.json ? JSON.stringify(detached) : detached.runId);
       context.setExitCode(0);
       return;
     }
-    const { startRun } = await import('../../run/start.js');
+    const { startRun } = await import('../../commands/run.js');
     await driveRun(context, options.json === true, (sink, onStart) => startRun(request, sink, onStart));
   });
 }

@@ -20,7 +20,7 @@ export function registerStatus(program: Command, context: CommandContext): void 
     .action(async (runId: string | undefined, options: StatusOptions) => {
       const [{ renderRunList, renderStatus }, { listRuns, loadStatus }] = await Promise.all([
         import('../../render/status.js'),
-        import('../../run/status.js'),
+        import('../../commands/status.js'),
       ]);
       const repoRoot = await requireRepoRoot(context.cwd);
       if (options.all) {

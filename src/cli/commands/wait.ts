@@ -18,9 +18,9 @@ export function registerWait(program: Command, context: CommandContext): void {
       if (options.timeout !== undefined && timeoutMs === undefined)
         throw new UserError(`--timeout "${options.timeout}" is not a duration: use seconds (300) or a duration such as 5m.`);
       const [{ countStatuses }, { formatCounts }, { waitForRun }] = await Promise.all([
-        import('../../run/summary.js'),
+        import('../../engine/summary.js'),
         import('../../render/format.js'),
-        import('../../run/wait.js'),
+        import('../../commands/wait.js'),
       ]);
       const repoRoot = await requireRepoRoot(context.cwd);
       const result = await waitForRun(repoRoot, runId, timeoutMs);

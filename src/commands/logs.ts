@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LineFollower } from '../agent/follow.js';
 import { parseStreamLine, type StreamEvent } from '../agent/stream.js';
 import { UserError } from '../errors.js';
-import { isAlive } from '../state/process-info.js';
+import { isAlive } from '../process/process-info.js';
 import type { Registry, TaskRecord } from '../state/registry.js';
 import { loadRun } from '../state/runs.js';
 

@@ -1,4 +1,6 @@
-import type { AttemptKind, ProcessIdentity, TaskRecord } from '../state/registry.js';
+import type { TaskRecord } from '../state/registry.js';
+import type { ProcessIdentity } from '../process/process-info.js';
+import type { AttemptKind } from '../domain/vocabulary.js';
 
 export type ResumeAction =
   | { kind: 'keep' }

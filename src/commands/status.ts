@@ -1,11 +1,12 @@
 import { loadConfig } from '../config/load.js';
-import { isAlive } from '../state/process-info.js';
+import { isAlive } from '../process/process-info.js';
 import { runLiveness, taskLiveness, type LivenessProbe, type RunLivenessView, type TaskLivenessView } from '../state/liveness.js';
-import type { Registry, RunRecord, TaskRecord, TaskStatus } from '../state/registry.js';
+import type { Registry, RunRecord, TaskRecord } from '../state/registry.js';
+import type { TaskStatus } from '../domain/vocabulary.js';
 import { listRunIds, loadRun } from '../state/runs.js';
 import { runPaths } from '../state/paths.js';
 import { readRegistry } from '../state/registry-file.js';
-import { countStatuses } from './summary.js';
+import { countStatuses } from '../engine/summary.js';
 
 export type RunView = RunRecord & RunLivenessView & { counts: Record<TaskStatus, number> };
 export type TaskView = TaskRecord & TaskLivenessView;

@@ -2,7 +2,7 @@ import { UserError } from '../errors.js';
 import { loadPrompts } from '../prompt/load.js';
 import { isGlob } from '../prompt/paths.js';
 import { findRepoRoot, listTrackedFiles } from '../worktree/repo.js';
-import { analyze, describeAnalysisError, type Analysis } from './analyze.js';
+import { analyze, describeAnalysisError, type Analysis } from '../graph/analyze.js';
 
 /**
  * Reads the prompt files named on the command line and analyzes them. The repository is only

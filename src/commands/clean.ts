@@ -1,9 +1,9 @@
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { AgentProcess } from '../agent/process.js';
+import { ProcessGroup } from '../process/process-group.js';
 import { loadConfig } from '../config/load.js';
 import { UserError, errorMessage } from '../errors.js';
-import { isAlive } from '../state/process-info.js';
+import { isAlive } from '../process/process-info.js';
 import { runPaths, runsDir, stateDir } from '../state/paths.js';
 import type { Registry, TaskRecord } from '../state/registry.js';
 import { readRegistry, writeRegistry } from '../state/registry-file.js';
@@ -92,7 +92,7 @@ export async function clean(repoRoot: string, env: NodeJS.ProcessEnv, options: C
       try {
         const { config } = await loadConfig(repoRoot, env, [], registry.run.config);
         for (const task of liveAgents) {
-          await AgentProcess.adopt(task.agent!).stop(config.timeouts.killGrace);
+          await ProcessGroup.adopt(task.agent!).stop(config.timeouts.killGrace);
           if (task.status === 'running') {
             task.status = 'interrupted';
             task.reason = 'agent stopped by orch clean --kill-orphans';

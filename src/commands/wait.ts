@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isAlive } from '../state/process-info.js';
+import { isAlive } from '../process/process-info.js';
 import type { Registry } from '../state/registry.js';
 import { loadRun } from '../state/runs.js';
 

@@ -1,5 +1,5 @@
 import type { TaskRecord } from '../state/registry.js';
-import { FINAL_FAILURES } from './decide.js';
+import { FINAL_FAILURES } from '../domain/vocabulary.js';
 import { skippedBecauseOf } from './resume-plan.js';
 
 /**

@@ -1,10 +1,20 @@
 import type { RunSummary, TaskSummary } from '../events.js';
-import { TASK_STATUSES, type Registry, type RunStatus, type TaskRecord, type TaskStatus } from '../state/registry.js';
+import { type Registry, type TaskRecord } from '../state/registry.js';
+import { TASK_STATUSES, type RunStatus, type TaskStatus } from '../domain/vocabulary.js';
 
 /** Milliseconds an attempt ran (up to now for one still running). */
 function attemptMs(attempt: { startedAt: string; finishedAt?: string | undefined }, now: number): number {
   const end = attempt.finishedAt ? Date.parse(attempt.finishedAt) : now;
   return Math.max(0, end - Date.parse(attempt.startedAt));
+}
+
+/**
+ * How long one orchestrator drove the run: to its end, or, for one that died (kill -9, a crash),
+ * to its last heartbeat. Never "up to now": a dead session must not overlap the one that resumed it.
+ */
+function sessionMs(session: { startedAt: string; lastAliveAt?: string | undefined; finishedAt?: string | undefined }): number {
+  const end = session.finishedAt ?? session.lastAliveAt ?? session.startedAt;
+  return Math.max(0, Date.parse(end) - Date.parse(session.startedAt));
 }
 
 /** How many tasks are in each status (every status present, zeros included). */
@@ -31,7 +41,7 @@ export function summarize(registry: Registry, now: number = Date.now()): RunSumm
     if (task.reason !== undefined) summary.reason = task.reason;
     return summary;
   });
-  const wallMs = registry.run.sessions.reduce((total, session) => total + attemptMs(session, now), 0);
+  const wallMs = registry.run.sessions.reduce((total, session) => total + sessionMs(session), 0);
   const taskTimeMs = tasks.reduce((total, task) => total + task.durationMs, 0);
   return {
     runId: registry.run.id,
@@ -39,7 +49,7 @@ export function summarize(registry: Registry, now: number = Date.now()): RunSumm
     counts: countStatuses(registry.tasks),
     wallMs,
     taskTimeMs,
-    speedup: wallMs > 0 ? taskTimeMs / wallMs : 0,
+    averageConcurrency: wallMs > 0 ? taskTimeMs / wallMs : 0,
     costUsd: tasks.reduce((total, task) => total + (task.costUsd ?? 0), 0),
   };
 }

@@ -2,8 +2,8 @@ import { closeSync, openSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { errorCode } from '../errors.js';
-import { identify, isAlive, liveGroupMembers } from '../state/process-info.js';
-import type { ProcessIdentity } from '../state/registry.js';
+import { identify, isAlive, liveGroupMembers } from './process-info.js';
+import type { ProcessIdentity } from './process-info.js';
 
 export interface AgentSpawnSpec {
   file: string;
@@ -39,7 +39,7 @@ type State = 'running' | 'stopping' | 'exited';
  * together), with stdin, stdout and stderr attached to files rather than to pipes held by orch:
  * if orch dies, the agent keeps working and `orch resume` can adopt it.
  */
-export class AgentProcess {
+export class ProcessGroup {
   private state: State = 'running';
   readonly exited: Promise<AgentExit>;
 
@@ -63,7 +63,7 @@ export class AgentProcess {
     return this.state !== 'exited';
   }
 
-  static spawn(spec: AgentSpawnSpec): AgentProcess {
+  static spawn(spec: AgentSpawnSpec): ProcessGroup {
     const stdin = openSync(spec.stdinFile, 'r');
     const stdout = openSync(spec.stdoutFile, 'a');
     const stderr = openSync(spec.stderrFile, 'a');
@@ -88,10 +88,10 @@ export class AgentProcess {
           const code = errorCode(result.cause) ?? errorCode(result);
           throw new SpawnError(`cannot start ${spec.file}: ${code ?? result.shortMessage}`, code);
         });
-        return AgentProcess.failed(failure);
+        return ProcessGroup.failed(failure);
       }
       const exited = subprocess.then((result) => ({ exitCode: result.exitCode ?? null, signal: result.signal ?? null }));
-      return new AgentProcess(identify(pid) ?? { pid, startTime: 'unknown' }, exited, true);
+      return new ProcessGroup(identify(pid) ?? { pid, startTime: 'unknown' }, exited, true);
     } finally {
       closeSync(stdin);
       closeSync(stdout);
@@ -100,8 +100,8 @@ export class AgentProcess {
   }
 
   /** A spawn that failed: `exited` rejects with the SpawnError. */
-  private static failed(failure: Promise<never>): AgentProcess {
-    const process = new AgentProcess({ pid: -1, startTime: 'none' }, failure, true);
+  private static failed(failure: Promise<never>): ProcessGroup {
+    const process = new ProcessGroup({ pid: -1, startTime: 'none' }, failure, true);
     process.state = 'exited';
     return process;
   }
@@ -110,12 +110,12 @@ export class AgentProcess {
    * Follows an agent that a previous orchestrator started: alive while its pid still belongs to
    * the same process (start time checked), polled because it is not orch's child.
    */
-  static adopt(identity: ProcessIdentity, pollMs = 300): AgentProcess {
+  static adopt(identity: ProcessIdentity, pollMs = 300): ProcessGroup {
     const exited = (async (): Promise<AgentExit> => {
       while (isAlive(identity)) await sleep(pollMs);
       return { exitCode: null, signal: null };
     })();
-    return new AgentProcess(identity, exited, false);
+    return new ProcessGroup(identity, exited, false);
   }
 
   /** Sends a signal to the agent's process group, but only to processes orch started. */

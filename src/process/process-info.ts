@@ -1,6 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import type { ProcessIdentity } from './registry.js';
+
+/** One process, for good: a pid alone can be reused, a pid with its start time cannot. */
+export interface ProcessIdentity {
+  pid: number;
+  /** Opaque, but equal for the same process and different once a pid is reused. */
+  startTime: string;
+}
 
 export interface ProcessInfo {
   pid: number;

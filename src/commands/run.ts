@@ -1,22 +1,14 @@
-import path from 'node:path';
 import { loadConfig, type FlagOverride } from '../config/load.js';
-import type { OrchConfig } from '../config/schema.js';
 import { UserError } from '../errors.js';
 import type { EventSink } from '../events.js';
-import { ConflictIndex } from '../graph/conflicts.js';
-import { loadAnalysis } from '../graph/load-analysis.js';
-import { chooseSampler } from '../scheduler/sampler.js';
-import { STATE_DIR, stateDir } from '../state/paths.js';
-import { selfIdentity } from '../state/process-info.js';
-import { filesToInclude, includePatterns } from '../worktree/include.js';
+import { loadAnalysis } from './analysis.js';
 import { acquireRunLock } from '../state/run-lock.js';
 import type { RunStore } from '../state/store.js';
 import { branchOf, resolveCommit } from '../worktree/git.js';
-import { GitMutex } from '../worktree/mutex.js';
 import { requireRepoRoot } from '../worktree/repo.js';
-import { startAttempt, type AttemptEnvironment, type AttemptRequest } from './attempt.js';
-import { createRun } from './create.js';
-import { Orchestrator, type RunOutcome } from './orchestrator.js';
+import { createRun } from './create-run.js';
+import type { Orchestrator, RunOutcome } from '../engine/orchestrator.js';
+import { executeRun } from './execute.js';
 import { checkAgent, checkStateWritable } from './preflight.js';
 
 export interface RunRequest {
@@ -43,46 +35,6 @@ export async function prepareRun(request: RunRequest) {
   await checkAgent(config, request.env, request.cwd);
   await checkStateWritable(repoRoot);
   return { repoRoot, config, input, analysis, baseSha };
-}
-
-/** Runs the tasks of a freshly created run to the end. */
-export async function executeRun(
-  store: RunStore,
-  config: OrchConfig,
-  env: NodeJS.ProcessEnv,
-  onStart: (orchestrator: Orchestrator) => void,
-  adopted: AttemptRequest[] = [],
-): Promise<RunOutcome> {
-  const repoRoot = store.run.repoRoot;
-  let candidates: Promise<string[]> | undefined;
-  const worktreeRoot = path.relative(repoRoot, store.run.worktreeRoot);
-  const attemptEnvironment: AttemptEnvironment = {
-    store,
-    config,
-    repoRoot,
-    paths: store.paths,
-    gitMutex: new GitMutex(stateDir(repoRoot)),
-    env,
-    onApiRetry: (status: number, delayMs: number | undefined) => orchestrator.apiSignal(status, delayMs),
-    owner: selfIdentity(),
-    // Listed once per run, when the first worktree needs it; orch's state and worktrees are never copied.
-    includeCandidates: () =>
-      (candidates ??= includePatterns(repoRoot, config.worktree.include).then((patterns) =>
-        filesToInclude(repoRoot, patterns, [
-          STATE_DIR,
-          ...(worktreeRoot.startsWith('..') || path.isAbsolute(worktreeRoot) ? [] : [worktreeRoot]),
-        ]),
-      )),
-  };
-  const orchestrator = new Orchestrator({
-    store,
-    config,
-    conflicts: new ConflictIndex(store.run.conflicts),
-    sampler: chooseSampler(env),
-    startAttempt: (request) => startAttempt(attemptEnvironment, request),
-  });
-  onStart(orchestrator);
-  return orchestrator.run(adopted);
 }
 
 /** `orch run`: check, create the run, run it. */

@@ -6,8 +6,17 @@ import type { ConfigInput, OrchConfig } from '../config/schema.js';
 import { environmentError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { Analysis } from '../graph/analyze.js';
-import { selfIdentity } from '../state/process-info.js';
-import { branchName, runPaths, runPathsIn, startingDir, stateDir, worktreePath, type RunPaths } from '../state/paths.js';
+import { selfIdentity } from '../process/process-info.js';
+import {
+  STATE_DIR,
+  branchName,
+  runPaths,
+  runPathsIn,
+  startingDir,
+  worktreePath,
+  worktreeRootInRepo,
+  type RunPaths,
+} from '../state/paths.js';
 import type { Registry, TaskRecord } from '../state/registry.js';
 import { writeRegistry } from '../state/registry-file.js';
 import { RunStore } from '../state/store.js';
@@ -92,10 +101,10 @@ async function writeNewRun(input: NewRun, runId: string, paths: RunPaths): Promi
   await mkdir(paths.prompts, { recursive: true });
   await mkdir(paths.tasks, { recursive: true });
   await excludeStateDir(input.repoRoot);
-  const relativeRoot = path.relative(input.repoRoot, worktreeRoot);
-  if (!relativeRoot.startsWith('..') && !path.isAbsolute(relativeRoot) && !worktreeRoot.startsWith(stateDir(input.repoRoot))) {
-    await excludeStateDir(input.repoRoot, `/${relativeRoot.split(path.sep).join('/')}/`);
-  }
+  // A worktree root inside the repository (but outside .gadugi/) must not show in `git status` either.
+  const rootInRepo = worktreeRootInRepo(input.repoRoot, worktreeRoot);
+  if (rootInRepo && rootInRepo !== STATE_DIR && !rootInRepo.startsWith(`${STATE_DIR}/`))
+    await excludeStateDir(input.repoRoot, `/${rootInRepo}/`);
 
   for (const task of input.analysis.tasks) await writeFile(path.join(paths.tasks, `${task.id}.md`), task.body);
 

@@ -1,6 +1,6 @@
 import type { Outcome } from '../agent/outcome.js';
-import type { OrchEvent } from '../events.js';
-import type { AttemptKind, AttemptRecord, FailureKind, TaskRecord } from '../state/registry.js';
+import type { AttemptRecord, TaskRecord } from '../state/registry.js';
+import { FINAL_FAILURES, RESOURCE_SPAWN_ERRORS, type AttemptKind, type FailureKind } from '../domain/vocabulary.js';
 import { INTERRUPTED_NOTE, RETRY_NOTE } from './resume-plan.js';
 
 export interface NextAttempt {
@@ -25,12 +25,6 @@ export interface RetryPolicy {
   backoffMs: number;
   apiRequeues: number;
 }
-
-/** The machine refused to start a process: a sign to stop running things in parallel. */
-export const RESOURCE_SPAWN_ERRORS: ReadonlySet<string> = new Set(['EAGAIN', 'ENOMEM', 'EMFILE', 'ENFILE']);
-
-/** Failures that another attempt cannot fix. */
-export const FINAL_FAILURES: ReadonlySet<FailureKind> = new Set(['not-logged-in', 'setup', 'worktree']);
 
 /**
  * The task's next state after an attempt:
@@ -99,48 +93,4 @@ export function decideAttempt(
     return { status: 'pending', reason: `${outcome.reason}; requeued`, next: { kind: 'requeue' }, delayMs: 0, spends: 'none' };
   }
   return decideAfterAttempt(task, attempt, outcome, policy);
-}
-
-/** Writes a decision into the task's record; returns the state change to record in the ledger. */
-export function applyDecision(
-  task: TaskRecord,
-  attempt: AttemptRecord,
-  decision: Decision,
-  now: string,
-): Extract<OrchEvent, { type: 'task-status' }> {
-  delete task.reason;
-  delete task.failure;
-  if (decision.status === 'pending') {
-    attempt.outcome = 'requeued';
-    task.status = 'pending';
-    task.reason = decision.reason;
-    task.next = decision.next;
-    if (decision.spends === 'retry') task.retriesUsed += 1;
-    if (decision.spends === 'api-requeue') task.apiRequeues += 1;
-    if (decision.delayMs > 0) task.retryAt = new Date(Date.parse(now) + decision.delayMs).toISOString();
-    return {
-      type: 'task-status',
-      taskId: task.id,
-      status: 'pending',
-      previous: 'running',
-      attempt: attempt.number,
-      reason: decision.reason,
-      retryInMs: decision.delayMs,
-    };
-  }
-  task.finishedAt = now;
-  task.status = decision.status;
-  if (decision.reason) task.reason = decision.reason;
-  if (decision.status === 'succeeded' && attempt.kind === 'fallback') task.succeededInFallback = true;
-  if (decision.status === 'failed') task.failure = decision.failure;
-  return {
-    type: 'task-status',
-    taskId: task.id,
-    status: task.status,
-    previous: 'running',
-    attempt: attempt.number,
-    ...(task.reason ? { reason: task.reason } : {}),
-    ...(task.failure ? { failure: task.failure } : {}),
-    commits: task.commits.length,
-  };
 }

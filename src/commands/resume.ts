@@ -5,18 +5,19 @@ import { parseStreamLine } from '../agent/stream.js';
 import { loadConfig, type FlagOverride } from '../config/load.js';
 import { UserError } from '../errors.js';
 import type { EventSink } from '../events.js';
-import { findAgentByEnvironment, isAlive, selfIdentity } from '../state/process-info.js';
+import { findAgentByEnvironment, isAlive, selfIdentity } from '../process/process-info.js';
 import type { TaskRecord } from '../state/registry.js';
 import { acquireRunLock } from '../state/run-lock.js';
 import { loadRun } from '../state/runs.js';
 import { RunStore } from '../state/store.js';
-import type { AttemptRequest } from './attempt.js';
-import type { Orchestrator, RunOutcome } from './orchestrator.js';
+import type { AttemptRequest } from '../engine/attempt-record.js';
+import { markPending } from '../engine/transitions.js';
+import type { Orchestrator, RunOutcome } from '../engine/orchestrator.js';
 import { checkAgent } from './preflight.js';
-import { planResume } from './resume-plan.js';
+import { planResume } from '../engine/resume-plan.js';
 import { removeStaleIndexLock } from '../worktree/git.js';
 import { requireRepoRoot } from '../worktree/repo.js';
-import { executeRun } from './start.js';
+import { executeRun } from './execute.js';
 
 export interface ResumeRequest {
   cwd: string;
@@ -104,7 +105,7 @@ export async function resumeRun(
       if (!action || action.kind === 'keep') continue;
       // Its agent and the orchestrator are both gone: a git lock they left would block every commit.
       if ((action.kind === 'collect' || action.kind === 'rerun') && (await removeStaleIndexLock(task.worktree))) {
-        store.notify({ type: 'warning', message: `removed a stale git index.lock in ${task.worktree}` });
+        await store.record({ type: 'warning', message: `removed a stale git index.lock in ${task.worktree}` });
       }
       if (action.kind === 'adopt' || action.kind === 'collect') {
         const attempt = task.attemptLog.at(-1);
@@ -113,28 +114,13 @@ export async function resumeRun(
         adopted.push({ task, attempt, adopt: action.identity });
         continue;
       }
-      const previous = task.status;
-      task.status = 'pending';
-      delete task.finishedAt;
-      delete task.failure;
-      delete task.skippedBecause;
-      delete task.retryAt;
       if (action.kind === 'rerun') {
-        task.next = action.next;
         if (action.next.kind === 'retry') task.retriesUsed = 0;
-        task.reason = action.next.kind === 'retry' ? 'retrying a failed task (--retry-failed)' : 'resuming an interrupted task';
+        const reason = action.next.kind === 'retry' ? 'retrying a failed task (--retry-failed)' : 'resuming an interrupted task';
+        await store.record(markPending(task, { reason, next: action.next }));
       } else {
-        delete task.next;
-        task.reason = 'its dependency is being retried';
+        await store.record(markPending(task, { reason: 'its dependency is being retried' }));
       }
-      await store.record({
-        type: 'task-status',
-        taskId: task.id,
-        status: 'pending',
-        previous,
-        attempt: task.attempts,
-        reason: task.reason,
-      });
     }
 
     const outcome = await executeRun(
@@ -145,7 +131,7 @@ export async function resumeRun(
         orchestrator = created;
         onStart(created);
       },
-      adopted,
+      { adopted },
     );
     return { store, outcome };
   } finally {

@@ -3,8 +3,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { AgentProcess, SpawnError } from '../../src/agent/process.js';
-import { identify, isAlive, readProcessInfo } from '../../src/state/process-info.js';
+import { ProcessGroup, SpawnError } from '../../src/process/process-group.js';
+import { identify, isAlive, readProcessInfo } from '../../src/process/process-info.js';
 import { projectRoot } from '../support/orch.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -14,7 +14,7 @@ async function spawnFixture(name: string, args: string[] = [], stdin = '') {
   const dir = await tempDir();
   const files = { stdin: path.join(dir, 'in'), stdout: path.join(dir, 'out'), stderr: path.join(dir, 'err') };
   await writeFile(files.stdin, stdin);
-  const agent = AgentProcess.spawn({
+  const agent = ProcessGroup.spawn({
     file: process.execPath,
     args: [fixture(name), ...args],
     cwd: dir,
@@ -40,7 +40,7 @@ const alive = (pid: number) => {
   return info !== undefined && info.state !== 'Z';
 };
 
-describe('AgentProcess', () => {
+describe('ProcessGroup', () => {
   it('gives the prompt file as stdin and writes stdout to its file', async () => {
     const { agent, files } = await spawnFixture('echo-stdin.mjs', [], 'the prompt\n');
     expect(await agent.exited).toEqual({ exitCode: 0, signal: null });
@@ -95,7 +95,7 @@ describe('AgentProcess', () => {
   it('reports an executable that does not exist as a SpawnError', async () => {
     const dir = await tempDir();
     await writeFile(path.join(dir, 'in'), '');
-    const agent = AgentProcess.spawn({
+    const agent = ProcessGroup.spawn({
       file: path.join(dir, 'no-such-agent'),
       args: [],
       cwd: dir,
@@ -112,7 +112,7 @@ describe('AgentProcess', () => {
     const child = spawn(process.execPath, [fixture('forever.mjs')], { detached: true, stdio: 'ignore' });
     await sleep(200);
     const identity = identify(child.pid!)!;
-    const adopted = AgentProcess.adopt(identity, 50);
+    const adopted = ProcessGroup.adopt(identity, 50);
     expect(adopted.running).toBe(true);
     expect(await adopted.stop(2000)).toEqual({ exitCode: null, signal: null });
     expect(isAlive(identity)).toBe(false);

@@ -5,8 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
 import { runPaths, runPathsIn, startingDir } from '../state/paths.js';
-import { newRunId } from './create.js';
-import { prepareRun, type RunRequest } from './start.js';
+import { newRunId } from './create-run.js';
+import { prepareRun, type RunRequest } from './run.js';
 import { pathExists } from '../util/fs.js';
 
 const ORCH_BIN = fileURLToPath(new URL('../../bin/orch.js', import.meta.url));

@@ -1,0 +1,43 @@
+/**
+ * The words every part of orch shares: what state a task or run is in, why a task failed, how an
+ * attempt started. The registry's schema (state/), the agent's outcome (agent/), the scheduler
+ * and the engine all use these; none of them owns them.
+ */
+
+export const TASK_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'interrupted'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'interrupted', 'aborted'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** Why a task failed; `timeout`, `setup` and `rate-limited` are named by the issues users file. */
+export const FAILURE_KINDS = [
+  'agent-error',
+  'api-error',
+  'rate-limited',
+  'not-logged-in',
+  'timeout',
+  'no-result',
+  'exit-code',
+  'setup',
+  'spawn',
+  'worktree',
+  'commit',
+] as const;
+export type FailureKind = (typeof FAILURE_KINDS)[number];
+
+/** Failures that another attempt cannot fix: never retried, never re-run by the fallback pass. */
+export const FINAL_FAILURES: ReadonlySet<FailureKind> = new Set(['not-logged-in', 'setup', 'worktree']);
+
+export const ATTEMPT_KINDS = ['fresh', 'retry', 'requeue', 'resume', 'adopted', 'fallback'] as const;
+export type AttemptKind = (typeof ATTEMPT_KINDS)[number];
+
+/** How one attempt ended; `requeued` means the task runs again. */
+export const ATTEMPT_OUTCOMES = ['succeeded', 'failed', 'interrupted', 'requeued'] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+/** API statuses that mean "too many requests" for the whole account: rate limited (429), overloaded (529). */
+export const PRESSURE_STATUSES: ReadonlySet<number> = new Set([429, 529]);
+
+/** Errors with which the machine refuses to start a process: a sign to stop running things in parallel. */
+export const RESOURCE_SPAWN_ERRORS: ReadonlySet<string> = new Set(['EAGAIN', 'ENOMEM', 'EMFILE', 'ENFILE']);

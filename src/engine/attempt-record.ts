@@ -1,0 +1,125 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { OrchConfig } from '../config/schema.js';
+import type { AttemptKind } from '../domain/vocabulary.js';
+import type { AttemptResult, AttemptSpec, AttemptUpdate } from '../executor/types.js';
+import { attemptFileName } from '../state/paths.js';
+import type { AttemptRecord, TaskRecord } from '../state/registry.js';
+import type { RunStore } from '../state/store.js';
+
+/** A new attempt's record: its number, kind, start time and the files its output goes to. */
+export function newAttempt(task: TaskRecord, kind: AttemptKind, now: number, parallel: boolean): AttemptRecord {
+  const number = task.attempts + 1;
+  return {
+    number,
+    kind,
+    startedAt: new Date(now).toISOString(),
+    log: `logs/${attemptFileName(task.id, number, 'jsonl')}`,
+    stderr: `logs/${attemptFileName(task.id, number, 'stderr')}`,
+    prompt: `prompts/${attemptFileName(task.id, number, 'md')}`,
+    parallel,
+  };
+}
+
+export interface AttemptRequest {
+  task: TaskRecord;
+  attempt: AttemptRecord;
+  note?: string | undefined;
+  resumeSessionId?: string | undefined;
+  /** An agent a previous orchestrator started, to follow instead of starting one. */
+  adopt?: AttemptSpec['adopt'];
+}
+
+/** What an executor needs to run the attempt, from the run's registry and settings. */
+export async function attemptSpec(store: RunStore, config: OrchConfig, request: AttemptRequest): Promise<AttemptSpec> {
+  const { task, attempt } = request;
+  const run = store.run;
+  return {
+    runId: run.id,
+    task: {
+      id: task.id,
+      title: task.title,
+      // The task's text as saved when the run started: resume must not depend on edited files.
+      text: await readFile(path.join(store.paths.tasks, `${task.id}.md`), 'utf8'),
+      branch: task.branch,
+      worktree: task.worktree,
+      files: task.files,
+      timeoutMs: task.timeoutMs ?? config.timeouts.task,
+      model: task.model ?? config.agent.model ?? undefined,
+      maxTurns: task.maxTurns ?? config.agent.maxTurns ?? undefined,
+    },
+    attempt: { number: attempt.number, kind: attempt.kind, log: attempt.log, stderr: attempt.stderr, prompt: attempt.prompt },
+    base: { ref: run.baseRef, sha: run.baseSha },
+    mergeFirst: task.dependsOn.map((id) => {
+      const dependency = store.task(id);
+      return { branch: dependency.branch, taskId: dependency.id, title: dependency.title };
+    }),
+    note: request.note,
+    resumeSessionId: request.resumeSessionId,
+    adopt: request.adopt,
+    worktree: { ready: task.worktreeReady === true, copiedFiles: task.copiedFiles ?? [], ports: task.ports ?? [] },
+  };
+}
+
+/** Applies what an executor saw while the attempt ran to the task's record (the caller saves it). */
+export function applyUpdate(
+  task: TaskRecord,
+  attempt: AttemptRecord,
+  update: Exclude<AttemptUpdate, { kind: 'api-retry' }>,
+  now: number,
+): void {
+  switch (update.kind) {
+    case 'agent':
+      task.agent = update.identity;
+      attempt.pid = update.identity.pid;
+      return;
+    case 'ports':
+      task.ports = update.ports;
+      return;
+    case 'prepared':
+      task.copiedFiles = update.copiedFiles;
+      if (update.setupMs !== undefined) task.setupMs = update.setupMs;
+      if (update.ready) task.worktreeReady = true;
+      return;
+    case 'session':
+      task.sessionId = update.sessionId;
+      return;
+    case 'activity':
+      task.lastActivity = update.activity;
+      task.lastActivityAt = new Date(now).toISOString();
+      attempt.turns = update.turns;
+      sumAttempts(task);
+      return;
+  }
+}
+
+/** Records how an attempt ended: its outcome, exit, turns, cost, session, denials and commits. */
+export function recordResult(task: TaskRecord, attempt: AttemptRecord, result: AttemptResult, now: number): void {
+  const { outcome } = result;
+  attempt.finishedAt = new Date(now).toISOString();
+  attempt.outcome = outcome.status;
+  if (outcome.reason) attempt.reason = outcome.reason;
+  if (result.exit) {
+    attempt.exitCode = result.exit.exitCode;
+    attempt.signal = result.exit.signal;
+    task.exitCode = result.exit.exitCode;
+    task.signal = result.exit.signal;
+  }
+  if (result.turns !== undefined) attempt.turns = result.turns;
+  if (result.costUsd !== undefined) attempt.costUsd = result.costUsd;
+  if (result.sessionId) task.sessionId = result.sessionId;
+  if (result.permissionDenials && result.permissionDenials.length > 0) {
+    task.permissionDenials = [...new Set([...task.permissionDenials, ...result.permissionDenials])];
+  }
+  if (result.commits) task.commits = result.commits;
+  sumAttempts(task);
+  task.agentMs = (task.agentMs ?? 0) + Math.max(0, now - Date.parse(attempt.startedAt));
+}
+
+/** A task's turns and cost are the sums of its attempts' (reading one result twice changes nothing). */
+function sumAttempts(task: TaskRecord): void {
+  const turns = task.attemptLog.flatMap((attempt) => (attempt.turns === undefined ? [] : [attempt.turns]));
+  const costs = task.attemptLog.flatMap((attempt) => (attempt.costUsd === undefined ? [] : [attempt.costUsd]));
+  if (turns.length > 0) task.turns = turns.reduce((total, value) => total + value, 0);
+  if (costs.length > 0) task.costUsd = costs.reduce((total, value) => total + value, 0);
+}

@@ -1,0 +1,434 @@
+import type { OrchConfig } from '../config/schema.js';
+import { EXIT } from '../domain/exit-codes.js';
+import { UserError, errorMessage } from '../errors.js';
+import type { OrchEvent, TaskStatusEvent } from '../events.js';
+import type { AttemptResult, AttemptUpdate, Executor, StopReason } from '../executor/types.js';
+import type { ConflictIndex } from '../graph/conflicts.js';
+import { ApiPressure } from '../scheduler/api-pressure.js';
+import { computeLimit, type ConcurrencyLimit } from '../scheduler/limiter.js';
+import { blockedTasks, pickReady, type SchedulableTask } from '../scheduler/policy.js';
+import type { ResourceSample, Sampler } from '../scheduler/sampler.js';
+import type { AttemptRecord, TaskRecord } from '../state/registry.js';
+import type { RunStore } from '../state/store.js';
+import { applyUpdate, attemptSpec, newAttempt, recordResult, type AttemptRequest } from './attempt-record.js';
+import { breakerAfterAttempt } from './breaker.js';
+import { systemClock, type Clock } from './clock.js';
+import { decideAttempt } from './decide.js';
+import { fallbackCandidates } from './fallback.js';
+import { RETRY_NOTE } from './resume-plan.js';
+import { runEnding, summarize } from './summary.js';
+import { markAttemptEnded, markPending, markRunning, markSkipped } from './transitions.js';
+
+export interface OrchestratorDeps {
+  store: RunStore;
+  config: OrchConfig;
+  conflicts: ConflictIndex;
+  executor: Executor;
+  sampler: Sampler;
+  clock?: Clock;
+  random?: () => number;
+}
+
+export interface RunOutcome {
+  exitCode: number;
+  /** Set when the run was aborted by its environment (a full disk, claude not logged in). */
+  error?: UserError;
+  /** Set when the run was aborted by a bug in orch: its stack trace is worth printing. */
+  internalError?: Error;
+}
+
+/** An attempt under way: what stops it. */
+interface Active {
+  stop: AbortController;
+  kill: AbortController;
+}
+
+/**
+ * Runs a run's tasks to the end. It admits ready tasks within a concurrency limit that follows
+ * the machine and the API, hands each attempt to the executor, applies the retry policy, switches
+ * to one task at a time when parallel runs keep failing, re-runs those failures in a sequential
+ * fallback pass, and records every transition through the store (registry, ledger, event).
+ * Time comes from the clock and attempts from the executor, so all of this runs in-process in tests.
+ */
+export class Orchestrator {
+  private readonly active = new Map<string, Active>();
+  private readonly api: ApiPressure;
+  private readonly clock: Clock;
+  private sample: ResourceSample | undefined;
+  private interrupted = false;
+  private abortError: UserError | undefined;
+  private internalError: Error | undefined;
+  private ticking = false;
+  private tickAgain = false;
+  private finishing = false;
+  private fallbackDone = false;
+  private consecutiveParallelFailures = 0;
+  private readonly cancelTimers: Array<() => void> = [];
+  private cancelWake: (() => void) | undefined;
+  private lastLimit: ConcurrencyLimit | undefined;
+  private resolveDone!: (outcome: RunOutcome) => void;
+  private readonly done = new Promise<RunOutcome>((resolve) => {
+    this.resolveDone = resolve;
+  });
+
+  constructor(private readonly deps: OrchestratorDeps) {
+    this.clock = deps.clock ?? systemClock;
+    this.api = new ApiPressure(deps.config.api, deps.random);
+  }
+
+  private get store(): RunStore {
+    return this.deps.store;
+  }
+
+  private get config(): OrchConfig {
+    return this.deps.config;
+  }
+
+  private get stopping(): boolean {
+    return this.interrupted || this.abortError !== undefined;
+  }
+
+  /** Runs until every task is finished (or the run is stopped); `adopted` are agents already running. */
+  async run(adopted: AttemptRequest[] = [], warnings: readonly string[] = []): Promise<RunOutcome> {
+    this.fallbackDone = this.store.tasks.some((task) => task.attemptLog.some((attempt) => attempt.kind === 'fallback'));
+    for (const message of warnings) await this.record({ type: 'warning', message });
+    await this.resample();
+    this.cancelTimers.push(this.clock.every(this.config.heartbeat.interval, () => this.heartbeat()));
+    this.cancelTimers.push(this.clock.every(this.config.concurrency.sampleInterval, () => void this.resample().then(() => this.kick())));
+    for (const request of adopted) {
+      this.active.set(request.task.id, { stop: new AbortController(), kill: new AbortController() });
+      this.drive(request).catch((error: unknown) => this.fail(error));
+    }
+    this.kick();
+    return this.done;
+  }
+
+  /** Ctrl-C: admit nothing more, stop every agent (SIGTERM, then SIGKILL after the grace period). */
+  interrupt(): void {
+    this.interrupted = true;
+    this.stopAll('user');
+    this.kick();
+  }
+
+  /** A second Ctrl-C: SIGKILL every agent's process group now. */
+  killNow(): void {
+    this.interrupted = true;
+    this.stopAll('user');
+    for (const { kill } of this.active.values()) kill.abort();
+  }
+
+  /** Stops the run because the environment failed it (the agents are stopped like on Ctrl-C). */
+  abort(error: UserError): void {
+    this.abortError ??= error;
+    this.stopAll('abort');
+    this.kick();
+  }
+
+  /** API pressure seen live in an agent's stream, or in a failed result. */
+  apiSignal(status: number, retryAfterMs?: number): void {
+    const pause = this.api.signal(status, this.clock.now(), retryAfterMs);
+    if (!pause) return;
+    const pausedUntil = new Date(pause.until).toISOString();
+    this.store.run.apiPausedUntil = pausedUntil;
+    this.record({ type: 'api-pressure', status, pausedForMs: pause.delayMs, pausedUntil, level: pause.level })
+      .then(() => this.kick())
+      .catch((error: unknown) => this.fail(error));
+  }
+
+  private stopAll(reason: StopReason): void {
+    for (const { stop } of this.active.values()) if (!stop.signal.aborted) stop.abort(reason);
+  }
+
+  private record(event: OrchEvent): Promise<unknown> {
+    return this.store.record(event);
+  }
+
+  private async resample(): Promise<void> {
+    try {
+      this.sample = await this.deps.sampler();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private heartbeat(): void {
+    const now = new Date(this.clock.now()).toISOString();
+    const run = this.store.run;
+    run.heartbeatAt = now;
+    const session = run.sessions.at(-1);
+    if (session) session.lastAliveAt = now;
+    for (const id of this.active.keys()) this.store.task(id).heartbeatAt = now;
+    this.store.save().catch((error: unknown) => this.fail(error));
+  }
+
+  private kick(): void {
+    // After the run-finished event nothing may change (a late sample or timer must not record).
+    if (this.finishing) return;
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
+    this.ticking = true;
+    this.tick()
+      .catch((error: unknown) => this.fail(error))
+      .finally(() => {
+        this.ticking = false;
+        if (this.tickAgain) {
+          this.tickAgain = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** An error stops the run: the environment's with its one-line message, a bug as an internal error. */
+  private fail(error: unknown): void {
+    if (error instanceof UserError) {
+      this.abort(error);
+      return;
+    }
+    this.internalError ??= error instanceof Error ? error : new Error(String(error));
+    this.abort(new UserError(`internal error: ${errorMessage(error)}`, EXIT.failed));
+  }
+
+  private schedulable(): SchedulableTask[] {
+    return this.store.tasks.map((task) => ({
+      id: task.id,
+      status: task.status,
+      dependsOn: task.dependsOn,
+      priority: task.priority,
+      order: task.order,
+      retryAt: task.retryAt ? Date.parse(task.retryAt) : undefined,
+    }));
+  }
+
+  private currentLimit(now: number): ConcurrencyLimit {
+    if (this.api.isPaused(now)) return { value: Math.max(1, this.active.size), reason: 'api' };
+    return computeLimit({
+      sample: this.sample ?? { cores: 1, availableMemMb: Number.MAX_SAFE_INTEGER, loadPerCore: 0 },
+      running: this.active.size,
+      concurrency: this.config.concurrency,
+      maxParallel: this.config.maxParallel,
+      sequential: this.store.run.mode === 'sequential',
+    });
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopping) {
+      if (this.active.size === 0) await this.finish();
+      return;
+    }
+    await this.skipBlocked();
+
+    const now = this.clock.now();
+    const limit = this.currentLimit(now);
+    if (limit.value !== this.lastLimit?.value || limit.reason !== this.lastLimit.reason) {
+      this.lastLimit = limit;
+      this.store.run.limit = { value: limit.value, reason: limit.reason };
+      await this.record({ type: 'limit', limit: limit.value, reason: limit.reason, running: this.active.size });
+    }
+
+    const paused = this.api.isPaused(now);
+    if (paused) this.wakeAt(this.api.until);
+    else {
+      const ready = pickReady(this.schedulable(), new Set(this.active.keys()), limit.value - this.active.size, this.deps.conflicts, now);
+      for (const id of ready) this.launch(id);
+    }
+    if (this.active.size > 0) return;
+
+    const pending = this.store.tasks.filter((task) => task.status === 'pending');
+    if (pending.length === 0) {
+      if (await this.startFallbackPass()) this.kick();
+      else await this.finish();
+      return;
+    }
+    if (paused) return;
+    const nextRetry = Math.min(...pending.map((task) => (task.retryAt ? Date.parse(task.retryAt) : Number.POSITIVE_INFINITY)));
+    if (Number.isFinite(nextRetry)) {
+      this.wakeAt(nextRetry);
+      return;
+    }
+    throw new Error(`no task can start but ${pending.map((task) => task.id).join(', ')} are pending`);
+  }
+
+  /** Wakes the scheduler at a given time (a retry's backoff or an API pause ending). */
+  private wakeAt(time: number): void {
+    this.cancelWake?.();
+    this.cancelWake = this.clock.after(Math.max(0, time - this.clock.now()) + 5, () => this.kick());
+  }
+
+  /** Pending tasks whose dependency failed or was skipped will never run: skip them, with the reason. */
+  private async skipBlocked(): Promise<void> {
+    for (;;) {
+      const blocked = blockedTasks(this.schedulable());
+      if (blocked.size === 0) return;
+      const now = new Date(this.clock.now()).toISOString();
+      for (const [id, cause] of blocked) await this.record(markSkipped(this.store.task(id), this.store.task(cause), now));
+    }
+  }
+
+  private async switchToSequential(reason: string): Promise<void> {
+    if (this.store.run.mode === 'sequential') return;
+    this.store.run.mode = 'sequential';
+    this.store.run.modeReason = reason;
+    await this.record({ type: 'mode', mode: 'sequential', reason });
+  }
+
+  /**
+   * When everything else is done: tasks that failed while running in parallel get one more
+   * attempt each, one at a time, and the dependents their failure skipped come back.
+   */
+  private async startFallbackPass(): Promise<boolean> {
+    if (!this.config.fallback.enabled || this.fallbackDone) return false;
+    const { retry, revive } = fallbackCandidates(this.store.tasks);
+    if (retry.length === 0) return false;
+    this.fallbackDone = true;
+    await this.switchToSequential(
+      `fallback pass: ${retry.length} task${retry.length === 1 ? '' : 's'} that failed while running in parallel run again, one at a time`,
+    );
+    for (const task of retry) {
+      await this.record(markPending(task, { reason: 'sequential fallback', next: { kind: 'fallback', note: RETRY_NOTE(task.reason) } }));
+    }
+    for (const task of revive) await this.record(markPending(task, { reason: 'its dependency runs again in the sequential fallback' }));
+    return true;
+  }
+
+  /** Starts a pending task's next attempt. The status changes synchronously, so no tick starts it twice. */
+  private launch(id: string): void {
+    const task = this.store.task(id);
+    const next = task.next;
+    // Another agent is running now: this attempt runs in parallel, and so do they.
+    const attempt = newAttempt(task, next?.kind ?? 'fresh', this.clock.now(), this.active.size > 0);
+    if (attempt.parallel) {
+      for (const other of this.active.keys()) {
+        const current = this.store.task(other).attemptLog.at(-1);
+        if (current) current.parallel = true;
+      }
+    }
+    const started = markRunning(task, attempt);
+    this.active.set(id, { stop: new AbortController(), kill: new AbortController() });
+    const request: AttemptRequest = { task, attempt, note: next?.note, resumeSessionId: next?.resumeSessionId };
+    this.drive(request, started).catch((error: unknown) => this.fail(error));
+  }
+
+  /**
+   * Runs one attempt through the executor and records how it ended. `started` is the running
+   * event of a new attempt (an adopted agent's attempt was recorded by the orchestrator that died).
+   */
+  private async drive(request: AttemptRequest, started?: TaskStatusEvent): Promise<void> {
+    const { task, attempt } = request;
+    const active = this.active.get(task.id)!;
+    try {
+      if (started) await this.record(started);
+      let result: AttemptResult;
+      if (started && this.stopping) {
+        result = { outcome: { status: 'interrupted', reason: 'stopped before the agent started' } };
+      } else {
+        try {
+          const spec = await attemptSpec(this.store, this.config, request);
+          result = await this.deps.executor.run(spec, {
+            signal: active.stop.signal,
+            kill: active.kill.signal,
+            update: (update) => this.onUpdate(task, attempt, update),
+          });
+        } catch (error) {
+          // The attempt could not run (a full disk while writing its prompt, a bug): the task must
+          // not stay `running`, and the run stops with the real cause.
+          this.fail(error);
+          result = { outcome: { status: 'interrupted', reason: `the attempt could not run: ${errorMessage(error)}` } };
+        }
+      }
+      await this.complete(task, attempt, result);
+    } finally {
+      this.active.delete(task.id);
+      this.kick();
+    }
+  }
+
+  /** What the executor reports while an attempt runs. Never rejects: a failure to record stops the run. */
+  private async onUpdate(task: TaskRecord, attempt: AttemptRecord, update: AttemptUpdate): Promise<void> {
+    if (update.kind === 'api-retry') {
+      this.apiSignal(update.status, update.retryDelayMs);
+      return;
+    }
+    applyUpdate(task, attempt, update, this.clock.now());
+    try {
+      if (update.kind === 'activity')
+        this.store.notify({ type: 'task-activity', taskId: task.id, activity: update.activity, turns: task.turns ?? 0 });
+      // The agent's identity must be on disk before anything else happens; the rest rides along.
+      else if (update.kind === 'agent') await this.store.save();
+      else if (update.kind === 'session') await this.store.save();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private async complete(task: TaskRecord, attempt: AttemptRecord, result: AttemptResult): Promise<void> {
+    const now = this.clock.now();
+    const { outcome } = result;
+    recordResult(task, attempt, result, now);
+    const policy = {
+      retries: this.config.retries.count,
+      backoffMs: this.config.retries.backoff,
+      apiRequeues: this.config.retries.apiRequeues,
+    };
+    const decision = decideAttempt(task, attempt, outcome, result.spawnError, policy, this.stopping);
+
+    if (outcome.status === 'failed' && outcome.apiStatus !== undefined) this.apiSignal(outcome.apiStatus);
+    const breaker = breakerAfterAttempt(
+      this.consecutiveParallelFailures,
+      { outcome, parallel: attempt.parallel, spawnError: result.spawnError, stopping: this.stopping },
+      { enabled: this.config.fallback.enabled, threshold: this.config.fallback.failureThreshold },
+    );
+    this.consecutiveParallelFailures = breaker.consecutiveFailures;
+    if (breaker.failedInParallel) task.failedInParallel = true;
+    if (breaker.switchToSequential) await this.switchToSequential(breaker.switchToSequential);
+
+    const event = markAttemptEnded(task, attempt, decision, now);
+    if (decision.status === 'failed' && decision.failure === 'not-logged-in') {
+      this.abort(
+        new UserError(
+          `${decision.reason}: run \`claude\` once and log in, or set ANTHROPIC_API_KEY; then \`orch resume ${this.store.run.id}\`.`,
+        ),
+      );
+    }
+    await this.record(event);
+  }
+
+  private async finish(): Promise<void> {
+    if (this.finishing) return;
+    this.finishing = true;
+    for (const cancel of this.cancelTimers) cancel();
+    this.cancelWake?.();
+    const run = this.store.run;
+    const now = new Date(this.clock.now()).toISOString();
+    const session = run.sessions.at(-1);
+    if (session) {
+      session.finishedAt = now;
+      session.lastAliveAt = now;
+    }
+    const summary = summarize(this.store.registry, this.clock.now());
+    const { status, exitCode } = runEnding(summary.counts, this.interrupted, this.abortError?.exitCode);
+    if (this.abortError) run.reason = this.abortError.message;
+    run.status = status;
+    run.exitCode = exitCode;
+    run.finishedAt = now;
+    run.heartbeatAt = now;
+    try {
+      await this.record({ type: 'run-finished', status, exitCode, summary });
+    } catch (error) {
+      // The registry or the ledger cannot be written (a full disk): the last good registry stays; say so and stop.
+      this.abortError ??= error instanceof UserError ? error : new UserError(errorMessage(error), EXIT.failed);
+      if (!(error instanceof UserError)) this.internalError ??= error instanceof Error ? error : new Error(String(error));
+      this.resolveDone(this.outcome(this.abortError.exitCode));
+      return;
+    }
+    this.resolveDone(this.outcome(exitCode));
+  }
+
+  private outcome(exitCode: number): RunOutcome {
+    const outcome: RunOutcome = { exitCode };
+    if (this.abortError) outcome.error = this.abortError;
+    if (this.internalError) outcome.internalError = this.internalError;
+    return outcome;
+  }
+}

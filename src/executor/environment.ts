@@ -1,0 +1,17 @@
+import type { OrchConfig } from '../config/schema.js';
+import type { ProcessIdentity } from '../process/process-info.js';
+import type { GitMutex } from '../worktree/mutex.js';
+
+/** What the local executor needs from the machine and the run it works for. */
+export interface LocalEnvironment {
+  config: OrchConfig;
+  repoRoot: string;
+  /** The run folder: specs name their log, stderr and prompt files relative to it. */
+  runDir: string;
+  gitMutex: GitMutex;
+  env: NodeJS.ProcessEnv;
+  /** The orchestrator process: owner of port reservations. */
+  owner: ProcessIdentity;
+  /** The untracked files to copy into new worktrees (computed once per run). */
+  includeCandidates: () => Promise<string[]>;
+}

@@ -1,0 +1,140 @@
+import { open } from 'node:fs/promises';
+import path from 'node:path';
+import { LineFollower } from '../agent/follow.js';
+import { classifyOutcome, type Outcome } from '../agent/outcome.js';
+import { AgentProgress } from '../agent/progress.js';
+import { parseStreamLine } from '../agent/stream.js';
+import { errorFirstLine, errorMessage } from '../errors.js';
+import { SpawnError, type AgentExit, type ProcessGroup } from '../process/process-group.js';
+import { commitLeftovers, commitsSince } from '../worktree/git.js';
+import type { LocalEnvironment } from './environment.js';
+import type { AttemptControl, AttemptResult, AttemptSpec, StopReason } from './types.js';
+
+const WATCHDOG_INTERVAL_MS = 500;
+
+async function readTail(file: string, bytes = 4096): Promise<string> {
+  try {
+    const handle = await open(file, 'r');
+    try {
+      const { size } = await handle.stat();
+      const start = Math.max(0, size - bytes);
+      const buffer = Buffer.alloc(size - start);
+      await handle.read(buffer, 0, buffer.length, start);
+      return buffer.toString('utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Reads the agent's stream until it ends, stopping it when the attempt's signal says so or when
+ * it runs past its time limits; then classifies the outcome and saves its work on its branch.
+ */
+export async function watchAgent(
+  environment: LocalEnvironment,
+  spec: AttemptSpec,
+  control: AttemptControl,
+  agent: ProcessGroup,
+  copiedFiles: readonly string[],
+): Promise<AttemptResult> {
+  const { config, runDir } = environment;
+  const logFile = path.join(runDir, spec.attempt.log);
+  const stderrFile = path.join(runDir, spec.attempt.stderr);
+  const graceMs = config.timeouts.killGrace;
+
+  const progress = new AgentProgress();
+  const follower = new LineFollower(logFile, (line) => {
+    const event = parseStreamLine(line);
+    if (!event) return;
+    const hadSession = progress.sessionId;
+    const activity = progress.apply(event);
+    if (event.kind === 'api-retry' && event.status !== undefined) {
+      void control.update({ kind: 'api-retry', status: event.status, retryDelayMs: event.delayMs });
+    }
+    if (progress.sessionId && progress.sessionId !== hadSession) void control.update({ kind: 'session', sessionId: progress.sessionId });
+    if (activity) void control.update({ kind: 'activity', activity, turns: progress.turns });
+  });
+  follower.start();
+
+  // One signal says why the agent is being stopped: the run's (user, abort) or this attempt's own limits.
+  const limits = new AbortController();
+  const stop = AbortSignal.any([control.signal, limits.signal]);
+  const onStop = (): void => void agent.stop(graceMs);
+  const onKill = (): void => agent.killNow();
+  stop.addEventListener('abort', onStop);
+  control.kill.addEventListener('abort', onKill);
+  if (stop.aborted) onStop();
+  if (control.kill.aborted) onKill();
+  const startedAt = Date.now();
+  const watchdog = setInterval(() => {
+    const now = Date.now();
+    if (now - startedAt > spec.task.timeoutMs) limits.abort('timeout' satisfies StopReason);
+    else if (now - follower.lastGrowthAt > config.timeouts.inactivity) limits.abort('inactivity' satisfies StopReason);
+  }, WATCHDOG_INTERVAL_MS);
+
+  let exit: AgentExit;
+  try {
+    exit = await agent.exited;
+  } catch (error) {
+    await follower.stop();
+    const code = error instanceof SpawnError ? error.code : undefined;
+    return { outcome: { status: 'failed', failure: 'spawn', reason: errorMessage(error) }, spawnError: code ?? 'unknown' };
+  } finally {
+    clearInterval(watchdog);
+    stop.removeEventListener('abort', onStop);
+    control.kill.removeEventListener('abort', onKill);
+  }
+  await follower.stop();
+  // Whatever the agent left running in its process group goes with it.
+  await agent.reapGroup(graceMs);
+
+  const result = progress.result;
+  const outcome = classifyOutcome({
+    exitCode: exit.exitCode,
+    signal: exit.signal,
+    result,
+    stderrTail: await readTail(stderrFile),
+    stoppedBy: stop.aborted ? (stop.reason as StopReason) : undefined,
+    output: config.agent.command ? config.agent.output : 'stream-json',
+  });
+  const saved = await saveWork(spec, outcome, copiedFiles);
+  return {
+    outcome: saved.outcome,
+    exit,
+    turns: result?.numTurns ?? (progress.turns > 0 ? progress.turns : undefined),
+    costUsd: result?.costUsd,
+    sessionId: result?.sessionId ?? progress.sessionId,
+    permissionDenials: result?.permissionDenials ?? [],
+    commits: saved.commits,
+  };
+}
+
+/**
+ * After the agent is done: anything it left uncommitted is committed on its branch (unless the
+ * user interrupted it: resume continues from the tree as it is), then the branch's own commits
+ * since the base are read.
+ */
+async function saveWork(
+  spec: AttemptSpec,
+  outcome: Outcome,
+  copiedFiles: readonly string[],
+): Promise<{ outcome: Outcome; commits?: AttemptResult['commits'] }> {
+  const { task } = spec;
+  try {
+    if (outcome.status !== 'interrupted') {
+      await commitLeftovers(task.worktree, `orch: work left uncommitted by task ${task.id} (run ${spec.runId})`, copiedFiles);
+    }
+    const commits = await commitsSince(
+      task.worktree,
+      spec.base.sha,
+      spec.mergeFirst.map((dependency) => dependency.branch),
+    );
+    return { outcome, commits };
+  } catch (error) {
+    if (outcome.status !== 'succeeded') return { outcome };
+    return { outcome: { status: 'failed', failure: 'commit', reason: `cannot commit the agent's work: ${errorFirstLine(error)}` } };
+  }
+}

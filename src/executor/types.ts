@@ -1,0 +1,107 @@
+import type { Outcome } from '../agent/outcome.js';
+import type { AttemptKind } from '../domain/vocabulary.js';
+import type { ProcessIdentity } from '../process/process-info.js';
+
+/**
+ * The seam between deciding what runs and running it. The engine (src/engine/) decides that an
+ * attempt may start and hands over an `AttemptSpec`; an executor turns it into a finished attempt
+ * — worktree, preparation, agent, its stream, its commits — and reports what it sees as updates.
+ * The local executor runs it on this machine; nothing above the seam knows where it runs.
+ * Specs, updates and results are plain data, so they can travel to another machine.
+ */
+export interface Executor {
+  run(spec: AttemptSpec, control: AttemptControl): Promise<AttemptResult>;
+}
+
+/** Why an attempt was stopped before its agent finished by itself. */
+export type StopReason =
+  /** The user interrupted the run (Ctrl-C, SIGTERM): the task is interrupted, resume continues it. */
+  | 'user'
+  /** The run was aborted by its environment (a full disk, claude logged out): interrupted too. */
+  | 'abort'
+  /** The attempt ran past its wall-clock limit: the task failed with reason `timeout`. */
+  | 'timeout'
+  /** The agent's stream was silent for too long (a hung stream): failed with reason `timeout`. */
+  | 'inactivity';
+
+export interface AttemptControl {
+  /** Aborted (with a StopReason as its reason) when the attempt must stop: SIGTERM, then SIGKILL after the grace period. */
+  signal: AbortSignal;
+  /** Aborted when stopping must not wait for the grace period (a second Ctrl-C): SIGKILL now. */
+  kill: AbortSignal;
+  /** What the executor sees while the attempt runs. The returned promise settles once it is recorded. */
+  update(update: AttemptUpdate): Promise<void>;
+}
+
+export interface AttemptSpec {
+  runId: string;
+  task: {
+    id: string;
+    title: string;
+    /** The task's own text (its prompt file without frontmatter), as it was when the run started. */
+    text: string;
+    branch: string;
+    worktree: string;
+    /** Files the task declared it will touch. */
+    files: string[];
+    timeoutMs: number;
+    model?: string | undefined;
+    maxTurns?: number | undefined;
+  };
+  attempt: {
+    number: number;
+    kind: AttemptKind;
+    /** Where the agent's stdout, stderr and prompt go, relative to the run folder. */
+    log: string;
+    stderr: string;
+    prompt: string;
+  };
+  base: { ref: string; sha: string };
+  /**
+   * Branches merged into a new worktree before its agent starts (the task's dependencies), so it
+   * builds on their work. Their commits are not the task's own.
+   */
+  mergeFirst: Array<{ branch: string; taskId: string; title: string }>;
+  /** A note for the agent: why this is not a first attempt. */
+  note?: string | undefined;
+  /** Continue this Claude session (`--resume`). */
+  resumeSessionId?: string | undefined;
+  /** Follow this agent, started by an orchestrator that died, instead of starting one. */
+  adopt?: ProcessIdentity | undefined;
+  /** What earlier attempts already did in the same worktree. */
+  worktree: {
+    /** Merges, copies and setup completed once: a new attempt in it does not repeat them. */
+    ready: boolean;
+    /** Untracked files orch copied in (never committed by orch). */
+    copiedFiles: string[];
+    /** Ports held by an adopted agent. */
+    ports: number[];
+  };
+}
+
+export type AttemptUpdate =
+  /** The agent process started. Recorded before anything else happens: resume adopts or stops it by this identity. */
+  | { kind: 'agent'; identity: ProcessIdentity }
+  | { kind: 'ports'; ports: number[] }
+  /**
+   * Preparation ended: the untracked files copied in so far and the setup time. `ready` when
+   * dependency merges, copies and setup all completed (a later attempt in the worktree skips them).
+   */
+  | { kind: 'prepared'; ready: boolean; copiedFiles: string[]; setupMs?: number | undefined }
+  | { kind: 'session'; sessionId: string }
+  | { kind: 'activity'; activity: string; turns: number }
+  /** The agent's CLI is retrying an API error: pressure on the account that the whole run should feel. */
+  | { kind: 'api-retry'; status: number; retryDelayMs?: number | undefined };
+
+export interface AttemptResult {
+  outcome: Outcome;
+  /** Set when the process could not be started at all (EAGAIN, ENOMEM, ENOENT…). */
+  spawnError?: string | undefined;
+  exit?: { exitCode: number | null; signal: string | null } | undefined;
+  turns?: number | undefined;
+  costUsd?: number | undefined;
+  sessionId?: string | undefined;
+  permissionDenials?: string[] | undefined;
+  /** The task's own commits on its branch since the base, oldest first, once read. */
+  commits?: Array<{ sha: string; subject: string }> | undefined;
+}

@@ -1,0 +1,61 @@
+import type { Outcome } from '../../src/agent/outcome.js';
+import type { AttemptControl, AttemptResult, AttemptSpec, Executor } from '../../src/executor/types.js';
+
+export interface FakeAttempt {
+  spec: AttemptSpec;
+  control: AttemptControl;
+  /** Ends the attempt with this result. */
+  finish(result: AttemptResult): void;
+}
+
+/**
+ * An executor whose attempts end when the test says so. Every attempt handed to it is recorded,
+ * in order; `started(id)` waits for a task's next one.
+ */
+export class FakeExecutor implements Executor {
+  readonly attempts: FakeAttempt[] = [];
+  private readonly waiting: Array<() => void> = [];
+
+  run(spec: AttemptSpec, control: AttemptControl): Promise<AttemptResult> {
+    return new Promise((resolve) => {
+      this.attempts.push({ spec, control, finish: resolve });
+      for (const wake of this.waiting.splice(0)) wake();
+    });
+  }
+
+  /** The `nth` attempt of a task (1-based), once the engine has handed it over. */
+  async started(taskId: string, nth = 1, timeoutMs = 5_000): Promise<FakeAttempt> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.attempts.filter((attempt) => attempt.spec.task.id === taskId)[nth - 1];
+      if (found) return found;
+      if (Date.now() > deadline)
+        throw new Error(`attempt ${nth} of ${taskId} never started (started: ${this.startedIds().join(', ') || 'none'})`);
+      await new Promise<void>((resolve) => {
+        this.waiting.push(resolve);
+        setTimeout(resolve, 20);
+      });
+    }
+  }
+
+  startedIds(): string[] {
+    return this.attempts.map((attempt) => attempt.spec.task.id);
+  }
+}
+
+export const succeeded = (commits = 1): AttemptResult => ({
+  outcome: { status: 'succeeded' },
+  exit: { exitCode: 0, signal: null },
+  turns: 2,
+  costUsd: 0.01,
+  commits: Array.from({ length: commits }, (_, index) => ({ sha: `sha${index}`, subject: `commit ${index}` })),
+});
+
+export const failedWith = (
+  failure: Extract<Outcome, { status: 'failed' }>['failure'],
+  reason = 'boom',
+  apiStatus?: number,
+): AttemptResult => ({
+  outcome: apiStatus === undefined ? { status: 'failed', failure, reason } : { status: 'failed', failure, reason, apiStatus },
+  exit: { exitCode: 1, signal: null },
+});
