@@ -4,15 +4,17 @@ import { ProcessGroup } from '../process/process-group.js';
 import { loadConfig } from '../config/load.js';
 import { UserError, errorMessage } from '../errors.js';
 import { isAlive } from '../process/process-info.js';
-import { runPaths, runsDir, stateDir } from '../state/paths.js';
+import { markFinished } from '../engine/transitions.js';
+import { runPaths, runsDir, stateDir, type RunPaths } from '../state/paths.js';
 import type { Registry, TaskRecord } from '../state/registry.js';
-import { readRegistry, writeRegistry } from '../state/registry-file.js';
+import { readRegistry } from '../state/registry-file.js';
 import { acquireRunLock } from '../state/run-lock.js';
-import { listRunIds } from '../state/runs.js';
-import { branchOf, gitAt, statusLines } from '../worktree/git.js';
+import { listRunIds, loadRun } from '../state/runs.js';
+import { RunStore } from '../state/store.js';
+import { branchExists, branchOf, gitAt, statusLines } from '../worktree/git.js';
 import { branchVerdict } from '../worktree/merged.js';
 import { GitMutex } from '../worktree/mutex.js';
-import { staleAfterMs, viewOf } from './status.js';
+import { liveView } from './status.js';
 import { pathExists } from '../util/fs.js';
 
 export interface CleanOptions {
@@ -41,36 +43,72 @@ async function unsavedFiles(task: TaskRecord): Promise<string[]> {
   return (await statusLines(task.worktree)).map((line) => line.slice(3).replace(/^"|"$/g, '')).filter((file) => !copied.has(file));
 }
 
+/** A run clean will work on: its registry could be read and nothing alive owns it. */
+interface Candidate {
+  id: string;
+  paths: RunPaths;
+  registry: Registry;
+  /** What its task branches are compared with (with --branches). */
+  target?: string | undefined;
+}
+
 /**
  * `orch clean`: removes worktrees whose work is safely on their branch, optionally the branches
  * whose commits are safe elsewhere and the run folders. Never touches a live run; never removes
- * unsaved work or unmerged commits unless forced.
+ * unsaved work or unmerged commits unless forced. Everything that can be wrong with the request
+ * (an unknown run, a --target that does not exist, a run whose base branch is gone) is found
+ * before anything is removed.
  */
 export async function clean(repoRoot: string, env: NodeJS.ProcessEnv, options: CleanOptions): Promise<CleanAction[]> {
   const actions: CleanAction[] = [];
-  const mutex = new GitMutex(stateDir(repoRoot));
-  const ids = options.runId ? [options.runId] : await listRunIds(repoRoot);
-  const remainingBranches = new Set((await gitAt(repoRoot).branchLocal()).all);
   const note = (action: CleanAction): void => {
     actions.push(action);
   };
+  const candidates = await selectRuns(repoRoot, env, options, note);
+  if (options.branches) await chooseTargets(repoRoot, candidates, options.target);
 
-  for (const id of ids) {
-    const paths = runPaths(repoRoot, id);
-    let registry: Registry;
-    try {
-      registry = await readRegistry(paths.registry);
-    } catch (error) {
-      if (options.runId) throw error;
+  const mutex = new GitMutex(stateDir(repoRoot));
+  const remainingBranches = new Set((await gitAt(repoRoot).branchLocal()).all);
+  for (const candidate of candidates) await cleanRun(repoRoot, env, candidate, options, { mutex, remainingBranches, note });
+  if (options.purge && !options.runId) for (const action of await purgeAbandonedStarts(repoRoot, options.dryRun)) note(action);
+  if (!options.dryRun) await mutex.run(() => gitAt(repoRoot).raw(['worktree', 'prune']));
+  return actions;
+}
+
+/** The runs to clean; the others are noted as skipped, with why (or, for `--run`, refused). */
+async function selectRuns(
+  repoRoot: string,
+  env: NodeJS.ProcessEnv,
+  options: CleanOptions,
+  note: (action: CleanAction) => void,
+): Promise<Candidate[]> {
+  const candidates: Candidate[] = [];
+  const loaded: Array<{ id: string; paths: RunPaths; registry?: Registry; error?: unknown }> = [];
+  if (options.runId) {
+    const { paths, registry } = await loadRun(repoRoot, options.runId);
+    loaded.push({ id: options.runId, paths, registry });
+  } else {
+    for (const id of await listRunIds(repoRoot)) {
+      const paths = runPaths(repoRoot, id);
+      try {
+        loaded.push({ id, paths, registry: await readRegistry(paths.registry) });
+      } catch (error) {
+        loaded.push({ id, paths, error });
+      }
+    }
+  }
+  for (const { id, paths, registry, error } of loaded) {
+    if (!registry) {
       note({ run: id, kind: 'run', target: id, result: 'skipped', reason: errorMessage(error) });
       continue;
     }
-    const view = viewOf(registry, { isAlive, now: Date.now(), staleAfterMs: await staleAfterMs(registry, env) });
+    const view = await liveView(registry, env);
     if (view.run.orchestratorAlive && registry.run.status === 'running') {
-      if (options.runId)
+      if (options.runId) {
         throw new UserError(
           `run ${id} is running (orch pid ${registry.run.orchestrator.pid} is alive): clean refuses to touch a live run; stop it first.`,
         );
+      }
       note({ run: id, kind: 'run', target: id, result: 'skipped', reason: 'still running' });
       continue;
     }
@@ -84,107 +122,168 @@ export async function clean(repoRoot: string, env: NodeJS.ProcessEnv, options: C
       });
       continue;
     }
+    candidates.push({ id, paths, registry });
+  }
+  return candidates;
+}
 
-    // Agents still running under a dead orchestrator: stopped only when asked.
-    const liveAgents = registry.tasks.filter((task) => isAlive(task.agent));
-    if (liveAgents.length > 0 && options.killOrphans && !options.dryRun) {
-      const release = await acquireRunLock(paths, registry.run.orchestrator, () => undefined);
-      try {
-        const { config } = await loadConfig(repoRoot, env, [], registry.run.config);
-        for (const task of liveAgents) {
-          await ProcessGroup.adopt(task.agent!).stop(config.timeouts.killGrace);
-          if (task.status === 'running') {
-            task.status = 'interrupted';
-            task.reason = 'agent stopped by orch clean --kill-orphans';
-            task.finishedAt = new Date().toISOString();
-          }
-          note({ run: id, kind: 'agent', target: `${task.id} (pid ${task.agent!.pid})`, result: 'stopped' });
-        }
-        await writeRegistry(paths.registry, registry);
-      } finally {
-        await release();
-      }
+/** The branch each run's task branches are compared with: --target, else the branch the run started from. */
+async function chooseTargets(repoRoot: string, candidates: Candidate[], target: string | undefined): Promise<void> {
+  if (target !== undefined) {
+    if (!(await branchExists(repoRoot, target))) {
+      throw new UserError(
+        `--target "${target}" is not a branch of this repository: pass the branch task branches are merged into (e.g. main).`,
+      );
     }
-    const stillAlive = new Set(registry.tasks.filter((task) => isAlive(task.agent)).map((task) => task.id));
+    for (const candidate of candidates) candidate.target = target;
+    return;
+  }
+  const current = await branchOf(repoRoot, 'HEAD');
+  for (const candidate of candidates) {
+    const { baseBranch } = candidate.registry.run;
+    if (baseBranch !== undefined && !(await branchExists(repoRoot, baseBranch))) {
+      throw new UserError(
+        `run ${candidate.id} started from branch "${baseBranch}", which no longer exists: pass --target <branch> to say which branch its task branches were merged into.`,
+      );
+    }
+    candidate.target = baseBranch ?? current;
+  }
+}
 
-    const keptWorktrees = new Set<string>();
+interface CleanContext {
+  mutex: GitMutex;
+  /** Local branches that will still exist: a task branch whose commits are on one of them is safe to delete. */
+  remainingBranches: Set<string>;
+  note: (action: CleanAction) => void;
+}
+
+async function cleanRun(
+  repoRoot: string,
+  env: NodeJS.ProcessEnv,
+  candidate: Candidate,
+  options: CleanOptions,
+  context: CleanContext,
+): Promise<void> {
+  const { id, paths, registry } = candidate;
+  const { mutex, remainingBranches, note } = context;
+
+  // Agents still running under a dead orchestrator: stopped only when asked.
+  const liveAgents = registry.tasks.filter((task) => isAlive(task.agent));
+  if (liveAgents.length > 0 && options.killOrphans && !options.dryRun) await stopOrphans(repoRoot, env, candidate, liveAgents, note);
+  const stillAlive = new Set(registry.tasks.filter((task) => isAlive(task.agent)).map((task) => task.id));
+
+  const keptWorktrees = new Set<string>();
+  for (const task of registry.tasks) {
+    if (!(await pathExists(task.worktree))) continue;
+    const where = path.relative(repoRoot, task.worktree) || task.worktree;
+    if (stillAlive.has(task.id)) {
+      keptWorktrees.add(task.id);
+      note({
+        run: id,
+        kind: 'worktree',
+        target: where,
+        result: 'kept',
+        reason:
+          options.dryRun && options.killOrphans
+            ? `agent pid ${task.agent!.pid} would be stopped first`
+            : `agent pid ${task.agent!.pid} is still running in it (--kill-orphans stops it)`,
+      });
+      continue;
+    }
+    const unsaved = await unsavedFiles(task);
+    if (unsaved.length > 0 && !options.force) {
+      keptWorktrees.add(task.id);
+      note({
+        run: id,
+        kind: 'worktree',
+        target: where,
+        result: 'kept',
+        reason: `${unsaved.length} uncommitted or untracked file${unsaved.length === 1 ? '' : 's'} (${unsaved.slice(0, 3).join(', ')}${unsaved.length > 3 ? ', …' : ''}); --force removes it anyway`,
+      });
+      continue;
+    }
+    if (!options.dryRun) await mutex.run(() => gitAt(repoRoot).raw(['worktree', 'remove', '--force', task.worktree]));
+    const removed: CleanAction = { run: id, kind: 'worktree', target: where, result: 'removed' };
+    if (unsaved.length > 0) removed.reason = `${unsaved.length} unsaved file${unsaved.length === 1 ? '' : 's'} discarded (--force)`;
+    note(removed);
+  }
+
+  if (options.branches) {
     for (const task of registry.tasks) {
-      if (!(await pathExists(task.worktree))) continue;
-      const where = path.relative(repoRoot, task.worktree) || task.worktree;
-      if (stillAlive.has(task.id)) {
-        keptWorktrees.add(task.id);
-        note({
-          run: id,
-          kind: 'worktree',
-          target: where,
-          result: 'kept',
-          reason:
-            options.dryRun && options.killOrphans
-              ? `agent pid ${task.agent!.pid} would be stopped first`
-              : `agent pid ${task.agent!.pid} is still running in it (--kill-orphans stops it)`,
-        });
+      if (!remainingBranches.has(task.branch)) continue;
+      if (keptWorktrees.has(task.id)) {
+        note({ run: id, kind: 'branch', target: task.branch, result: 'kept', reason: 'checked out in a worktree that was kept' });
         continue;
       }
-      const unsaved = await unsavedFiles(task);
-      if (unsaved.length > 0 && !options.force) {
-        keptWorktrees.add(task.id);
-        note({
-          run: id,
-          kind: 'worktree',
-          target: where,
-          result: 'kept',
-          reason: `${unsaved.length} uncommitted or untracked file${unsaved.length === 1 ? '' : 's'} (${unsaved.slice(0, 3).join(', ')}${unsaved.length > 3 ? ', …' : ''}); --force removes it anyway`,
-        });
+      const others = new Set([...remainingBranches].filter((branch) => branch !== task.branch));
+      const verdict = await branchVerdict(repoRoot, task.branch, candidate.target, others);
+      if (!verdict.safe && !options.force) {
+        note({ run: id, kind: 'branch', target: task.branch, result: 'kept', reason: `${verdict.reason}; --force deletes it anyway` });
         continue;
       }
-      if (!options.dryRun) await mutex.run(() => gitAt(repoRoot).raw(['worktree', 'remove', '--force', task.worktree]));
-      const removed: CleanAction = { run: id, kind: 'worktree', target: where, result: 'removed' };
-      if (unsaved.length > 0) removed.reason = `${unsaved.length} unsaved file${unsaved.length === 1 ? '' : 's'} discarded (--force)`;
-      note(removed);
-    }
-
-    if (options.branches) {
-      const target = options.target ?? registry.run.baseBranch ?? (await branchOf(repoRoot, 'HEAD'));
-      for (const task of registry.tasks) {
-        if (!remainingBranches.has(task.branch)) continue;
-        if (keptWorktrees.has(task.id)) {
-          note({ run: id, kind: 'branch', target: task.branch, result: 'kept', reason: 'checked out in a worktree that was kept' });
-          continue;
-        }
-        const others = new Set([...remainingBranches].filter((branch) => branch !== task.branch));
-        const verdict = await branchVerdict(repoRoot, task.branch, target, others);
-        if (!verdict.safe && !options.force) {
-          note({ run: id, kind: 'branch', target: task.branch, result: 'kept', reason: `${verdict.reason}; --force deletes it anyway` });
-          continue;
-        }
-        if (!options.dryRun) await mutex.run(() => gitAt(repoRoot).raw(['branch', '-D', task.branch]));
-        remainingBranches.delete(task.branch);
-        note({
-          run: id,
-          kind: 'branch',
-          target: task.branch,
-          result: 'deleted',
-          reason: verdict.safe ? verdict.reason : `${verdict.reason} (--force)`,
-        });
-      }
-    }
-
-    const worktreeRunDir = path.join(registry.run.worktreeRoot, id);
-    if (!options.dryRun && keptWorktrees.size === 0 && (await pathExists(worktreeRunDir)) && (await readdir(worktreeRunDir)).length === 0)
-      await rmdir(worktreeRunDir);
-    if (options.purge) {
-      const where = path.relative(repoRoot, paths.dir);
-      if (keptWorktrees.size > 0) {
-        note({ run: id, kind: 'run-folder', target: where, result: 'kept', reason: 'it still records worktrees that were kept' });
-      } else {
-        if (!options.dryRun) await rm(paths.dir, { recursive: true, force: true });
-        note({ run: id, kind: 'run-folder', target: where, result: 'removed' });
-      }
+      if (!options.dryRun) await mutex.run(() => gitAt(repoRoot).raw(['branch', '-D', task.branch]));
+      remainingBranches.delete(task.branch);
+      note({
+        run: id,
+        kind: 'branch',
+        target: task.branch,
+        result: 'deleted',
+        reason: verdict.safe ? verdict.reason : `${verdict.reason} (--force)`,
+      });
     }
   }
-  if (options.purge && !options.runId) for (const action of await purgeAbandonedStarts(repoRoot, options.dryRun)) note(action);
-  if (!options.dryRun) await mutex.run(() => gitAt(repoRoot).raw(['worktree', 'prune']));
-  return actions;
+
+  const worktreeRunDir = path.join(registry.run.worktreeRoot, id);
+  if (!options.dryRun && keptWorktrees.size === 0 && (await pathExists(worktreeRunDir)) && (await readdir(worktreeRunDir)).length === 0) {
+    await rmdir(worktreeRunDir);
+  }
+  if (options.purge) {
+    const where = path.relative(repoRoot, paths.dir);
+    if (keptWorktrees.size > 0) {
+      note({ run: id, kind: 'run-folder', target: where, result: 'kept', reason: 'it still records worktrees that were kept' });
+    } else {
+      if (!options.dryRun) await rm(paths.dir, { recursive: true, force: true });
+      note({ run: id, kind: 'run-folder', target: where, result: 'removed' });
+    }
+  }
+}
+
+/**
+ * `--kill-orphans`: stops agents still running under a dead orchestrator (only recorded pids,
+ * verified by start time, by their process group), as the run's single writer: each task
+ * stopped this way is recorded as interrupted, in the registry and the ledger.
+ */
+async function stopOrphans(
+  repoRoot: string,
+  env: NodeJS.ProcessEnv,
+  candidate: Candidate,
+  liveAgents: TaskRecord[],
+  note: (action: CleanAction) => void,
+): Promise<void> {
+  const { id, paths, registry } = candidate;
+  const release = await acquireRunLock(paths, registry.run.orchestrator, () => undefined);
+  try {
+    const { config } = await loadConfig(repoRoot, env, [], registry.run.config);
+    const store = await RunStore.open(paths, registry, () => undefined);
+    for (const task of liveAgents) {
+      await ProcessGroup.adopt(task.agent!).stop(config.timeouts.killGrace);
+      if (task.status === 'running') {
+        await store.record(
+          markFinished(
+            task,
+            'interrupted',
+            { reason: 'agent stopped by orch clean --kill-orphans' },
+            task.attemptLog.at(-1),
+            new Date().toISOString(),
+          ),
+        );
+      }
+      note({ run: id, kind: 'agent', target: `${task.id} (pid ${task.agent!.pid})`, result: 'stopped' });
+    }
+    await store.save();
+  } finally {
+    await release();
+  }
 }
 
 /** A run is put together in seconds at most (see startingDir); one this old was abandoned (kill -9). */

@@ -1,4 +1,5 @@
 import { loadConfig } from '../config/load.js';
+import { errorMessage } from '../errors.js';
 import { isAlive } from '../process/process-info.js';
 import { runLiveness, taskLiveness, type LivenessProbe, type RunLivenessView, type TaskLivenessView } from '../state/liveness.js';
 import type { Registry, RunRecord, TaskRecord } from '../state/registry.js';
@@ -17,13 +18,17 @@ export interface StatusView {
   tasks: TaskView[];
 }
 
-/** How long a heartbeat may be silent before a run is stale, from the run's own settings. */
-export async function staleAfterMs(registry: Registry, env: NodeJS.ProcessEnv): Promise<number> {
-  try {
-    return (await loadConfig(registry.run.repoRoot, env, [], registry.run.config)).config.heartbeat.staleAfter;
-  } catch {
-    return 30_000;
-  }
+/**
+ * How long a heartbeat may be silent before a run is stale, from the run's own settings (and
+ * the environment's overrides: an invalid one is reported, not replaced by a default).
+ */
+async function staleAfterMs(registry: Registry, env: NodeJS.ProcessEnv): Promise<number> {
+  return (await loadConfig(registry.run.repoRoot, env, [], registry.run.config)).config.heartbeat.staleAfter;
+}
+
+/** A registry as it stands now: its processes checked, its heartbeats aged. */
+export async function liveView(registry: Registry, env: NodeJS.ProcessEnv): Promise<StatusView> {
+  return viewOf(registry, { isAlive, now: Date.now(), staleAfterMs: await staleAfterMs(registry, env) });
 }
 
 export function viewOf(registry: Registry, probe: LivenessProbe): StatusView {
@@ -36,7 +41,7 @@ export function viewOf(registry: Registry, probe: LivenessProbe): StatusView {
 
 export async function loadStatus(repoRoot: string, runId: string | undefined, env: NodeJS.ProcessEnv): Promise<StatusView> {
   const { registry } = await loadRun(repoRoot, runId);
-  return viewOf(registry, { isAlive, now: Date.now(), staleAfterMs: await staleAfterMs(registry, env) });
+  return liveView(registry, env);
 }
 
 export interface RunListEntry {
@@ -56,20 +61,22 @@ export async function listRuns(
   const runs: RunListEntry[] = [];
   const unreadable: Array<{ id: string; error: string }> = [];
   for (const id of await listRunIds(repoRoot)) {
+    let registry: Registry;
     try {
-      const registry = await readRegistry(runPaths(repoRoot, id).registry);
-      const view = viewOf(registry, { isAlive, now: Date.now(), staleAfterMs: await staleAfterMs(registry, env) });
-      runs.push({
-        id,
-        status: registry.run.status,
-        liveness: view.run.liveness,
-        startedAt: registry.run.startedAt,
-        finishedAt: registry.run.finishedAt,
-        counts: view.run.counts,
-      });
+      registry = await readRegistry(runPaths(repoRoot, id).registry);
     } catch (error) {
-      unreadable.push({ id, error: error instanceof Error ? error.message : String(error) });
+      unreadable.push({ id, error: errorMessage(error) });
+      continue;
     }
+    const view = await liveView(registry, env);
+    runs.push({
+      id,
+      status: registry.run.status,
+      liveness: view.run.liveness,
+      startedAt: registry.run.startedAt,
+      finishedAt: registry.run.finishedAt,
+      counts: view.run.counts,
+    });
   }
   return { runs, unreadable };
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { agentScript, agentStarts, agentState, fakeAgentEnv, processesWithEnv } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
-import { readRunRegistry } from '../support/run-state.js';
+import { readLedger, readRunRegistry } from '../support/run-state.js';
 import { startOrchWithRunningAgent, waitFor } from '../support/spawn.js';
 import { writeFiles } from '../support/tmp.js';
 
@@ -118,7 +118,46 @@ describe('orch clean', () => {
       status: 'interrupted',
       reason: 'agent stopped by orch clean --kill-orphans',
     });
+    // A state change, so a ledger line too, numbered after the last one.
+    const ledger = await readLedger(repo);
+    expect(ledger.at(-1)).toMatchObject({ type: 'task-status', taskId: 'hang', status: 'interrupted', previous: 'running' });
+    expect(ledger.map((event) => event.seq)).toEqual(ledger.map((_, index) => index + 1));
     expect(await agentStarts(state)).toHaveLength(1);
+  });
+
+  it('checks --target, the run to clean and each run’s base branch before it removes anything', async () => {
+    const repo = await tempRepo();
+    await git(repo, 'checkout', '-q', '-b', 'feature');
+    await writeFiles(repo, { 'prompts/a.md': '# A\n' });
+    const state = await agentState();
+    expect((await runOrch(['run', 'prompts/a.md'], { cwd: repo, env: fakeAgentEnv(state) })).exitCode).toBe(0);
+    const before = await snapshot(repo);
+
+    const typo = await runOrch(['clean', '--branches', '--target', 'mian'], { cwd: repo });
+    expect(typo).toMatchObject({ exitCode: 2, stdout: '' });
+    expect(typo.stderr).toBe(
+      'orch: --target "mian" is not a branch of this repository: pass the branch task branches are merged into (e.g. main).',
+    );
+    expect(await snapshot(repo)).toEqual(before);
+
+    const unknown = await runOrch(['clean', '--run', '20260101-000000-ffff'], { cwd: repo });
+    expect(unknown).toMatchObject({ exitCode: 2 });
+    expect(unknown.stderr).toMatch(/^orch: no run "20260101-000000-ffff" in \S+: see `orch status --all`\.$/);
+
+    // The run started from feature; feature is deleted since.
+    await git(repo, 'checkout', '-q', 'main');
+    await git(repo, 'branch', '-q', '-D', 'feature');
+    const beforeGone = await snapshot(repo);
+    const gone = await runOrch(['clean', '--branches'], { cwd: repo });
+    expect(gone.exitCode).toBe(2);
+    expect(gone.stderr).toMatch(/^orch: run \S+ started from branch "feature", which no longer exists: pass --target <branch>/);
+    expect(gone.stderr.trim().split('\n')).toHaveLength(1);
+    expect(await snapshot(repo)).toEqual(beforeGone);
+
+    // Told what to compare with, it cleans.
+    const cleaned = await runOrch(['clean', '--branches', '--target', 'main'], { cwd: repo });
+    expect(cleaned.exitCode).toBe(0);
+    expect(await git(repo, 'worktree', 'list', '--porcelain')).not.toContain('.gadugi/worktrees');
   });
 
   it('--purge removes a run folder abandoned while it was being created, not one being created now', async () => {

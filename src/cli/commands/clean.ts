@@ -1,6 +1,4 @@
-import chalk from 'chalk';
 import type { Command } from 'commander';
-import type { CleanAction } from '../../commands/clean.js';
 import { requireRepoRoot } from '../../worktree/repo.js';
 import type { CommandContext } from '../context.js';
 
@@ -14,26 +12,6 @@ interface CleanFlags {
   killOrphans?: boolean;
   target?: string;
   json?: boolean;
-}
-
-function renderActions(actions: readonly CleanAction[], dryRun: boolean): string {
-  if (actions.length === 0) return 'nothing to clean';
-  const lines: string[] = [];
-  let run = '';
-  for (const action of actions) {
-    if (action.run !== run) {
-      run = action.run;
-      lines.push(chalk.bold(`run ${run}`));
-    }
-    const label =
-      action.result === 'kept' || action.result === 'skipped'
-        ? chalk.yellow(action.result)
-        : chalk.green(dryRun ? `would be ${action.result}` : action.result);
-    const reason = action.reason ? `: ${action.reason}` : '';
-    lines.push(`  ${action.kind} ${action.target} ${label}${reason}`);
-  }
-  if (dryRun) lines.push(chalk.dim('(dry run: nothing was changed)'));
-  return lines.join('\n');
 }
 
 export function registerClean(program: Command, context: CommandContext): void {
@@ -50,7 +28,7 @@ export function registerClean(program: Command, context: CommandContext): void {
     .option('--dry-run', 'print what would be done, change nothing')
     .option('--json', 'print the actions as JSON')
     .action(async (flags: CleanFlags) => {
-      const { clean } = await import('../../commands/clean.js');
+      const [{ clean }, { renderCleanActions }] = await Promise.all([import('../../commands/clean.js'), import('../../render/clean.js')]);
       const repoRoot = await requireRepoRoot(context.cwd);
       const dryRun = flags.dryRun === true;
       const actions = await clean(repoRoot, context.env, {
@@ -63,7 +41,7 @@ export function registerClean(program: Command, context: CommandContext): void {
         killOrphans: flags.killOrphans === true,
         target: flags.target,
       });
-      context.out(flags.json ? JSON.stringify({ dryRun, actions }, null, 2) : renderActions(actions, dryRun));
+      context.out(flags.json ? JSON.stringify({ dryRun, actions }, null, 2) : renderCleanActions(actions, dryRun));
       context.setExitCode(0);
     });
 }

@@ -1,4 +1,3 @@
-import chalk from 'chalk';
 import type { Command } from 'commander';
 import { requireRepoRoot } from '../../worktree/repo.js';
 import type { CommandContext } from '../context.js';
@@ -9,17 +8,9 @@ export function registerInit(program: Command, context: CommandContext): void {
     .description('add the /orchestrate slash command, the workflow-manager agent and a documented config to this repository')
     .option('--force', 'overwrite files that already exist')
     .action(async (options: { force?: boolean }) => {
-      const { initRepository } = await import('../../commands/init.js');
+      const [{ initRepository }, { renderInit }] = await Promise.all([import('../../commands/init.js'), import('../../render/init.js')]);
       const repoRoot = await requireRepoRoot(context.cwd);
-      const results = await initRepository(repoRoot, options.force === true);
-      for (const { target, action } of results) {
-        context.out(
-          action === 'kept'
-            ? `${chalk.yellow('kept')} ${target} (already there; --force overwrites it)`
-            : `${chalk.green(action)} ${target}`,
-        );
-      }
-      context.out(chalk.dim('In Claude Code: /orchestrate prompts/*.md — or describe the tasks in plain words.'));
+      context.out(renderInit(await initRepository(repoRoot, options.force === true)));
       context.setExitCode(0);
     });
 }
