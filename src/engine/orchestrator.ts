@@ -316,31 +316,44 @@ export class Orchestrator {
    */
   private async drive(request: AttemptRequest, started?: TaskStatusEvent): Promise<void> {
     const { task, attempt } = request;
-    const active = this.active.get(task.id)!;
+    let result: AttemptResult;
     try {
       if (started) await this.record(started);
-      let result: AttemptResult;
-      if (started && this.stopping) {
-        result = { outcome: { status: 'interrupted', reason: 'stopped before the agent started' } };
-      } else {
-        try {
-          const spec = await attemptSpec(this.store, this.config, request);
-          result = await this.deps.executor.run(spec, {
-            signal: active.stop.signal,
-            kill: active.kill.signal,
-            update: (update) => this.onUpdate(task, attempt, update),
-          });
-        } catch (error) {
-          // The attempt could not run (a full disk while writing its prompt, a bug): the task must
-          // not stay `running`, and the run stops with the real cause.
-          this.fail(error);
-          result = { outcome: { status: 'interrupted', reason: `the attempt could not run: ${errorMessage(error)}` } };
-        }
-      }
+      result =
+        started && this.stopping
+          ? { outcome: { status: 'interrupted', reason: 'stopped before the agent started' } }
+          : await this.execute(request);
+    } catch (error) {
+      // The start could not be recorded (a full disk): the run stops, and the task is not left running.
+      this.fail(error);
+      result = { outcome: { status: 'interrupted', reason: 'stopped before the agent started' } };
+    }
+    try {
       await this.complete(task, attempt, result);
+    } catch (error) {
+      // Stop before the next tick, so nothing new starts on a run that cannot record.
+      this.fail(error);
     } finally {
       this.active.delete(task.id);
       this.kick();
+    }
+  }
+
+  /** Hands the attempt to the executor; an attempt that cannot run is interrupted, and the run stops with the cause. */
+  private async execute(request: AttemptRequest): Promise<AttemptResult> {
+    const { task, attempt } = request;
+    const active = this.active.get(task.id)!;
+    try {
+      const spec = await attemptSpec(this.store, this.config, request);
+      return await this.deps.executor.run(spec, {
+        signal: active.stop.signal,
+        kill: active.kill.signal,
+        update: (update) => this.onUpdate(task, attempt, update),
+      });
+    } catch (error) {
+      // A full disk while writing its prompt, a bug: the task must not stay `running`.
+      this.fail(error);
+      return { outcome: { status: 'interrupted', reason: `the attempt could not run: ${errorMessage(error)}` } };
     }
   }
 

@@ -49,18 +49,28 @@ async function pathKind(absPath: string): Promise<'file' | 'directory' | 'missin
   }
 }
 
+/** A prompt file's text: UTF-8 (a BOM is dropped), never binary. */
+export function decodePrompt(bytes: Buffer, file: string): string {
+  if (bytes.includes(0)) throw new UserError(`${file} is a binary file, not a markdown prompt: pass only .md task files.`);
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw new UserError(`${file} is not valid UTF-8 text: save it as UTF-8 (e.g. \`iconv -f latin1 -t utf-8\`).`);
+  }
+}
+
 export async function loadPrompts(args: readonly string[], cwd: string): Promise<PromptSpec[]> {
   const files = await expandPromptArgs(args, cwd);
   return Promise.all(
     files.map(async (file) => {
       const absPath = path.resolve(cwd, file);
-      let text: string;
+      let bytes: Buffer;
       try {
-        text = await readFile(absPath, 'utf8');
+        bytes = await readFile(absPath);
       } catch (error) {
         throw new UserError(`cannot read prompt file ${file}: ${errorCode(error) ?? String(error)}.`);
       }
-      return parsePrompt(text, file, absPath);
+      return parsePrompt(decodePrompt(bytes, file), file, absPath);
     }),
   );
 }

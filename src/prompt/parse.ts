@@ -79,35 +79,41 @@ export function parsePrompt(text: string, file: string, absPath: string): Prompt
     maxTurns = data.max_turns;
   }
 
-  const extra: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(data)) {
+  for (const key of Object.keys(data)) {
     if (KNOWN_KEYS.has(key)) continue;
-    extra[key] = value;
-    warnings.push(`${file}: unknown frontmatter key "${key}" is kept but not used (known keys: ${[...KNOWN_KEYS].join(', ')})`);
+    warnings.push(`${file}: unknown frontmatter key "${key}" is ignored (known keys: ${[...KNOWN_KEYS].join(', ')})`);
   }
 
   const facts = readMarkdown(body);
   const files = unique([...facts.fileItems, ...stringList(data.files, 'files', file).map(normalizeRepoPath)]);
   const fileSet = new Set(files);
   const mentions = unique(facts.codespanPaths.filter((path) => !fileSet.has(path)));
+  const dependsOn = stringList(data.depends_on, 'depends_on', file);
+  const title = optionalString(data.title, 'title', file) ?? facts.firstH1 ?? id;
+  const model = optionalString(data.model, 'model', file);
+
+  // After the frontmatter checks: a wrong key is worth knowing about first.
+  if (body.trim() === '') {
+    throw new UserError(
+      `${file} has no task text${Object.keys(data).length > 0 ? ' after its frontmatter' : ''}: write what the task should do, or leave the file out.`,
+    );
+  }
 
   const spec: PromptSpec = {
     file,
     absPath,
     id,
-    title: optionalString(data.title, 'title', file) ?? facts.firstH1 ?? id,
+    title,
     body,
-    dependsOn: stringList(data.depends_on, 'depends_on', file),
+    dependsOn,
     proseRefs: facts.proseRefs,
     files,
     mentions,
     priority,
-    extra,
     warnings,
   };
   if (timeoutMs !== undefined) spec.timeoutMs = timeoutMs;
   if (maxTurns !== undefined) spec.maxTurns = maxTurns;
-  const model = optionalString(data.model, 'model', file);
   if (model !== undefined) spec.model = model;
   return spec;
 }

@@ -30,7 +30,5 @@ export interface PromptSpec {
   timeoutMs?: number;
   maxTurns?: number;
   model?: string;
-  /** Frontmatter keys orch does not know, kept as written. */
-  extra: Record<string, unknown>;
   warnings: string[];
 }

@@ -1,39 +1,16 @@
-import { execFileSync } from 'node:child_process';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { agentScript, agentStarts, agentState, fakeAgentEnv } from '../support/agents.js';
 import { tempRepo } from '../support/git.js';
+import { tinyDisk } from '../support/mounts.js';
+import { expectOneLine } from '../support/expect.js';
 import { runOrch } from '../support/orch.js';
 import { readRunRegistry } from '../support/run-state.js';
 import { tempDir, writeFiles } from '../support/tmp.js';
 import { pathExists } from '../../src/util/fs.js';
 
-const mounts: string[] = [];
-afterEach(() => {
-  for (const dir of mounts.splice(0)) execFileSync('umount', [dir]);
-});
-
-function expectOneLine(result: { exitCode: number; stderr: string; stdout: string }, message: RegExp): void {
-  expect(result.exitCode).toBe(2);
-  expect(result.stderr).toMatch(message);
-  expect(result.stderr.trim().split('\n')).toHaveLength(1);
-  expect(result.stderr).not.toMatch(/\n\s+at /);
-}
-
 const isRoot = process.getuid?.() === 0;
-
-/** Mounts a tiny tmpfs at `dir` (unmounted after the test); skips the test where mounting is not allowed. */
-async function tinyDisk(dir: string, size: string, context: { skip: () => void }): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
-    mounts.push(dir);
-  } catch {
-    context.skip(); // needs root and permission to mount; the registry writer's unit test covers the rest
-  }
-  return dir;
-}
 
 describe('bad input and a hostile environment: one line, exit 2, nothing half-written', () => {
   it('not a git repository', async () => {

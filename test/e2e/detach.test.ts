@@ -119,7 +119,7 @@ describe('detached runs, wait and logs', () => {
 
   it('a detached run with bad input fails in the foreground, leaving nothing', async () => {
     const repo = await tempRepo();
-    await writeFiles(repo, { 'prompts/a.md': '---\ndepends_on: [ghost]\n---\n' });
+    await writeFiles(repo, { 'prompts/a.md': '---\ndepends_on: [ghost]\n---\nDo a.\n' });
     const result = await runOrch(['run', 'prompts/a.md', '--detach'], { cwd: repo, env: fakeAgentEnv(await agentState()) });
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(/^orch: prompts\/a\.md: depends_on "ghost" names no task/);

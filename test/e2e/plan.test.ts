@@ -73,13 +73,48 @@ describe('orch plan', () => {
     expect(plan.warnings).toEqual([]);
   });
 
-  const errors: Array<[string, Record<string, string>, string[], RegExp]> = [
+  const errors: Array<[string, Record<string, string | Uint8Array>, string[], RegExp]> = [
     ['a missing file', {}, ['prompts/nope.md'], /^orch: prompt file not found: prompts\/nope\.md/],
     ['a glob matching nothing', {}, ['prompts/*.txt'], /^orch: no prompt files match "prompts\/\*\.txt"/],
     ['invalid YAML', { 'p/bad.md': '---\nid: x\ndepends_on: [a\n---\n' }, ['p/bad.md'], /^orch: p\/bad\.md:3: invalid YAML frontmatter/],
     ['a cycle', { 'p/a.md': 'depends on b\n', 'p/b.md': 'depends on a\n' }, ['p/a.md', 'p/b.md'], /^orch: dependency cycle: a → b → a/],
-    ['a duplicate id', { 'p/a.md': '', 'q/a.md': '' }, ['p/a.md', 'q/a.md'], /^orch: duplicate task id "a" in p\/a\.md and q\/a\.md/],
-    ['an unknown depends_on', { 'p/a.md': '---\ndepends_on: [zzz]\n---\n' }, ['p/a.md'], /^orch: p\/a\.md: depends_on "zzz" names no task/],
+    [
+      'a duplicate id',
+      { 'p/a.md': 'Do a.\n', 'q/a.md': 'Do a.\n' },
+      ['p/a.md', 'q/a.md'],
+      /^orch: duplicate task id "a" in p\/a\.md and q\/a\.md/,
+    ],
+    [
+      'an unknown depends_on',
+      { 'p/a.md': '---\ndepends_on: [zzz]\n---\nDo a.\n' },
+      ['p/a.md'],
+      /^orch: p\/a\.md: depends_on "zzz" names no task/,
+    ],
+    [
+      'an empty prompt file',
+      { 'p/a.md': '\n  \n' },
+      ['p/a.md'],
+      /^orch: p\/a\.md has no task text: write what the task should do, or leave the file out\.$/,
+    ],
+    [
+      'a prompt that is only frontmatter',
+      { 'p/a.md': '---\nid: a\n---\n' },
+      ['p/a.md'],
+      /^orch: p\/a\.md has no task text after its frontmatter/,
+    ],
+    [
+      'a binary file',
+      { 'p/a.md': new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x00, 0x01]) },
+      ['p/a.md'],
+      /^orch: p\/a\.md is a binary file, not a markdown prompt/,
+    ],
+    [
+      'a file that is not UTF-8',
+      { 'p/a.md': new Uint8Array([0x23, 0x20, 0x43, 0x61, 0x66, 0xe9, 0x0a]) },
+      ['p/a.md'],
+      /^orch: p\/a\.md is not valid UTF-8 text: save it as UTF-8/,
+    ],
+    ['an empty directory of prompts', { 'p/readme.txt': 'not a prompt\n' }, ['p'], /^orch: no \.md prompt files in directory p\.$/],
   ];
   for (const [name, files, args, message] of errors) {
     it(`rejects ${name}: one line on stderr, exit 2, nothing written`, async () => {
@@ -98,7 +133,7 @@ describe('orch plan', () => {
 
   it('works outside a git repository when no glob needs one', async () => {
     const dir = await tempDir();
-    await writeFiles(dir, { 'a.md': '## Files to Modify\n- x.js\n', 'b.md': '---\nfiles: [x.js]\n---\n' });
+    await writeFiles(dir, { 'a.md': '## Files to Modify\n- x.js\n', 'b.md': '---\nfiles: [x.js]\n---\nEdit x.\n' });
     const result = await runOrch(['plan', '--json', 'a.md', 'b.md'], { cwd: dir });
     expect(result.exitCode).toBe(0);
     expect(JSON.parse(result.stdout).conflicts).toEqual([{ a: 'a', b: 'b', files: ['x.js'] }]);
@@ -107,7 +142,7 @@ describe('orch plan', () => {
 
   it('explains that globs in files need a repository', async () => {
     const dir = await tempDir();
-    await writeFiles(dir, { 'a.md': '---\nfiles: ["src/**"]\n---\n' });
+    await writeFiles(dir, { 'a.md': '---\nfiles: ["src/**"]\n---\nEdit src.\n' });
     const result = await runOrch(['plan', 'a.md'], { cwd: dir });
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(/^orch: a\.md: files pattern "src\/\*\*" is a glob.*run orch inside a git repository/);

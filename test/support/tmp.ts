@@ -17,7 +17,7 @@ afterEach(async () => {
 });
 
 /** Writes files given as { relativePath: content }, creating folders. */
-export async function writeFiles(root: string, files: Record<string, string>): Promise<void> {
+export async function writeFiles(root: string, files: Record<string, string | Uint8Array>): Promise<void> {
   for (const [relative, content] of Object.entries(files)) {
     const target = path.join(root, relative);
     await mkdir(path.dirname(target), { recursive: true });

@@ -4,8 +4,9 @@ import { parsePrompt } from '../../src/prompt/parse.js';
 
 type Files = Record<string, string>;
 
+/** Parsed prompts; each gets a line of task text, so prompts written only to set up references are valid. */
 function prompts(files: Files) {
-  return Object.entries(files).map(([file, text]) => parsePrompt(text, file, `/abs/${file}`));
+  return Object.entries(files).map(([file, text]) => parsePrompt(`${text}\nTask text.\n`, file, `/abs/${file}`));
 }
 
 function analyzed(files: Files, trackedFiles?: string[]): Analysis {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
 import { sanitizeId } from '../../src/prompt/id.js';
 import { parsePrompt } from '../../src/prompt/parse.js';
+import { decodePrompt } from '../../src/prompt/load.js';
 import { isPathLike } from '../../src/prompt/paths.js';
 
 const parse = (text: string, file = 'prompts/task.md') => parsePrompt(text, file, `/abs/${file}`);
@@ -91,7 +92,7 @@ describe('files the task will touch', () => {
 
   it('adds frontmatter files (a string or a list) to the section', () => {
     expect(parse('---\nfiles: src/**/*.ts\n---\n## Files to Modify\n- a.js\n').files).toEqual(['a.js', 'src/**/*.ts']);
-    expect(parse('---\nfiles: [x.js, y.js]\n---\n').files).toEqual(['x.js', 'y.js']);
+    expect(parse('---\nfiles: [x.js, y.js]\n---\nDo it.\n').files).toEqual(['x.js', 'y.js']);
   });
 
   it('records other backticked paths as mentions, not files', () => {
@@ -123,7 +124,7 @@ describe('path detection', () => {
 
 describe('frontmatter', () => {
   it('parses priority, timeout, max_turns, model and depends_on', () => {
-    const spec = parse('---\npriority: 5\ntimeout: 20m\nmax_turns: 30\nmodel: sonnet\ndepends_on: [a, prompts/b.md]\n---\n');
+    const spec = parse('---\npriority: 5\ntimeout: 20m\nmax_turns: 30\nmodel: sonnet\ndepends_on: [a, prompts/b.md]\n---\nDo it.\n');
     expect(spec).toMatchObject({ priority: 5, timeoutMs: 20 * 60_000, maxTurns: 30, model: 'sonnet', dependsOn: ['a', 'prompts/b.md'] });
   });
 
@@ -132,13 +133,14 @@ describe('frontmatter', () => {
     ['2h', 7_200_000],
     [45, 45_000],
   ])('timeout %s is %d ms', (value, expected) => {
-    expect(parse(`---\ntimeout: ${value}\n---\n`).timeoutMs).toBe(expected);
+    expect(parse(`---\ntimeout: ${value}\n---\nDo it.\n`).timeoutMs).toBe(expected);
   });
 
-  it('keeps unknown keys and warns about them', () => {
-    const spec = parse('---\nowner: alice\n---\n');
-    expect(spec.extra).toEqual({ owner: 'alice' });
-    expect(spec.warnings[0]).toContain('unknown frontmatter key "owner"');
+  it('ignores unknown keys and warns about them', () => {
+    const spec = parse('---\nowner: alice\n---\nDo it.\n');
+    expect(spec.warnings).toEqual([
+      'prompts/task.md: unknown frontmatter key "owner" is ignored (known keys: id, title, depends_on, files, priority, timeout, max_turns, model)',
+    ]);
   });
 
   it('reports invalid YAML with the file and line', () => {
@@ -157,5 +159,22 @@ describe('frontmatter', () => {
 
   it('rejects frontmatter that is not a mapping', () => {
     expect(() => parse('---\n- a\n---\n')).toThrow(/must be a YAML mapping/);
+  });
+});
+
+describe('prompts that are not tasks', () => {
+  it('rejects a prompt with no text, or only frontmatter', () => {
+    expect(() => parsePrompt('', 'p/a.md', '/abs/p/a.md')).toThrow(
+      'p/a.md has no task text: write what the task should do, or leave the file out.',
+    );
+    expect(() => parsePrompt('---\nid: a\npriority: 2\n---\n\n', 'p/a.md', '/abs/p/a.md')).toThrow(
+      'p/a.md has no task text after its frontmatter: write what the task should do, or leave the file out.',
+    );
+  });
+
+  it('decodes UTF-8 (dropping a BOM) and rejects binary and other encodings', () => {
+    expect(decodePrompt(Buffer.from('\uFEFF# Café\n', 'utf8'), 'a.md')).toBe('# Café\n');
+    expect(() => decodePrompt(Buffer.from([0x23, 0x00]), 'a.md')).toThrow('a.md is a binary file, not a markdown prompt');
+    expect(() => decodePrompt(Buffer.from([0x43, 0x61, 0x66, 0xe9]), 'a.md')).toThrow('a.md is not valid UTF-8 text');
   });
 });
