@@ -1,4 +1,4 @@
-import type { OrchConfig } from '../config/schema.js';
+import type { ConfigInput, OrchConfig } from '../config/schema.js';
 
 export interface AgentInvocation {
   file: string;
@@ -11,36 +11,77 @@ export interface InvocationContext {
   worktree: string;
   branch: string;
   promptFile: string;
+  /** The task's model: its frontmatter `model`, else `agent.model`. */
   model?: string | undefined;
+  /** The task's turn limit: its frontmatter `max_turns`, else `agent.maxTurns`. */
   maxTurns?: number | undefined;
   /** Continue this Claude session instead of starting a new one. */
   resumeSessionId?: string | undefined;
 }
 
 /**
+ * The placeholders a custom `agent.command` may use, and where each value comes from. A list
+ * value standing alone as an argument becomes one argument per item (none when empty); inside a
+ * longer argument its items are joined with commas. An argument that is only a placeholder with
+ * no value is left out.
+ */
+const PLACEHOLDERS = {
+  prompt_file: (_agent: OrchConfig['agent'], context: InvocationContext) => context.promptFile,
+  task_id: (_agent: OrchConfig['agent'], context: InvocationContext) => context.taskId,
+  run_id: (_agent: OrchConfig['agent'], context: InvocationContext) => context.runId,
+  worktree: (_agent: OrchConfig['agent'], context: InvocationContext) => context.worktree,
+  branch: (_agent: OrchConfig['agent'], context: InvocationContext) => context.branch,
+  model: (_agent: OrchConfig['agent'], context: InvocationContext) => context.model,
+  max_turns: (_agent: OrchConfig['agent'], context: InvocationContext) =>
+    context.maxTurns === undefined ? undefined : String(context.maxTurns),
+  permission_mode: (agent: OrchConfig['agent']) => agent.permissionMode,
+  allowed_tools: (agent: OrchConfig['agent']) => agent.allowedTools,
+  append_system_prompt: (agent: OrchConfig['agent']) => agent.appendSystemPrompt ?? undefined,
+  max_budget_usd: (agent: OrchConfig['agent']) => (agent.maxBudgetUsd === null ? undefined : String(agent.maxBudgetUsd)),
+  extra_args: (agent: OrchConfig['agent']) => agent.extraArgs,
+  resume_session_id: (_agent: OrchConfig['agent'], context: InvocationContext) => context.resumeSessionId,
+} satisfies Record<string, (agent: OrchConfig['agent'], context: InvocationContext) => string | string[] | undefined>;
+
+type Placeholder = keyof typeof PLACEHOLDERS;
+export const PLACEHOLDER_NAMES = Object.keys(PLACEHOLDERS) as Placeholder[];
+const PLACEHOLDER = /\{(\w+)\}/g;
+
+/** The placeholders an `agent.command` uses that orch does not know (a typo would otherwise reach the agent as text). */
+export function unknownPlaceholders(command: readonly string[]): string[] {
+  const names = command.flatMap((part) => [...part.matchAll(PLACEHOLDER)].map((match) => match[1]!));
+  return [...new Set(names.filter((name) => !(name in PLACEHOLDERS)))];
+}
+
+function expand(part: string, agent: OrchConfig['agent'], context: InvocationContext): string[] {
+  const alone = /^\{(\w+)\}$/.exec(part)?.[1];
+  if (alone !== undefined && alone in PLACEHOLDERS) {
+    const value = PLACEHOLDERS[alone as Placeholder](agent, context);
+    if (value === undefined) return [];
+    return Array.isArray(value) ? value : [value];
+  }
+  return [
+    part.replace(PLACEHOLDER, (match, name: string) => {
+      if (!(name in PLACEHOLDERS)) return match;
+      const value = PLACEHOLDERS[name as Placeholder](agent, context);
+      return Array.isArray(value) ? value.join(',') : (value ?? '');
+    }),
+  ];
+}
+
+/**
  * The command line for one agent. Claude Code gets `-p --output-format stream-json --verbose`
  * and the configured flags, with the prompt on stdin (never in argv, never through a shell).
- * A custom `agent.command` is an argv template: `{prompt_file}`, `{task_id}`, `{run_id}`,
- * `{worktree}` and `{branch}` are replaced inside each element.
+ * A custom `agent.command` is an argv template (see PLACEHOLDERS).
  */
 export function buildInvocation(agent: OrchConfig['agent'], context: InvocationContext): AgentInvocation {
   if (agent.command) {
-    const values: Record<string, string> = {
-      prompt_file: context.promptFile,
-      task_id: context.taskId,
-      run_id: context.runId,
-      worktree: context.worktree,
-      branch: context.branch,
-    };
-    const [file, ...args] = agent.command.map((part) => part.replace(/\{(\w+)\}/g, (match, name: string) => values[name] ?? match));
+    const [file, ...args] = agent.command.flatMap((part, index) => (index === 0 ? [part] : expand(part, agent, context)));
     return { file: file!, args };
   }
 
   const args = ['-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', agent.permissionMode];
-  const model = context.model ?? agent.model;
-  if (model) args.push('--model', model);
-  const maxTurns = context.maxTurns ?? agent.maxTurns;
-  if (maxTurns) args.push('--max-turns', String(maxTurns));
+  if (context.model) args.push('--model', context.model);
+  if (context.maxTurns) args.push('--max-turns', String(context.maxTurns));
   if (agent.appendSystemPrompt) args.push('--append-system-prompt', agent.appendSystemPrompt);
   if (agent.maxBudgetUsd) args.push('--max-budget-usd', String(agent.maxBudgetUsd));
   if (context.resumeSessionId) args.push('--resume', context.resumeSessionId);
@@ -48,4 +89,37 @@ export function buildInvocation(agent: OrchConfig['agent'], context: InvocationC
   // Last, because it takes a variable number of values (one rule per argument, spaces allowed).
   if (agent.allowedTools.length > 0) args.push('--allowedTools', ...agent.allowedTools);
   return { file: agent.bin, args };
+}
+
+/**
+ * With a custom `agent.command`, the agent settings that have a value but no placeholder in the
+ * command: each would be silently lost, so the run says so once, at its start.
+ */
+export function unusedAgentSettings(
+  config: OrchConfig,
+  input: ConfigInput,
+  tasks: ReadonlyArray<{ model?: string | undefined; maxTurns?: number | undefined }>,
+): string[] {
+  const command = config.agent.command;
+  if (!command) return [];
+  const used = new Set(command.flatMap((part) => [...part.matchAll(PLACEHOLDER)].map((match) => match[1]!)));
+  const set: Array<[Placeholder, string, boolean]> = [
+    ['model', '--model, agent.model or a prompt’s `model`', config.agent.model !== null || tasks.some((task) => task.model !== undefined)],
+    [
+      'max_turns',
+      '--max-turns, agent.maxTurns or a prompt’s `max_turns`',
+      config.agent.maxTurns !== null || tasks.some((task) => task.maxTurns !== undefined),
+    ],
+    ['permission_mode', '--permission-mode or agent.permissionMode', input.agent?.permissionMode !== undefined],
+    ['allowed_tools', 'agent.allowedTools', input.agent?.allowedTools !== undefined],
+    ['append_system_prompt', 'agent.appendSystemPrompt', config.agent.appendSystemPrompt !== null],
+    ['max_budget_usd', 'agent.maxBudgetUsd', config.agent.maxBudgetUsd !== null],
+    ['extra_args', 'agent.extraArgs', config.agent.extraArgs.length > 0],
+  ];
+  return set
+    .filter(([name, , isSet]) => isSet && !used.has(name))
+    .map(
+      ([name, source]) =>
+        `agent.command does not use {${name}}, so ${source} does not reach the agent; add {${name}} to agent.command where it belongs`,
+    );
 }

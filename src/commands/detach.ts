@@ -1,13 +1,16 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { EXIT } from '../domain/exit-codes.js';
 import { UserError } from '../errors.js';
 import { runPaths, runPathsIn, startingDir } from '../state/paths.js';
-import { newRunId } from './create-run.js';
-import { prepareRun, type RunRequest } from './run.js';
+import { readRegistry } from '../state/registry-file.js';
 import { pathExists } from '../util/fs.js';
+import { newRunId } from './create-run.js';
+import { prepareResume, type ResumeRequest } from './resume.js';
+import { prepareRun, type RunRequest } from './run.js';
 
 const ORCH_BIN = fileURLToPath(new URL('../../bin/orch.js', import.meta.url));
 const START_TIMEOUT_MS = 60_000;
@@ -16,6 +19,81 @@ export interface DetachedRun {
   runId: string;
   pid: number;
   log: string;
+}
+
+interface Launch {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** The orch command line for the background process. */
+  args: string[];
+  /** Where its output goes (appended). */
+  log: string;
+  /** Whether the background process has taken the run over (so the launcher may return). */
+  started: (pid: number) => Promise<boolean>;
+  /** What to remove when it stopped before that. */
+  cleanUp: () => Promise<void>;
+}
+
+/**
+ * Starts an orch command in the background, in its own session, with its output appended to
+ * `log`, and waits until it has taken the run over. When it stops before that, its last line
+ * of output is the error, with its exit code.
+ */
+async function launch(spec: Launch): Promise<number> {
+  // A resumed run's log already holds earlier output: only what this process writes counts.
+  const logOffset = await stat(spec.log).then(
+    (info) => info.size,
+    () => 0,
+  );
+  const log = openSync(spec.log, 'a');
+  const child = spawn(process.execPath, [ORCH_BIN, ...spec.args], {
+    cwd: spec.cwd,
+    env: spec.env,
+    detached: true,
+    stdio: ['ignore', log, log],
+  });
+  closeSync(log);
+  let exitCode: number | undefined;
+  child.once('exit', (code) => {
+    exitCode = code ?? EXIT.failed;
+  });
+  child.unref();
+  const pid = child.pid ?? -1;
+
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (await spec.started(pid)) return pid;
+    if (exitCode !== undefined) {
+      // A run that finishes at once may have exited after the check above.
+      if (await spec.started(pid)) return pid;
+      // It stopped before it took the run over: show its error, leave nothing behind.
+      const output = (await readFrom(spec.log, logOffset)).trim().split('\n');
+      await spec.cleanUp();
+      const message = output.at(-1)?.replace(/^orch: /, '') || `the background orch exited ${exitCode} before the run started`;
+      throw new UserError(message, exitCode === 0 ? EXIT.failed : exitCode);
+    }
+    await sleep(50);
+  }
+  throw new UserError(
+    `the background orch (pid ${pid}) did not take the run over within ${START_TIMEOUT_MS / 1000} s; see ${spec.log}`,
+    EXIT.failed,
+  );
+}
+
+async function readFrom(file: string, offset: number): Promise<string> {
+  try {
+    const handle = await open(file, 'r');
+    try {
+      const { size } = await handle.stat();
+      const buffer = Buffer.alloc(Math.max(0, size - offset));
+      await handle.read(buffer, 0, buffer.length, offset);
+      return buffer.toString('utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return '';
+  }
 }
 
 /**
@@ -30,29 +108,37 @@ export async function startDetached(request: RunRequest, argv: readonly string[]
   // The log starts in the folder the run is put together in, and moves with it into runs/.
   const staging = runPathsIn(startingDir(prepared.repoRoot, runId));
   await mkdir(staging.dir, { recursive: true });
-  const log = openSync(staging.orchLog, 'a');
-  const args = [ORCH_BIN, ...argv.filter((arg) => arg !== '--detach'), '--run-id', runId];
-  const child = spawn(process.execPath, args, { cwd: request.cwd, env: request.env, detached: true, stdio: ['ignore', log, log] });
-  closeSync(log);
-  let exitCode: number | undefined;
-  child.once('exit', (code) => {
-    exitCode = code ?? 1;
+  const pid = await launch({
+    cwd: request.cwd,
+    env: request.env,
+    args: [...argv.filter((arg) => arg !== '--detach'), '--run-id', runId],
+    log: staging.orchLog,
+    started: () => pathExists(paths.registry),
+    cleanUp: () => rm(staging.dir, { recursive: true, force: true }),
   });
-  child.unref();
+  return { runId, pid, log: paths.orchLog };
+}
 
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (await pathExists(paths.registry)) return { runId, pid: child.pid ?? -1, log: paths.orchLog };
-    if (exitCode !== undefined) {
-      // A run that finishes at once may have exited after the check above.
-      if (await pathExists(paths.registry)) return { runId, pid: child.pid ?? -1, log: paths.orchLog };
-      // It stopped before the run existed: show its error, leave nothing behind.
-      const output = (await readFile(staging.orchLog, 'utf8').catch(() => '')).trim().split('\n');
-      await rm(staging.dir, { recursive: true, force: true });
-      const message = output.at(-1)?.replace(/^orch: /, '') || `the background orch exited ${exitCode} before the run started`;
-      throw new UserError(message, exitCode === 0 ? 1 : exitCode);
-    }
-    await sleep(50);
-  }
-  throw new UserError(`the background run ${runId} did not start within ${START_TIMEOUT_MS / 1000} s; see ${staging.orchLog}`, 1);
+/**
+ * `orch resume … --detach`: the resume's checks in the foreground, then a background
+ * `orch resume <run-id>` that takes the run over; returns once the registry names it as the
+ * run's orchestrator. Its output is appended to the run's orch.log.
+ */
+export async function resumeDetached(request: ResumeRequest, argv: readonly string[]): Promise<DetachedRun> {
+  const { paths, registry } = await prepareResume(request);
+  const runId = registry.run.id;
+  // The run id is pinned: "the latest run" could be another one by the time the background process looks.
+  const args = ['resume', runId, ...argv.slice(1).filter((arg) => arg !== '--detach' && arg !== request.runId)];
+  const pid = await launch({
+    cwd: request.cwd,
+    env: request.env,
+    args,
+    log: paths.orchLog,
+    started: async (candidate) => {
+      const current = await readRegistry(paths.registry).catch(() => undefined);
+      return current?.run.orchestrator.pid === candidate && current.run.sessions.length > registry.run.sessions.length;
+    },
+    cleanUp: async () => undefined,
+  });
+  return { runId, pid, log: paths.orchLog };
 }

@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
+import { PLACEHOLDER_NAMES, unknownPlaceholders } from '../agent/command.js';
 import type { OrchConfig } from '../config/schema.js';
 import { UserError, errorCode } from '../errors.js';
 import { runsDir, stateDir } from '../state/paths.js';
@@ -34,6 +35,14 @@ const INSTALL_HINT =
  */
 export async function checkAgent(config: OrchConfig, env: NodeJS.ProcessEnv, cwd: string): Promise<void> {
   const custom = config.agent.command;
+  if (custom) {
+    const unknown = unknownPlaceholders(custom);
+    if (unknown.length > 0) {
+      throw new UserError(
+        `agent.command uses ${unknown.map((name) => `{${name}}`).join(', ')}, which orch does not fill in: use ${PLACEHOLDER_NAMES.map((name) => `{${name}}`).join(', ')}.`,
+      );
+    }
+  }
   const executable = custom ? custom[0]! : config.agent.bin;
   const found = await findExecutable(executable, env, cwd);
   if (!found) {

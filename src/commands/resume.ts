@@ -6,14 +6,15 @@ import { loadConfig, type FlagOverride } from '../config/load.js';
 import { UserError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { findAgentByEnvironment, isAlive, selfIdentity } from '../process/process-info.js';
-import type { TaskRecord } from '../state/registry.js';
+import type { Registry, TaskRecord } from '../state/registry.js';
 import { acquireRunLock } from '../state/run-lock.js';
 import { loadRun } from '../state/runs.js';
 import { RunStore } from '../state/store.js';
 import type { AttemptRequest } from '../engine/attempt-record.js';
 import { markPending } from '../engine/transitions.js';
+import { unusedAgentSettings } from '../agent/command.js';
 import type { Orchestrator, RunOutcome } from '../engine/orchestrator.js';
-import { checkAgent } from './preflight.js';
+import { checkAgent, checkStateWritable } from './preflight.js';
 import { planResume } from '../engine/resume-plan.js';
 import { removeStaleIndexLock } from '../worktree/git.js';
 import { requireRepoRoot } from '../worktree/repo.js';
@@ -39,6 +40,48 @@ async function latestAttemptHasResult(runDir: string, task: TaskRecord): Promise
   }
 }
 
+/** What a resume needs, checked before anything is written (a detached resume checks it in the foreground). */
+export async function prepareResume(request: ResumeRequest) {
+  const repoRoot = await requireRepoRoot(request.cwd);
+  const { paths, registry } = await loadRun(repoRoot, request.runId);
+  const { run } = registry;
+  if (run.status === 'running' && isAlive(run.orchestrator)) {
+    throw new UserError(
+      `run ${run.id} is still running (orch pid ${run.orchestrator.pid} is alive): there is nothing to resume; follow it with \`orch status ${run.id} --watch\`.`,
+    );
+  }
+  const { config, input } = await loadConfig(repoRoot, request.env, request.flags, run.config);
+  const hasResult = new Map<string, boolean>();
+  for (const task of registry.tasks) if (task.status === 'running') hasResult.set(task.id, await latestAttemptHasResult(paths.dir, task));
+  const actions = planResume(registry.tasks, {
+    liveAgent: (task) => (task.agent ? (isAlive(task.agent) ? task.agent : undefined) : findAgentByEnvironment(run.id, task.id)),
+    hasResult: (task) => hasResult.get(task.id) === true,
+    retryFailed: request.retryFailed,
+  });
+  const startsAgents =
+    [...actions.values()].some((action) => action.kind === 'rerun' || action.kind === 'revive') ||
+    registry.tasks.some((task) => task.status === 'pending');
+  if (startsAgents) await checkAgent(config, request.env, request.cwd);
+  await checkStateWritable(repoRoot);
+  const warnings = [...fixedByTheRun(registry, request.env), ...unusedAgentSettings(config, input, registry.tasks)];
+  return { repoRoot, paths, registry, config, input, actions, warnings };
+}
+
+/**
+ * A run keeps the base and the worktrees it started with: the environment variables that would
+ * change them are ignored on resume, and said to be.
+ */
+function fixedByTheRun(registry: Registry, env: NodeJS.ProcessEnv): string[] {
+  const { run } = registry;
+  const warnings: string[] = [];
+  if (env.ORCH_WORKTREE_ROOT && path.resolve(run.repoRoot, env.ORCH_WORKTREE_ROOT) !== run.worktreeRoot) {
+    warnings.push(`ORCH_WORKTREE_ROOT is ignored: run ${run.id} keeps its worktrees under ${run.worktreeRoot}`);
+  }
+  if (env.ORCH_BASE && env.ORCH_BASE !== run.baseRef)
+    warnings.push(`ORCH_BASE is ignored: run ${run.id} keeps its base ${run.baseRef} (${run.baseSha.slice(0, 9)})`);
+  return warnings;
+}
+
 /**
  * `orch resume`: takes over a run whose orchestrator is gone. Live agents are adopted (followed
  * from their output files, never started twice), finished ones collected, interrupted ones
@@ -49,33 +92,15 @@ export async function resumeRun(
   sink: EventSink,
   onStart: (orchestrator: Orchestrator) => void,
 ): Promise<{ store: RunStore; outcome: RunOutcome }> {
-  const repoRoot = await requireRepoRoot(request.cwd);
-  const { paths, registry } = await loadRun(repoRoot, request.runId);
-  const { run } = registry;
-  if (run.status === 'running' && isAlive(run.orchestrator)) {
-    throw new UserError(
-      `run ${run.id} is still running (orch pid ${run.orchestrator.pid} is alive): there is nothing to resume; follow it with \`orch status ${run.id} --watch\`.`,
-    );
-  }
-  const { config, input } = await loadConfig(repoRoot, request.env, request.flags, run.config);
-
+  const first = await prepareResume(request);
   let orchestrator: Orchestrator | undefined;
-  const release = await acquireRunLock(paths, run.orchestrator, (error) =>
+  const release = await acquireRunLock(first.paths, first.registry.run.orchestrator, (error) =>
     orchestrator?.abort(new UserError(`lost the run lock: ${error.message}`)),
   );
   try {
-    const hasResult = new Map<string, boolean>();
-    for (const task of registry.tasks) if (task.status === 'running') hasResult.set(task.id, await latestAttemptHasResult(paths.dir, task));
-    const actions = planResume(registry.tasks, {
-      liveAgent: (task) => (task.agent ? (isAlive(task.agent) ? task.agent : undefined) : findAgentByEnvironment(run.id, task.id)),
-      hasResult: (task) => hasResult.get(task.id) === true,
-      retryFailed: request.retryFailed,
-    });
-    const startsAgents =
-      [...actions.values()].some((action) => action.kind === 'rerun' || action.kind === 'revive') ||
-      registry.tasks.some((task) => task.status === 'pending');
-    if (startsAgents) await checkAgent(config, request.env, request.cwd);
-
+    // Read again as the run's only writer: nothing can change it under us from here on.
+    const { paths, registry, config, input, actions, warnings } = await prepareResume({ ...request, runId: first.registry.run.id });
+    const { run } = registry;
     const now = new Date().toISOString();
     const self = selfIdentity();
     run.orchestrator = { ...self, host: hostname() };
@@ -131,7 +156,7 @@ export async function resumeRun(
         orchestrator = created;
         onStart(created);
       },
-      { adopted },
+      { adopted, warnings },
     );
     return { store, outcome };
   } finally {

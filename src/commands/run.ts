@@ -4,6 +4,7 @@ import type { EventSink } from '../events.js';
 import { loadAnalysis } from './analysis.js';
 import { acquireRunLock } from '../state/run-lock.js';
 import type { RunStore } from '../state/store.js';
+import { unusedAgentSettings } from '../agent/command.js';
 import { branchOf, resolveCommit } from '../worktree/git.js';
 import { requireRepoRoot } from '../worktree/repo.js';
 import { createRun } from './create-run.js';
@@ -34,7 +35,9 @@ export async function prepareRun(request: RunRequest) {
   }
   await checkAgent(config, request.env, request.cwd);
   await checkStateWritable(repoRoot);
-  return { repoRoot, config, input, analysis, baseSha };
+  // Said once at the start of the run, in its output and its ledger.
+  const warnings = [...analysis.warnings, ...unusedAgentSettings(config, input, analysis.tasks)];
+  return { repoRoot, config, input, analysis, baseSha, warnings };
 }
 
 /** `orch run`: check, create the run, run it. */
@@ -64,10 +67,16 @@ export async function startRun(
     orchestrator?.abort(new UserError(`lost the run lock: ${error.message}`)),
   );
   try {
-    const outcome = await executeRun(store, prepared.config, request.env, (created) => {
-      orchestrator = created;
-      onStart(created);
-    });
+    const outcome = await executeRun(
+      store,
+      prepared.config,
+      request.env,
+      (created) => {
+        orchestrator = created;
+        onStart(created);
+      },
+      { warnings: prepared.warnings },
+    );
     return { store, outcome };
   } finally {
     await release();

@@ -1,7 +1,8 @@
 import { appendFile, mkdir, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
+import { execa } from 'execa';
 import { simpleGit, type SimpleGit } from 'simple-git';
-import { errorCode, errorFirstLine } from '../errors.js';
+import { UserError, errorCode, errorFirstLine } from '../errors.js';
 import { pathExists } from '../util/fs.js';
 
 // orch's own git calls never start a background gc in the middle of a run.
@@ -16,24 +17,28 @@ export function gitAt(dir: string, extraConfig: readonly string[] = []): SimpleG
   return simpleGit({ baseDir: dir, config: [...QUIET, ...extraConfig] });
 }
 
-/** Resolves a ref to a commit SHA, or undefined if it names no commit. */
+/**
+ * Resolves a ref to a commit SHA, or undefined if it names no commit (`--quiet` makes git say
+ * nothing then; any other failure is git's own error, reported as such).
+ */
 export async function resolveCommit(root: string, ref: string): Promise<string | undefined> {
-  try {
-    return (await gitAt(root).raw(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])).trim() || undefined;
-  } catch {
-    return undefined;
-  }
+  const result = await execa('git', ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], {
+    cwd: root,
+    reject: false,
+    stdin: 'ignore',
+  });
+  if (result.exitCode === 0) return String(result.stdout).trim() || undefined;
+  const stderr = String(result.stderr).trim();
+  if (stderr) throw new UserError(`cannot resolve "${ref}": ${errorFirstLine(stderr).replace(/^fatal: /, '')}`);
+  return undefined;
 }
 
 /** The branch `ref` names (`main` for "main" or "refs/heads/main"; the current branch for "HEAD"), if it names one. */
 export async function branchOf(root: string, ref: string): Promise<string | undefined> {
   const name =
     ref === 'HEAD'
-      ? (
-          await gitAt(root)
-            .raw(['symbolic-ref', '--quiet', '--short', 'HEAD'])
-            .catch(() => '')
-        ).trim()
+      ? // On a detached HEAD git says nothing and exits 1: simple-git resolves that with no output.
+        (await gitAt(root).raw(['symbolic-ref', '--quiet', '--short', 'HEAD'])).trim()
       : ref.replace(/^refs\/heads\//, '');
   return name && (await branchExists(root, name)) ? name : undefined;
 }
@@ -130,12 +135,8 @@ export async function statusLines(worktree: string): Promise<string[]> {
  * the agents' own commits follow the user's configuration).
  */
 async function ownCommitConfig(worktree: string): Promise<string[]> {
-  let configured = '';
-  try {
-    configured = await gitAt(worktree).raw(['config', '--get-regexp', '^user\\.(name|email)$']);
-  } catch {
-    // neither is set
-  }
+  // Neither set: git exits 1 without a word, which simple-git resolves with no output.
+  const configured = await gitAt(worktree).raw(['config', '--get-regexp', '^user\\.(name|email)$']);
   const config: string[] = ['commit.gpgsign=false'];
   if (!/^user\.name /m.test(configured)) config.push('user.name=orch');
   if (!/^user\.email /m.test(configured)) config.push('user.email=orch@localhost');

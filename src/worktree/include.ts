@@ -1,7 +1,8 @@
-import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import ignore from 'ignore';
 import { errorCode } from '../errors.js';
+import { pathExists } from '../util/fs.js';
 import { gitAt } from './git.js';
 
 export const WORKTREE_INCLUDE_FILE = '.worktreeinclude';
@@ -44,12 +45,8 @@ export async function copyIncludes(repoRoot: string, worktree: string, files: re
   const copied: string[] = [];
   for (const file of files) {
     const target = path.join(worktree, file);
-    try {
-      await stat(target);
-      continue;
-    } catch {
-      // not there yet: copy it
-    }
+    // A file the worktree already has (tracked there, or copied by an earlier attempt) is left alone.
+    if (await pathExists(target)) continue;
     await mkdir(path.dirname(target), { recursive: true });
     await copyFile(path.join(repoRoot, file), target);
     copied.push(file);

@@ -1,20 +1,26 @@
-import { simpleGit } from 'simple-git';
-import { UserError } from '../errors.js';
+import { execa } from 'execa';
+import { UserError, errorFirstLine } from '../errors.js';
+import { requireGit } from './git-version.js';
 
-/** The top of the git work tree containing `cwd`, or undefined outside a repository. */
+/**
+ * The top of the git work tree containing `cwd`, or undefined outside a repository. Any other
+ * failure (git missing or too old, a repository git refuses to use) is reported as it is.
+ */
 export async function findRepoRoot(cwd: string): Promise<string | undefined> {
-  try {
-    const root = await simpleGit({ baseDir: cwd }).revparse(['--show-toplevel']);
-    return root.trim() || undefined;
-  } catch {
-    return undefined;
-  }
+  await requireGit();
+  const result = await execa('git', ['rev-parse', '--show-toplevel'], { cwd, reject: false, stdin: 'ignore' });
+  if (result.exitCode === 0) return String(result.stdout).trim() || undefined;
+  const stderr = String(result.stderr);
+  if (/not a git repository/i.test(stderr)) return undefined;
+  throw new UserError(`git cannot use the repository at ${cwd}: ${errorFirstLine(stderr).replace(/^fatal: /, '')}`);
 }
 
 /** Every tracked file, relative to the repository root. */
 export async function listTrackedFiles(root: string): Promise<string[]> {
-  const output = await simpleGit({ baseDir: root }).raw(['ls-files', '-z']);
-  return output.split('\0').filter((file) => file.length > 0);
+  const { stdout } = await execa('git', ['ls-files', '-z'], { cwd: root, stdin: 'ignore' });
+  return String(stdout)
+    .split('\0')
+    .filter((file) => file.length > 0);
 }
 
 /** The repository root, or a UserError saying orch must run inside one. */

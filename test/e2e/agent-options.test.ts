@@ -1,9 +1,11 @@
+import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { agentScript, agentStarts, agentState, fakeAgentEnv } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { projectRoot, runOrch } from '../support/orch.js';
-import { readRunRegistry } from '../support/run-state.js';
+import { readLedger, readRunRegistry } from '../support/run-state.js';
+import { expectOneLine } from '../support/expect.js';
 import { writeFiles } from '../support/tmp.js';
 
 describe('agent options', () => {
@@ -69,5 +71,77 @@ describe('agent options', () => {
     expect(task('works')).toMatchObject({ status: 'succeeded', commits: [{ subject: 'text agent: works' }] });
     expect(await git(repo, 'show', `${task('works').branch}:works.out`)).toBe('works');
     expect(task('fails')).toMatchObject({ status: 'failed', failure: 'exit-code', reason: 'exited 4: cannot do it' });
+  });
+
+  it('fills agent.command placeholders, and says once which settings a command does not use', async () => {
+    const repo = await tempRepo();
+    const agent = path.join(projectRoot, 'test', 'fixtures', 'argv-agent.mjs');
+    const state = await agentState();
+    await writeFiles(repo, {
+      'prompts/a.md': '---\nmodel: opus\n---\n# A\n',
+      'prompts/b.md': '# B\n',
+      '.gadugi/config.json': JSON.stringify({
+        agent: {
+          command: [
+            agent,
+            '--model={model}',
+            '--turns',
+            '{max_turns}',
+            '{allowed_tools}',
+            '--tools={allowed_tools}',
+            '{extra_args}',
+            '{resume_session_id}',
+          ],
+          output: 'text',
+          allowedTools: ['Read', 'Bash(npm test:*)'],
+          extraArgs: ['--fast', '--quiet'],
+          appendSystemPrompt: 'Be brief.',
+        },
+      }),
+    });
+    const result = await runOrch(['run', 'prompts/*.md', '--model', 'sonnet', '--json'], { cwd: repo, env: { FAKE_CLAUDE_STATE: state } });
+    expect(result.exitCode).toBe(0);
+    const argv = Object.fromEntries(
+      (await readFile(path.join(state, 'argv.ndjson'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { task: string; argv: string[] })
+        .map((entry) => [entry.task, entry.argv]),
+    );
+    // Frontmatter wins over the flag; an argument that is only a placeholder without a value is left out.
+    expect(argv.a).toEqual(['--model=opus', '--turns', 'Read', 'Bash(npm test:*)', '--tools=Read,Bash(npm test:*)', '--fast', '--quiet']);
+    expect(argv.b![0]).toBe('--model=sonnet');
+    // appendSystemPrompt has no placeholder: one warning, in the output and the ledger.
+    const warnings = (await readLedger(repo)).filter((event) => event.type === 'warning');
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        message:
+          'agent.command does not use {append_system_prompt}, so agent.appendSystemPrompt does not reach the agent; add {append_system_prompt} to agent.command where it belongs',
+      }),
+    ]);
+    expect(result.stdout).toContain('"type":"warning"');
+  });
+
+  it('refuses an agent.command placeholder it does not know, before anything is written', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, {
+      'prompts/a.md': '# A\n',
+      '.gadugi/config.json': JSON.stringify({ agent: { command: ['/bin/true', '{prompt}'], output: 'text' } }),
+    });
+    const result = await runOrch(['run', 'prompts/a.md'], { cwd: repo });
+    expectOneLine(result, /^orch: agent\.command uses \{prompt\}, which orch does not fill in: use \{prompt_file\}, \{task_id\}/);
+    expect(await readdir(path.join(repo, '.gadugi'))).toEqual(['config.json']);
+  });
+
+  it('an agent.command whose program does not exist', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, {
+      'prompts/a.md': '# A\n',
+      '.gadugi/config.json': JSON.stringify({ agent: { command: ['no-such-agent-cli', '{prompt_file}'] } }),
+    });
+    expectOneLine(
+      await runOrch(['run', 'prompts/a.md'], { cwd: repo }),
+      /^orch: agent command "no-such-agent-cli" \(agent\.command\) not found on PATH: install it or give its full path\.$/,
+    );
   });
 });

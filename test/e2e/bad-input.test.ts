@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -155,5 +156,58 @@ describe('bad input and a hostile environment: one line, exit 2, nothing half-wr
     const registry = await readRunRegistry(repo);
     expect(registry.run.id).toMatch(/^\d{8}-\d{6}-[0-9a-f]{4}$/);
     expect((await readdir(path.join(runs, registry.run.id))).filter((file) => file.includes('registry.json'))).toEqual(['registry.json']);
+  });
+});
+
+describe('git itself', () => {
+  /** A PATH where `git` is a script reporting `version` and passing everything else to the real git. */
+  async function gitReporting(version: string): Promise<string> {
+    const bin = await tempDir('orch-git-');
+    const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    await writeFile(
+      path.join(bin, 'git'),
+      `#!/bin/sh\n[ "$1" = "--version" ] && { echo "git version ${version}"; exit 0; }\nexec ${real} "$@"\n`,
+      { mode: 0o755 },
+    );
+    return [bin, path.dirname(process.execPath), '/usr/bin', '/bin'].join(path.delimiter);
+  }
+
+  it('a git too old for orch: what is needed, before anything is written', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, { 'prompts/a.md': '# A\n' });
+    const PATH = await gitReporting('2.25.1');
+    for (const args of [['run', 'prompts/a.md'], ['status'], ['clean']]) {
+      expectOneLine(
+        await runOrch(args, { cwd: repo, env: fakeAgentEnv(await agentState(), { PATH }) }),
+        /^orch: git 2\.25\.1 is too old: orch needs git 2\.31 or newer; install a newer git\.$/,
+      );
+    }
+    expect(await pathExists(path.join(repo, '.gadugi'))).toBe(false);
+    expect((await runOrch(['status'], { cwd: repo, env: { PATH: await gitReporting('2.31.0') } })).stderr).toMatch(
+      /no orch runs in this repository yet/,
+    );
+  });
+
+  it('no git at all is said so, not taken for "not a git repository"', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, { 'prompts/a.md': '# A\n' });
+    const empty = await tempDir('orch-nogit-');
+    expectOneLine(
+      await runOrch(['run', 'prompts/a.md'], { cwd: repo, env: { PATH: empty } }),
+      /^orch: git not found on PATH: install git 2\.31 or newer\.$/,
+    );
+  });
+
+  it.runIf(isRoot)('a repository git refuses to use is reported with git’s reason, not as "not a git repository"', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, { 'prompts/a.md': '# A\n' });
+    // Owned by someone else: git refuses it ("dubious ownership") unless it is marked safe.
+    execFileSync('chown', ['-R', '12345:12345', repo]);
+    const result = await runOrch(['run', 'prompts/a.md'], {
+      cwd: repo,
+      env: { ...fakeAgentEnv(await agentState()), GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_SYSTEM: '/dev/null' },
+    });
+    expectOneLine(result, /^orch: git cannot use the repository at \S+: detected dubious ownership in repository/);
+    execFileSync('chown', ['-R', '0:0', repo]);
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { agentScript, agentState, fakeAgentEnv, finishes, killStrays } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { projectRoot, runOrch } from '../support/orch.js';
-import { readRunRegistry } from '../support/run-state.js';
+import { readLedger, readRunRegistry } from '../support/run-state.js';
 import { startOrch, startOrchWithRunningAgent, waitFor } from '../support/spawn.js';
 import { writeFiles } from '../support/tmp.js';
 
@@ -83,9 +83,9 @@ describe('detached runs, wait and logs', () => {
     expect(await git(repo, 'show', `orch/${runId}/a:a.txt`)).toBe('a.txt');
   });
 
-  it('a detached run stops on SIGTERM like any run, and wait reports 130', async () => {
+  it('a detached run stops on SIGTERM like any run, and wait reports 130; resume --detach finishes it in the background', async () => {
     const repo = await tempRepo();
-    await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ steps: [{ hang: true }] })}` });
+    await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ runs: [[{ hang: true }], finishes('a.txt')] })}` });
     const state = await agentState();
     const { stdout } = await runOrch(['run', 'prompts/a.md', '--detach'], { cwd: repo, env: fakeAgentEnv(state) });
     const runId = stdout.trim();
@@ -101,6 +101,30 @@ describe('detached runs, wait and logs', () => {
     const waited = await runOrch(['wait', runId], { cwd: repo });
     expect(waited.exitCode).toBe(130);
     expect((await readRunRegistry(repo, runId)).tasks[0]!.status).toBe('interrupted');
+
+    // The run keeps its worktrees: a worktree root from the environment is ignored, and said to be.
+    const resumed = await runOrch(['resume', '--detach', '--json'], {
+      cwd: repo,
+      env: fakeAgentEnv(state, { ORCH_WORKTREE_ROOT: '../elsewhere' }),
+    });
+    expect(resumed.exitCode).toBe(0);
+    const background = JSON.parse(resumed.stdout) as { runId: string; pid: number; log: string };
+    expect(background.runId).toBe(runId);
+    expect((await readRunRegistry(repo, runId)).run.orchestrator.pid).toBe(background.pid);
+    const finished = await runOrch(['wait', runId], { cwd: repo });
+    expect(finished.exitCode).toBe(0);
+    const after = await readRunRegistry(repo, runId);
+    expect(after.run.sessions).toHaveLength(2);
+    expect(after.tasks[0]).toMatchObject({ status: 'succeeded', worktree: registry.tasks[0]!.worktree });
+    expect((await readLedger(repo, runId)).filter((event) => event.type === 'warning')).toEqual([
+      expect.objectContaining({
+        message: `ORCH_WORKTREE_ROOT is ignored: run ${runId} keeps its worktrees under ${registry.run.worktreeRoot}`,
+      }),
+    ]);
+    // Options that belong to a new run only are refused.
+    const refused = await runOrch(['resume', runId, '--worktree-root', '../x'], { cwd: repo, env: fakeAgentEnv(state) });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/unknown option '--worktree-root'/);
   });
 
   it('wait tells a run whose orchestrator died from one that ended', async () => {

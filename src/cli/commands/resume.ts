@@ -12,13 +12,15 @@ export function registerResume(program: Command, context: CommandContext): void 
       .argument('[run-id]', 'the run to resume (default: the latest)')
       .option('--retry-failed', 'also re-run failed tasks, and the dependents they caused to be skipped'),
   ).action(async (runId: string | undefined, options: RunOptions & { retryFailed?: boolean }) => {
+    const request = { cwd: context.cwd, env: context.env, runId, flags: flagOverrides(options), retryFailed: options.retryFailed === true };
+    if (options.detach) {
+      const { resumeDetached } = await import('../../commands/detach.js');
+      const detached = await resumeDetached(request, context.argv);
+      context.out(options.json ? JSON.stringify(detached) : detached.runId);
+      context.setExitCode(0);
+      return;
+    }
     const { resumeRun } = await import('../../commands/resume.js');
-    await driveRun(context, options.json === true, (sink, onStart) =>
-      resumeRun(
-        { cwd: context.cwd, env: context.env, runId, flags: flagOverrides(options), retryFailed: options.retryFailed === true },
-        sink,
-        onStart,
-      ),
-    );
+    await driveRun(context, options.json === true, (sink, onStart) => resumeRun(request, sink, onStart));
   });
 }

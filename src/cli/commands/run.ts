@@ -7,9 +7,10 @@ import { driveRun } from '../drive-run.js';
 
 export interface RunOptions extends RunFlagOptions {
   json?: boolean;
+  detach?: boolean;
 }
 
-/** The options `run` and `resume` share. */
+/** The options `run` and `resume` share: how the run's agents run, and how it is shown. */
 export function addRunOptions(command: Command): Command {
   return command
     .option('--max-parallel <n>', 'at most this many agents at once, or "auto" (default: auto)')
@@ -18,8 +19,8 @@ export function addRunOptions(command: Command): Command {
     .option('--model <model>', 'the model for every agent (frontmatter `model` wins)')
     .option('--max-turns <n>', 'turn limit for every agent (frontmatter `max_turns` wins)')
     .option('--permission-mode <mode>', 'claude --permission-mode (default acceptEdits)')
-    .option('--worktree-root <dir>', 'where worktrees go (default .gadugi/worktrees)')
-    .option('--no-fallback', 'do not re-run tasks that failed in parallel one at a time at the end')
+    .option('--no-fallback', 'no circuit breaker, no sequential re-run of tasks that failed in parallel')
+    .option('--detach', 'run in the background: print the run id and return at once')
     .option('--json', 'print NDJSON events instead of text');
 }
 
@@ -30,10 +31,13 @@ export function registerRun(program: Command, context: CommandContext): void {
       .description('run every task: one agent per task, each in its own worktree and branch')
       .argument('<prompts...>', 'prompt files, globs or directories of .md files')
       .option('--base <ref>', 'branch or commit the task branches start from (default: HEAD)')
-      .option('--detach', 'run in the background: print the run id and return at once')
+      .option('--worktree-root <dir>', 'where worktrees go (default .gadugi/worktrees)')
       // Set by --detach for the background process it starts.
       .addOption(new Option('--run-id <id>').hideHelp()),
-  ).action(async (prompts: string[], options: RunOptions & { detach?: boolean; runId?: string }) => {
+  ).action(async (prompts: string[], options: RunOptions & { runId?: string }) => {
+    if (options.runId !== undefined && !RUN_ID_PATTERN.test(options.runId)) {
+      throw new UserError(`--run-id "${options.runId}" is not a run id orch made.`);
+    }
     const request = {
       cwd: context.cwd,
       env: context.env,
@@ -42,8 +46,6 @@ export function registerRun(program: Command, context: CommandContext): void {
       detached: options.runId !== undefined,
       runId: options.runId,
     };
-    if (options.runId !== undefined && !RUN_ID_PATTERN.test(options.runId))
-      throw new UserError(`--run-id "${options.runId}" is not a run id orch made.`);
     if (options.detach) {
       const { startDetached } = await import('../../commands/detach.js');
       const detached = await startDetached(request, context.argv);
