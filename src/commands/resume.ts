@@ -13,6 +13,7 @@ import { RunStore } from '../state/store.js';
 import type { AttemptRequest } from '../engine/attempt-record.js';
 import { markPending } from '../engine/transitions.js';
 import { unusedAgentSettings } from '../agent/command.js';
+import { checkSampler } from '../scheduler/sampler.js';
 import type { Orchestrator, RunOutcome } from '../engine/orchestrator.js';
 import { checkAgent, checkStateWritable } from './preflight.js';
 import { planResume } from '../engine/resume-plan.js';
@@ -62,6 +63,7 @@ export async function prepareResume(request: ResumeRequest) {
     [...actions.values()].some((action) => action.kind === 'rerun' || action.kind === 'revive') ||
     registry.tasks.some((task) => task.status === 'pending');
   if (startsAgents) await checkAgent(config, request.env, request.cwd);
+  await checkSampler(request.env);
   await checkStateWritable(repoRoot);
   const warnings = [...fixedByTheRun(registry, request.env), ...unusedAgentSettings(config, input, registry.tasks)];
   return { repoRoot, paths, registry, config, input, actions, warnings };

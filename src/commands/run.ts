@@ -5,6 +5,7 @@ import { loadAnalysis } from './analysis.js';
 import { acquireRunLock } from '../state/run-lock.js';
 import type { RunStore } from '../state/store.js';
 import { unusedAgentSettings } from '../agent/command.js';
+import { checkSampler } from '../scheduler/sampler.js';
 import { branchOf, resolveCommit } from '../worktree/git.js';
 import { requireRepoRoot } from '../worktree/repo.js';
 import { createRun } from './create-run.js';
@@ -34,6 +35,7 @@ export async function prepareRun(request: RunRequest) {
     throw new UserError(`base ref "${config.base}" not found: pass --base with an existing branch, tag or commit.`);
   }
   await checkAgent(config, request.env, request.cwd);
+  await checkSampler(request.env);
   await checkStateWritable(repoRoot);
   // Said once at the start of the run, in its output and its ledger.
   const warnings = [...analysis.warnings, ...unusedAgentSettings(config, input, analysis.tasks)];

@@ -34,20 +34,35 @@ export function systemSampler(): Sampler {
  * a loaded or small machine, and for tests.
  */
 export function fileSampler(file: string): Sampler {
+  const problem = (why: string): UserError =>
+    new UserError(`cannot read resource samples from ORCH_SAMPLER_FILE=${file}: ${why}; fix the file or unset ORCH_SAMPLER_FILE.`);
   return async () => {
-    let data: Partial<ResourceSample>;
+    let data: unknown;
     try {
-      data = JSON.parse(await readFile(file, 'utf8')) as Partial<ResourceSample>;
+      data = JSON.parse(await readFile(file, 'utf8'));
     } catch (error) {
-      throw new UserError(`cannot read resource samples from ORCH_SAMPLER_FILE=${file}: ${errorMessage(error)}`);
+      throw problem(errorMessage(error));
     }
-    const number = (value: unknown, fallback: number): number => (typeof value === 'number' && Number.isFinite(value) ? value : fallback);
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) throw problem('it must hold a JSON object');
+    const fields = data as Record<string, unknown>;
+    for (const [key, value] of Object.entries(fields)) {
+      if (!SAMPLE_KEYS.includes(key as keyof ResourceSample)) throw problem(`unknown key "${key}" (known: ${SAMPLE_KEYS.join(', ')})`);
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw problem(`"${key}" must be a number of at least 0`);
+    }
+    const number = (key: keyof ResourceSample, fallback: number): number => (fields[key] as number | undefined) ?? fallback;
     return {
-      cores: Math.max(1, number(data.cores, 1)),
-      availableMemMb: number(data.availableMemMb, Number.MAX_SAFE_INTEGER),
-      loadPerCore: number(data.loadPerCore, 0),
+      cores: Math.max(1, number('cores', 1)),
+      availableMemMb: number('availableMemMb', Number.MAX_SAFE_INTEGER),
+      loadPerCore: number('loadPerCore', 0),
     };
   };
+}
+
+const SAMPLE_KEYS: ReadonlyArray<keyof ResourceSample> = ['cores', 'availableMemMb', 'loadPerCore'];
+
+/** A samples file is read once before a run starts: a broken one is bad input, not a run that aborts. */
+export async function checkSampler(env: NodeJS.ProcessEnv): Promise<void> {
+  if (env.ORCH_SAMPLER_FILE) await fileSampler(env.ORCH_SAMPLER_FILE)();
 }
 
 export function chooseSampler(env: NodeJS.ProcessEnv): Sampler {

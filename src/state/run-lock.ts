@@ -10,6 +10,14 @@ export type ReleaseLock = () => Promise<void>;
 
 const LOCK_OPTIONS = { realpath: false, stale: 15_000, update: 3_000, retries: 0 } as const;
 
+/** Releasing a lock that was taken away (onCompromised said so, or another orch broke it) has nothing left to do. */
+function releaser(release: ReleaseLock): ReleaseLock {
+  return () =>
+    release().catch((error: unknown) => {
+      if (errorCode(error) !== 'ERELEASED' && errorCode(error) !== 'ENOTACQUIRED') throw error;
+    });
+}
+
 /**
  * Makes this process the run's single writer. `previousOwner` is the orchestrator the registry
  * names: when it is provably gone (pid and start time), its lock is broken at once instead of
@@ -23,7 +31,7 @@ export async function acquireRunLock(
   const lockfilePath = path.join(paths.dir, 'run.lock');
   const options = { ...LOCK_OPTIONS, lockfilePath, onCompromised };
   try {
-    return await lockfile.lock(paths.dir, options);
+    return releaser(await lockfile.lock(paths.dir, options));
   } catch (error) {
     if (errorCode(error) !== 'ELOCKED') throw error;
     if (previousOwner && isAlive(previousOwner)) {
@@ -36,7 +44,7 @@ export async function acquireRunLock(
     // The owner is dead but its lock has not gone stale yet: break it.
     await rm(lockfilePath, { recursive: true, force: true });
     try {
-      return await lockfile.lock(paths.dir, options);
+      return releaser(await lockfile.lock(paths.dir, options));
     } catch (retryError) {
       if (errorCode(retryError) === 'ELOCKED')
         throw new UserError(`run ${path.basename(paths.dir)} was just taken over by another orch process.`);
