@@ -33,6 +33,8 @@ export type OrchEvent =
   | { type: 'limit'; limit: number; reason: LimitReason; running: number }
   | { type: 'api-pressure'; status: number; pausedForMs: number; pausedUntil: string; level: number }
   | { type: 'mode'; mode: 'sequential'; reason: string }
+  /** The run stops admitting tasks and stops its running agents: the moment Ctrl-C (or an abort) reached it. */
+  | { type: 'stopping'; reason: 'interrupt' | 'abort'; running: number; message?: string }
   | { type: 'warning'; message: string }
   | { type: 'run-finished'; status: RunStatus; exitCode: number; summary: RunSummary };
 

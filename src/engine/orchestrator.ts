@@ -105,6 +105,7 @@ export class Orchestrator {
 
   /** Ctrl-C: admit nothing more, stop every agent (SIGTERM, then SIGKILL after the grace period). */
   interrupt(): void {
+    if (!this.stopping) this.recordStopping('interrupt');
     this.interrupted = true;
     this.stopAll('user');
     this.kick();
@@ -119,9 +120,18 @@ export class Orchestrator {
 
   /** Stops the run because the environment failed it (the agents are stopped like on Ctrl-C). */
   abort(error: UserError): void {
+    if (!this.stopping) this.recordStopping('abort', error.message);
     this.abortError ??= error;
     this.stopAll('abort');
     this.kick();
+  }
+
+  /** When the run began to stop, on record (a full disk that made it stop may refuse this too). */
+  private recordStopping(reason: 'interrupt' | 'abort', message?: string): void {
+    if (this.finishing) return;
+    const event: OrchEvent = { type: 'stopping', reason, running: this.active.size };
+    if (message) event.message = message;
+    this.record(event).catch(() => undefined);
   }
 
   /** API pressure seen live in an agent's stream, or in a failed result. */

@@ -29,6 +29,12 @@ export function describeEvent(event: StampedEvent): string | undefined {
       return chalk.yellow(`API ${event.status}: no new agents for ${formatDuration(event.pausedForMs)} (backoff level ${event.level})`);
     case 'mode':
       return chalk.yellow(`switching to one task at a time: ${event.reason}`);
+    case 'stopping':
+      return chalk.yellow(
+        event.reason === 'interrupt'
+          ? `interrupted: starting nothing more${event.running > 0 ? `, stopping ${event.running} agent${event.running === 1 ? '' : 's'}` : ''}`
+          : `stopping: ${event.message ?? 'the run was aborted'}`,
+      );
     case 'warning':
       return chalk.yellow(`! ${event.message}`);
     case 'run-finished':

@@ -152,22 +152,29 @@ describe('detached runs, wait and logs', () => {
 
   it('logs renders a transcript for people, and --follow follows a task through a retry to its end', async () => {
     const repo = await tempRepo();
+    const state = await agentState();
+    const gate = path.join(state, 'first-attempt-may-end');
     await writeFiles(repo, {
       '.gadugi/config.json': JSON.stringify({ retries: { backoff: '200ms' } }),
       'prompts/a.md': `# A\n${agentScript({
         runs: [
-          [{ text: 'First, a look around.' }, { sleep: 800 }, { exit: 1, result: 'error', message: 'tests failed' }],
+          [{ text: 'First, a look around.' }, { waitFor: gate }, { exit: 1, result: 'error', message: 'tests failed' }],
           [{ sh: 'echo second attempt' }, ...finishes('a.txt')],
         ],
       })}`,
     });
-    const state = await agentState();
     const orch = startOrch(['run', 'prompts/a.md', '--retries', '1'], { cwd: repo, env: fakeAgentEnv(state) });
     await waitFor(async () => (await readRunRegistry(repo)).tasks[0]!.attempts === 1, 20_000, 'the first attempt');
-    const followed = await runOrch(['logs', 'a', '--follow'], { cwd: repo });
+    // Following from the middle of the first attempt, through the retry, to the end.
+    const following = startOrch(['logs', 'a', '--follow'], { cwd: repo });
+    let seen = '';
+    following.stdout.on('data', (chunk: Buffer) => (seen += chunk.toString()));
+    await waitFor(() => seen.includes('First, a look around.'), 20_000, 'logs --follow to show the first attempt');
+    await writeFile(gate, '');
     expect((await orch).exitCode).toBe(0);
+    const followed = await following;
     expect(followed.exitCode).toBe(0);
-    const text = followed.stdout;
+    const text = String(followed.stdout);
     expect(text).toMatch(
       /── attempt 1 \(fresh\) · logs\/a\.jsonl\n── session [0-9a-f-]{36} · fake-model\n {2}First, a look around\.\n══ ended with an error · 1 turns · \$0\.0010 · [\d.]+m?s\n {3}tests failed\n── attempt 2 \(retry\) · logs\/a@2\.jsonl\n/,
     );

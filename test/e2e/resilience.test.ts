@@ -125,18 +125,26 @@ describe('timeouts and retries', () => {
 describe('circuit breaker and sequential fallback', () => {
   it('switches to one task at a time after consecutive parallel failures, and the fallback pass rescues them', async () => {
     const repo = await tempRepo();
+    const state = await agentState();
+    const failNow = path.join(state, 'fail-now');
+    const succeedNow = path.join(state, 'succeed-now');
     const files: Record<string, string> = {};
     // The first three fail whenever they run in parallel (their first start); alone they succeed.
     for (const id of ['f1', 'f2', 'f3'])
       files[`prompts/${id}.md`] =
-        `# ${id}\n${agentScript({ runs: [[{ sleep: 200 }, { exit: 1, result: 'error', message: 'resource contention' }], finishes(`${id}.txt`)] })}`;
+        `# ${id}\n${agentScript({ runs: [[{ waitFor: failNow }, { exit: 1, result: 'error', message: 'resource contention' }], finishes(`${id}.txt`)] })}`;
     for (const id of ['s1', 's2', 's3'])
-      files[`prompts/${id}.md`] = `# ${id}\n${agentScript({ steps: [{ sleep: 150 }, ...finishes(`${id}.txt`)] })}`;
+      files[`prompts/${id}.md`] = `# ${id}\n${agentScript({ steps: [{ waitFor: succeedNow }, ...finishes(`${id}.txt`)] })}`;
     files['prompts/after-f1.md'] = `# after f1\nThis depends on f1.\n${agentScript({ steps: finishes('after.txt') })}`;
     await writeFiles(repo, files);
-    const state = await agentState();
     const env = fakeAgentEnv(state, { ORCH_SAMPLER_FILE: await roomyMachine(state) });
-    const result = await runOrch(['run', 'prompts/*.md', '--max-parallel', '3', '--retries', '0'], { cwd: repo, env });
+    const orch = startOrch(['run', 'prompts/*.md', '--max-parallel', '3', '--retries', '0'], { cwd: repo, env });
+    // The three fail together, while no success comes between them to reset the count.
+    await waitFor(async () => (await agentStarts(state)).length === 3, 20_000, 'f1, f2 and f3 to start');
+    await writeFile(failNow, '');
+    await waitFor(async () => (await readLedger(repo)).some((event) => event.type === 'mode'), 20_000, 'the switch to one task at a time');
+    await writeFile(succeedNow, '');
+    const result = await orch;
     expect(result.exitCode).toBe(0);
 
     const ledger = await readLedger(repo);
@@ -156,21 +164,33 @@ describe('circuit breaker and sequential fallback', () => {
     }
     // The dependent skipped by f1's failure came back and ran.
     expect(registry.tasks.find((task) => task.id === 'after-f1')!.status).toBe('succeeded');
-    expect(result.stdout).toContain('only succeeded in the sequential fallback: f1, f2, f3');
+    expect(String(result.stdout)).toContain('only succeeded in the sequential fallback: f1, f2, f3');
   });
 
-  it('--no-fallback leaves failures failed', async () => {
+  it('--no-fallback leaves failures failed, and never switches to one task at a time', async () => {
     const repo = await tempRepo();
-    await writeFiles(repo, {
-      'prompts/a.md': `# a\n${agentScript({ runs: [[{ sleep: 200 }, { exit: 1, result: 'error', message: 'nope' }], finishes('a.txt')] })}`,
-      'prompts/b.md': `# b\n${agentScript({ steps: [{ sleep: 200 }, ...finishes('b.txt')] })}`,
-    });
     const state = await agentState();
+    const go = path.join(state, 'go');
+    const fails = agentScript({ runs: [[{ waitFor: go }, { exit: 1, result: 'error', message: 'nope' }], finishes('x.txt')] });
+    await writeFiles(repo, {
+      'prompts/a.md': `# a\n${fails}`,
+      'prompts/b.md': `# b\n${fails}`,
+      'prompts/c.md': `# c\n${fails}`,
+      'prompts/d.md': `# d\n${agentScript({ steps: [{ waitFor: go }, ...finishes('d.txt')] })}`,
+      '.gadugi/config.json': JSON.stringify({ fallback: { failureThreshold: 2 } }),
+    });
     const env = fakeAgentEnv(state, { ORCH_SAMPLER_FILE: await roomyMachine(state) });
-    const result = await runOrch(['run', 'prompts/*.md', '--retries', '0', '--no-fallback'], { cwd: repo, env });
-    expect(result.exitCode).toBe(1);
-    expect((await readRunRegistry(repo)).tasks[0]).toMatchObject({ status: 'failed', failedInParallel: true });
-    expect(await agentStarts(state)).toHaveLength(2);
+    const orch = startOrch(['run', 'prompts/*.md', '--retries', '0', '--no-fallback'], { cwd: repo, env });
+    // All four run side by side before any of them ends.
+    await waitFor(async () => (await agentStarts(state)).length === 4, 20_000, 'four agents to start');
+    await writeFile(go, '');
+    expect((await orch).exitCode).toBe(1);
+    const registry = await readRunRegistry(repo);
+    expect(registry.tasks.map((task) => task.status)).toEqual(['failed', 'failed', 'failed', 'succeeded']);
+    expect(registry.tasks[0]).toMatchObject({ failedInParallel: true });
+    expect(registry.run.mode).toBe('parallel');
+    expect((await readLedger(repo)).some((event) => event.type === 'mode')).toBe(false);
+    expect(await agentStarts(state)).toHaveLength(4);
   });
 });
 
@@ -178,14 +198,23 @@ describe('concurrency that follows the machine', () => {
   it('starts no new agent while memory is below the reserve, and more once it is back', async () => {
     const repo = await tempRepo();
     const files: Record<string, string> = { ...config({ concurrency: { sampleInterval: '300ms' } }) };
-    for (let i = 1; i <= 6; i++)
-      files[`prompts/t${i}.md`] = `# t${i}\n${agentScript({ steps: [{ sleep: 600 }, ...finishes(`t${i}.txt`)] })}`;
-    await writeFiles(repo, files);
     const state = await agentState();
+    const gates = Array.from({ length: 6 }, (_, index) => path.join(state, `t${index + 1}-may-finish`));
+    gates.forEach((gate, index) => {
+      files[`prompts/t${index + 1}.md`] =
+        `# t${index + 1}\n${agentScript({ steps: [{ waitFor: gate }, ...finishes(`t${index + 1}.txt`)] })}`;
+    });
+    await writeFiles(repo, files);
     const sample = await roomyMachine(state, { cores: 8, availableMemMb: 600, loadPerCore: 0 });
     const orch = startOrch(['run', 'prompts/*.md'], { cwd: repo, env: fakeAgentEnv(state, { ORCH_SAMPLER_FILE: sample }) });
-    await waitFor(async () => (await agentStarts(state)).length >= 2, 30_000, 'two tasks to start');
+    // Below the memory reserve: one at a time. t1, then (once it ends) t2.
+    await waitFor(async () => (await agentStarts(state)).length === 1, 30_000, 't1 to start');
+    await writeFile(gates[0]!, '');
+    await waitFor(async () => (await agentStarts(state)).length === 2, 30_000, 't2 to start');
+    // Memory is back: the rest start side by side while t2 still runs.
     await writeFile(sample, JSON.stringify({ cores: 8, availableMemMb: 64_000, loadPerCore: 0 }));
+    await waitFor(async () => (await agentStarts(state)).length === 6, 30_000, 'the rest to start');
+    for (const gate of gates.slice(1)) await writeFile(gate, '');
     expect((await orch).exitCode).toBe(0);
 
     const ledger = await readLedger(repo);

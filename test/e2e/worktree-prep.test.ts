@@ -1,4 +1,4 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { agentScript, agentStarts, agentState, fakeAgentEnv, finishes, roomyMachine } from '../support/agents.js';
@@ -6,6 +6,7 @@ import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { overlaps, readLedger, readRunRegistry, runIntervals } from '../support/run-state.js';
 import { tempDir, writeFiles } from '../support/tmp.js';
+import { startOrch, waitFor } from '../support/spawn.js';
 
 const config = (settings: object) => JSON.stringify(settings);
 
@@ -119,15 +120,19 @@ describe('worktrees that are ready to work in', () => {
 
   it('gives each running task its own block of free ports, released when it ends', async () => {
     const repo = await tempRepo();
+    const state = await agentState();
+    const gate = path.join(state, 'all-started');
     const files: Record<string, string> = { '.gadugi/config.json': config({ worktree: { ports: 2 } }) };
     for (let i = 1; i <= 4; i++)
-      files[`prompts/t${i}.md`] = `# t${i}\n${agentScript({ steps: [{ sleep: 400 }, ...finishes(`t${i}.txt`)] })}`;
+      files[`prompts/t${i}.md`] = `# t${i}\n${agentScript({ steps: [{ waitFor: gate }, ...finishes(`t${i}.txt`)] })}`;
     await writeFiles(repo, files);
-    const state = await agentState();
     const tmp = await tempDir('orch-tmp-');
     const env = fakeAgentEnv(state, { ORCH_SAMPLER_FILE: await roomyMachine(state), TMPDIR: tmp });
-    const result = await runOrch(['run', 'prompts/*.md', '--max-parallel', '4'], { cwd: repo, env });
-    expect(result.exitCode).toBe(0);
+    const orch = startOrch(['run', 'prompts/*.md', '--max-parallel', '4'], { cwd: repo, env });
+    // All four hold their ports at the same time.
+    await waitFor(async () => (await agentStarts(state)).length === 4, 20_000, 'four agents to start');
+    await writeFile(gate, '');
+    expect((await orch).exitCode).toBe(0);
 
     const registry = await readRunRegistry(repo);
     const starts = await agentStarts(state);
@@ -148,7 +153,7 @@ describe('worktrees that are ready to work in', () => {
         expect(portsOf(a.taskId).filter((port) => portsOf(b.taskId).includes(port))).toEqual([]);
       }
     }
-    expect(concurrentPairs).toBeGreaterThan(0);
+    expect(concurrentPairs).toBe(4 * 3);
     // Reservations are released with their tasks.
     expect(await readdir(path.join(tmp, 'orch-ports'))).toEqual([]);
   });

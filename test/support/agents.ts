@@ -1,8 +1,10 @@
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, expect } from 'vitest';
 import { projectRoot } from './orch.js';
+import { killProcessesWith } from './processes.js';
 import { tempDir } from './tmp.js';
+
+export { processesWithCommandLine, processesWithEnv } from './processes.js';
 
 export const fakeClaude = path.join(projectRoot, 'test', 'fixtures', 'fake-claude.mjs');
 
@@ -49,71 +51,15 @@ export async function agentStarts(stateDir: string): Promise<AgentStart[]> {
   }
 }
 
-/** Pids of live (non-zombie) processes other than this one for which `matches` holds. */
-async function liveProcesses(matches: (pid: string) => Promise<boolean>): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      if (await matches(entry)) pids.push(Number(entry));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return pids;
-}
-
-/** Pids of live processes whose command line contains `text`. */
-export function processesWithCommandLine(text: string): Promise<number[]> {
-  return liveProcesses(async (pid) => (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replace(/\0/g, ' ').includes(text));
-}
-
-/** Pids of live processes whose environment mentions `marker`. */
-export function processesWithEnv(marker: string): Promise<number[]> {
-  return liveProcesses(async (pid) => (await readFile(`/proc/${pid}/environ`, 'utf8')).includes(marker));
-}
-
-/**
- * Kills every process a test started (found by its private state directory in the environment)
- * that is still alive after a moment's grace, and returns their pids: a test that finished
- * cleanly leaves none. The grace covers processes that are already exiting (an orchestrator
- * releasing its lock after writing its final registry).
- */
-export async function killStrays(stateDir: string, graceMs = 3_000): Promise<number[]> {
-  const marker = `FAKE_CLAUDE_STATE=${stateDir}`;
-  const deadline = Date.now() + graceMs;
-  let pids = await processesWithEnv(marker);
-  while (pids.length > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    pids = await processesWithEnv(marker);
-  }
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  return pids;
-}
-
-const stateDirs: string[] = [];
-
-/**
- * A private state folder for the fake agent (FAKE_CLAUDE_STATE). After each test, any process
- * still running with it in its environment fails the test (and is killed): a test leaves none.
- */
+/** A private state folder for the fake agent (FAKE_CLAUDE_STATE); the processes a test leaves are checked for every test (see setup.ts). */
 export async function agentState(): Promise<string> {
-  const dir = await tempDir('orch-agent-');
-  stateDirs.push(dir);
-  return dir;
+  return tempDir('orch-agent-');
 }
 
-afterEach(async () => {
-  for (const dir of stateDirs.splice(0)) expect(await killStrays(dir)).toEqual([]);
-});
+/** Kills a test's agents that it left running on purpose, and returns their pids. */
+export function killStrays(stateDir: string, graceMs = 3_000): Promise<number[]> {
+  return killProcessesWith(`FAKE_CLAUDE_STATE=${stateDir}`, graceMs);
+}
 
 /** Fake agent steps that write a file and commit it. */
 export function finishes(file: string): object[] {
