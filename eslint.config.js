@@ -24,7 +24,7 @@ const printing = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', '.gadugi/', 'templates/', 'demo/example-repo/'] },
+  { ignores: ['dist/', 'coverage/', 'node_modules/', '.gadugi/', 'templates/', 'demo/example-repo/', '.ci/node-*/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

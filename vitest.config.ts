@@ -9,5 +9,13 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // In-process coverage (unit and process tests); the built binary's, spawned by the end-to-end
+    // tests, is collected through NODE_V8_COVERAGE (see test/support/setup.ts and scripts/coverage.ts).
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      reporter: ['json'],
+      reportsDirectory: 'coverage/in-process',
+    },
   },
 });

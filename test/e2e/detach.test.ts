@@ -1,7 +1,7 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { agentScript, agentState, fakeAgentEnv, finishes, killStrays } from '../support/agents.js';
+import { agentScript, agentStarts, agentState, fakeAgentEnv, finishes, killStrays } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { projectRoot, runOrch } from '../support/orch.js';
 import { readLedger, readRunRegistry } from '../support/run-state.js';
@@ -89,6 +89,8 @@ describe('detached runs, wait and logs', () => {
     const state = await agentState();
     const { stdout } = await runOrch(['run', 'prompts/a.md', '--detach'], { cwd: repo, env: fakeAgentEnv(state) });
     const runId = stdout.trim();
+    // The agent has really started (its first start is the one that hangs) and its pid is on record.
+    await waitFor(async () => (await agentStarts(state)).length === 1, 20_000, 'the agent to start');
     const registry = await waitFor(
       async () => {
         const current = await readRunRegistry(repo, runId);

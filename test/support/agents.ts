@@ -6,7 +6,7 @@ import { tempDir } from './tmp.js';
 
 export { processesWithCommandLine, processesWithEnv } from './processes.js';
 
-export const fakeClaude = path.join(projectRoot, 'test', 'fixtures', 'fake-claude.mjs');
+export const fakeClaude = path.join(projectRoot, 'test', 'fixtures', 'fake-claude');
 
 /** The environment that makes orch use the scripted fake agent, recording starts in `stateDir`. */
 export function fakeAgentEnv(stateDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {

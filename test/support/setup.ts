@@ -1,4 +1,7 @@
 import { afterEach, beforeEach, expect } from 'vitest';
+
+// Coverage of the built orch that the tests spawn: every child process writes its V8 coverage here.
+if (process.env.ORCH_COVERAGE_DIR) process.env.NODE_V8_COVERAGE = process.env.ORCH_COVERAGE_DIR;
 import { killProcessesWith } from './processes.js';
 
 /**
