@@ -1,3 +1,5 @@
+import { EXIT } from './domain/exit-codes.js';
+
 /**
  * Expected failures caused by the user's input or environment. The CLI prints the message as a
  * single line (no stack trace) and exits with `exitCode`; anything else that is thrown is a bug.
@@ -5,7 +7,7 @@
 export class UserError extends Error {
   readonly exitCode: number;
 
-  constructor(message: string, exitCode = 2) {
+  constructor(message: string, exitCode: number = EXIT.usage) {
     super(message);
     this.name = 'UserError';
     this.exitCode = exitCode;

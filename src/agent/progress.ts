@@ -4,7 +4,6 @@ import type { AgentResult, StreamEvent } from './stream.js';
 export class AgentProgress {
   sessionId: string | undefined;
   result: AgentResult | undefined;
-  lastActivity: string | undefined;
   private readonly messageIds = new Set<string>();
   private anonymousTurns = 0;
 
@@ -18,31 +17,24 @@ export class AgentProgress {
     switch (event.kind) {
       case 'init':
         if (event.sessionId) this.sessionId = event.sessionId;
-        return this.setActivity(`started${event.model ? ` (${event.model})` : ''}`);
+        return `started${event.model ? ` (${event.model})` : ''}`;
       case 'assistant': {
         if (event.messageId) this.messageIds.add(event.messageId);
         else this.anonymousTurns += 1;
-        if (event.toolUse) return this.setActivity(event.toolUse.summary);
-        if (event.text) return this.setActivity(firstLine(event.text));
+        if (event.toolUse) return event.toolUse.summary;
+        if (event.text) return firstLine(event.text);
         return undefined;
       }
       case 'api-retry':
-        return this.setActivity(`API ${event.status ?? 'error'}: retry ${event.attempt ?? '?'}/${event.maxRetries ?? '?'}`);
+        return `API ${event.status ?? 'error'}: retry ${event.attempt ?? '?'}/${event.maxRetries ?? '?'}`;
       case 'result':
         this.result = event.result;
         if (event.result.sessionId) this.sessionId = event.result.sessionId;
-        return this.setActivity(
-          event.result.isError ? `ended with an error: ${firstLine(event.result.text ?? event.result.subtype ?? '')}` : 'finished',
-        );
+        return event.result.isError ? `ended with an error: ${firstLine(event.result.text ?? event.result.subtype ?? '')}` : 'finished';
       case 'tool-result':
       case 'other':
         return undefined;
     }
-  }
-
-  private setActivity(activity: string): string {
-    this.lastActivity = activity;
-    return activity;
   }
 }
 

@@ -2,6 +2,7 @@ import type { EventSink } from '../events.js';
 import type { Orchestrator, RunOutcome } from '../engine/orchestrator.js';
 import type { CommandContext } from './context.js';
 import { handleStopSignals } from './signals.js';
+import { EXIT } from '../domain/exit-codes.js';
 
 /**
  * What `run` and `resume` share: a renderer for the events, Ctrl-C/SIGTERM passed on to the
@@ -15,7 +16,7 @@ export async function driveRun(
   const { chooseRenderer } = await import('../render/renderer.js');
   const renderer = chooseRenderer(json, context.out);
   // A signal before the run exists: nothing has been started, so just leave.
-  const signals = handleStopSignals(() => process.exit(130));
+  const signals = handleStopSignals(() => process.exit(EXIT.interrupted));
   try {
     const { outcome } = await start(
       (event) => renderer.event(event),

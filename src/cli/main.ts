@@ -10,6 +10,7 @@ import { registerStatus } from './commands/status.js';
 import { registerWait } from './commands/wait.js';
 import type { CommandContext, CommandIO } from './context.js';
 import { readPackageVersion } from './version.js';
+import { EXIT } from '../domain/exit-codes.js';
 
 function processIO(): CommandIO {
   return {
@@ -25,7 +26,7 @@ function processIO(): CommandIO {
  * 0 success, 1 a task failed or was skipped, 2 bad input, 130 interrupted.
  */
 export async function main(argv: readonly string[], io: CommandIO = processIO()): Promise<number> {
-  let exitCode = 0;
+  let exitCode: number = EXIT.ok;
   const context: CommandContext = {
     ...io,
     argv: argv.slice(2),
@@ -60,7 +61,7 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
 function reportError(error: unknown, context: CommandIO): number {
   if (error instanceof CommanderError) {
     // Commander has already printed its message; usage errors exit 2, help and version 0.
-    return error.exitCode === 0 ? 0 : 2;
+    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
   if (error instanceof UserError) {
     context.err(`orch: ${error.message}`);
@@ -68,5 +69,5 @@ function reportError(error: unknown, context: CommandIO): number {
   }
   context.err(`orch: internal error: ${errorMessage(error)}`);
   if (error instanceof Error && error.stack) context.err(error.stack);
-  return 1;
+  return EXIT.failed;
 }

@@ -40,4 +40,9 @@ export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 export const PRESSURE_STATUSES: ReadonlySet<number> = new Set([429, 529]);
 
 /** Errors with which the machine refuses to start a process: a sign to stop running things in parallel. */
-export const RESOURCE_SPAWN_ERRORS: ReadonlySet<string> = new Set(['EAGAIN', 'ENOMEM', 'EMFILE', 'ENFILE']);
+const RESOURCE_SPAWN_ERRORS: ReadonlySet<string> = new Set(['EAGAIN', 'ENOMEM', 'EMFILE', 'ENFILE']);
+
+/** Whether an agent could not be started because the machine is out of processes, memory or files (not the task's fault). */
+export function machineRefused(spawnError: string | undefined): spawnError is string {
+  return spawnError !== undefined && RESOURCE_SPAWN_ERRORS.has(spawnError);
+}

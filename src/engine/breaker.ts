@@ -1,5 +1,5 @@
 import type { Outcome } from '../agent/outcome.js';
-import { RESOURCE_SPAWN_ERRORS } from '../domain/vocabulary.js';
+import { machineRefused } from '../domain/vocabulary.js';
 
 export interface BreakerPolicy {
   /** `fallback.enabled`: with it off (`--no-fallback`), repeated failures never switch the run to one task at a time. */
@@ -37,7 +37,7 @@ export function breakerAfterAttempt(consecutiveFailures: number, input: BreakerI
   const { outcome } = input;
   if (outcome.status === 'succeeded') return { consecutiveFailures: 0, failedInParallel: false };
   if (outcome.status !== 'failed' || input.stopping) return { consecutiveFailures, failedInParallel: false };
-  if (input.spawnError && RESOURCE_SPAWN_ERRORS.has(input.spawnError)) {
+  if (machineRefused(input.spawnError)) {
     return {
       consecutiveFailures,
       failedInParallel: false,

@@ -1,6 +1,6 @@
 import type { Outcome } from '../agent/outcome.js';
 import type { AttemptRecord, TaskRecord } from '../state/registry.js';
-import { FINAL_FAILURES, RESOURCE_SPAWN_ERRORS, type AttemptKind, type FailureKind } from '../domain/vocabulary.js';
+import { FINAL_FAILURES, machineRefused, type AttemptKind, type FailureKind } from '../domain/vocabulary.js';
 import { INTERRUPTED_NOTE, RETRY_NOTE } from './resume-plan.js';
 
 export interface NextAttempt {
@@ -89,7 +89,7 @@ export function decideAttempt(
       return { status: 'failed', failure: outcome.failure, reason: outcome.reason };
     return { status: 'interrupted', reason: outcome.status === 'interrupted' ? outcome.reason : 'stopped by orch (interrupt)' };
   }
-  if (outcome.status === 'failed' && outcome.failure === 'spawn' && spawnError && RESOURCE_SPAWN_ERRORS.has(spawnError)) {
+  if (outcome.status === 'failed' && outcome.failure === 'spawn' && machineRefused(spawnError)) {
     return { status: 'pending', reason: `${outcome.reason}; requeued`, next: { kind: 'requeue' }, delayMs: 0, spends: 'none' };
   }
   return decideAfterAttempt(task, attempt, outcome, policy);

@@ -1,6 +1,7 @@
 import type { RunSummary, TaskSummary } from '../events.js';
 import { type Registry, type TaskRecord } from '../state/registry.js';
 import { TASK_STATUSES, type RunStatus, type TaskStatus } from '../domain/vocabulary.js';
+import { EXIT } from '../domain/exit-codes.js';
 
 /** Milliseconds an attempt ran (up to now for one still running). */
 function attemptMs(attempt: { startedAt: string; finishedAt?: string | undefined }, now: number): number {
@@ -61,7 +62,7 @@ export function runEnding(
   abortExitCode: number | undefined,
 ): { status: RunStatus; exitCode: number } {
   if (abortExitCode !== undefined) return { status: 'aborted', exitCode: abortExitCode };
-  if (interrupted) return { status: 'interrupted', exitCode: 130 };
-  if (counts.failed > 0 || counts.skipped > 0) return { status: 'failed', exitCode: 1 };
-  return { status: 'succeeded', exitCode: 0 };
+  if (interrupted) return { status: 'interrupted', exitCode: EXIT.interrupted };
+  if (counts.failed > 0 || counts.skipped > 0) return { status: 'failed', exitCode: EXIT.failed };
+  return { status: 'succeeded', exitCode: EXIT.ok };
 }

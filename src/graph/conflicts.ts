@@ -77,10 +77,6 @@ export class ConflictIndex {
     this.partners.set(from, set);
   }
 
-  conflicts(a: string, b: string): boolean {
-    return this.partners.get(a)?.has(b) ?? false;
-  }
-
   conflictsWithAny(id: string, others: Iterable<string>): boolean {
     const partners = this.partners.get(id);
     if (!partners) return false;

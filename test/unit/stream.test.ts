@@ -59,14 +59,15 @@ describe('parseStreamLine', () => {
 });
 
 describe('AgentProgress', () => {
-  it('tracks session, turns and last activity', () => {
+  it('tracks session, turns and the activity worth showing', () => {
     const progress = new AgentProgress();
-    for (const line of [INIT, TOOL_USE, TOOL_RESULT, TOOL_USE.replace('msg_1', 'msg_2')]) progress.apply(parseStreamLine(line)!);
+    const activities = [INIT, TOOL_USE, TOOL_RESULT, TOOL_USE.replace('msg_1', 'msg_2')].map((line) =>
+      progress.apply(parseStreamLine(line)!),
+    );
+    expect(activities).toEqual([expect.stringMatching(/^started/), 'Bash: npm test', undefined, 'Bash: npm test']);
     expect(progress.sessionId).toBe('b745f7ea-5edf-4552-84aa-3b63998a4a50');
     expect(progress.turns).toBe(2);
-    expect(progress.lastActivity).toBe('Bash: npm test');
-    progress.apply(parseStreamLine(RESULT_OK)!);
+    expect(progress.apply(parseStreamLine(RESULT_OK)!)).toBe('finished');
     expect(progress.turns).toBe(3);
-    expect(progress.lastActivity).toBe('finished');
   });
 });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { requireRepoRoot } from '../../worktree/repo.js';
 import type { CommandContext } from '../context.js';
+import { EXIT } from '../../domain/exit-codes.js';
 
 interface CleanFlags {
   run?: string;
@@ -42,6 +43,6 @@ export function registerClean(program: Command, context: CommandContext): void {
         target: flags.target,
       });
       context.out(flags.json ? JSON.stringify({ dryRun, actions }, null, 2) : renderCleanActions(actions, dryRun));
-      context.setExitCode(0);
+      context.setExitCode(EXIT.ok);
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { requireRepoRoot } from '../../worktree/repo.js';
 import type { CommandContext } from '../context.js';
+import { EXIT } from '../../domain/exit-codes.js';
 
 export function registerInit(program: Command, context: CommandContext): void {
   program
@@ -11,6 +12,6 @@ export function registerInit(program: Command, context: CommandContext): void {
       const [{ initRepository }, { renderInit }] = await Promise.all([import('../../commands/init.js'), import('../../render/init.js')]);
       const repoRoot = await requireRepoRoot(context.cwd);
       context.out(renderInit(await initRepository(repoRoot, options.force === true)));
-      context.setExitCode(0);
+      context.setExitCode(EXIT.ok);
     });
 }

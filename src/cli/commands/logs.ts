@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { UserError } from '../../errors.js';
 import { requireRepoRoot } from '../../worktree/repo.js';
 import type { CommandContext } from '../context.js';
+import { EXIT } from '../../domain/exit-codes.js';
 
 interface LogsFlags {
   run?: string;
@@ -36,6 +37,6 @@ export function registerLogs(program: Command, context: CommandContext): void {
           if (text !== undefined) context.out(text);
         }
       });
-      context.setExitCode(0);
+      context.setExitCode(EXIT.ok);
     });
 }

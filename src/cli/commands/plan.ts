@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
+import { EXIT } from '../../domain/exit-codes.js';
 
 export function registerPlan(program: Command, context: CommandContext): void {
   program
@@ -14,6 +15,6 @@ export function registerPlan(program: Command, context: CommandContext): void {
       ]);
       const analysis = await loadAnalysis(prompts, context.cwd);
       context.out(options.json ? JSON.stringify(planToJson(analysis), null, 2) : renderPlan(analysis));
-      context.setExitCode(0);
+      context.setExitCode(EXIT.ok);
     });
 }

@@ -3,6 +3,7 @@ import type { CommandContext } from '../context.js';
 import { flagOverrides } from '../run-flags.js';
 import { driveRun } from '../drive-run.js';
 import { addRunOptions, type RunOptions } from './run.js';
+import { EXIT } from '../../domain/exit-codes.js';
 
 export function registerResume(program: Command, context: CommandContext): void {
   addRunOptions(
@@ -17,7 +18,7 @@ export function registerResume(program: Command, context: CommandContext): void 
       const { resumeDetached } = await import('../../commands/detach.js');
       const detached = await resumeDetached(request, context.argv);
       context.out(options.json ? JSON.stringify(detached) : detached.runId);
-      context.setExitCode(0);
+      context.setExitCode(EXIT.ok);
       return;
     }
     const { resumeRun } = await import('../../commands/resume.js');

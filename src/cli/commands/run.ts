@@ -4,6 +4,7 @@ import { RUN_ID_PATTERN } from '../../state/paths.js';
 import type { CommandContext } from '../context.js';
 import { flagOverrides, type RunFlagOptions } from '../run-flags.js';
 import { driveRun } from '../drive-run.js';
+import { EXIT } from '../../domain/exit-codes.js';
 
 export interface RunOptions extends RunFlagOptions {
   json?: boolean;
@@ -50,7 +51,7 @@ export function registerRun(program: Command, context: CommandContext): void {
       const { startDetached } = await import('../../commands/detach.js');
       const detached = await startDetached(request, context.argv);
       context.out(options.json ? JSON.stringify(detached) : detached.runId);
-      context.setExitCode(0);
+      context.setExitCode(EXIT.ok);
       return;
     }
     const { startRun } = await import('../../commands/run.js');

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { requireRepoRoot } from '../../worktree/repo.js';
 import type { CommandContext } from '../context.js';
+import { EXIT } from '../../domain/exit-codes.js';
 
 interface StatusOptions {
   json?: boolean;
@@ -26,13 +27,13 @@ export function registerStatus(program: Command, context: CommandContext): void 
       if (options.all) {
         const { runs, unreadable } = await listRuns(repoRoot, context.env);
         context.out(options.json ? JSON.stringify({ runs, unreadable }, null, 2) : renderRunList(runs, unreadable));
-        context.setExitCode(0);
+        context.setExitCode(EXIT.ok);
         return;
       }
       let view = await loadStatus(repoRoot, runId, context.env);
       if (!options.watch) {
         context.out(options.json ? JSON.stringify(view, null, 2) : renderStatus(view));
-        context.setExitCode(0);
+        context.setExitCode(EXIT.ok);
         return;
       }
       // --watch: redraw every second while the run is live; a pinned run id keeps it steady.
@@ -48,6 +49,6 @@ export function registerStatus(program: Command, context: CommandContext): void 
         await sleep(1000);
         view = await loadStatus(repoRoot, pinned, context.env);
       }
-      context.setExitCode(0);
+      context.setExitCode(EXIT.ok);
     });
 }

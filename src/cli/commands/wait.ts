@@ -3,9 +3,7 @@ import { UserError } from '../../errors.js';
 import { requireRepoRoot } from '../../worktree/repo.js';
 import { parseDuration } from '../../util/duration.js';
 import type { CommandContext } from '../context.js';
-
-/** Exit code for `orch wait` when the timeout passes first (as timeout(1) does). */
-export const WAIT_TIMEOUT_EXIT = 124;
+import { EXIT } from '../../domain/exit-codes.js';
 
 export function registerWait(program: Command, context: CommandContext): void {
   program
@@ -27,19 +25,21 @@ export function registerWait(program: Command, context: CommandContext): void {
       const { run } = result.registry;
       switch (result.kind) {
         case 'finished':
-          context.out(`run ${run.id} ${run.status} (exit ${run.exitCode ?? 1}): ${formatCounts(countStatuses(result.registry.tasks))}`);
+          context.out(
+            `run ${run.id} ${run.status} (exit ${run.exitCode ?? EXIT.failed}): ${formatCounts(countStatuses(result.registry.tasks))}`,
+          );
           if (run.reason) context.err(`orch: ${run.reason}`);
-          context.setExitCode(run.exitCode ?? 1);
+          context.setExitCode(run.exitCode ?? EXIT.failed);
           return;
         case 'stale':
           context.err(
             `orch: run ${run.id} stopped without finishing: its orchestrator (pid ${run.orchestrator.pid}) is gone; \`orch resume ${run.id}\` finishes it.`,
           );
-          context.setExitCode(1);
+          context.setExitCode(EXIT.failed);
           return;
         case 'timeout':
           context.out(`run ${run.id} is still running after ${options.timeout}: ${formatCounts(countStatuses(result.registry.tasks))}`);
-          context.setExitCode(WAIT_TIMEOUT_EXIT);
+          context.setExitCode(EXIT.waitTimeout);
           return;
       }
     });
