@@ -90,7 +90,8 @@ export const configSchema = z.strictObject({
   concurrency: z
     .strictObject({
       agentsPerCore: z.number().positive().prefault(2),
-      agentMemoryMb: z.number().int().min(1).prefault(250),
+      // A real claude peaked at 266–276 MB on a one-file task (npm run bench); sessions grow from there.
+      agentMemoryMb: z.number().int().min(1).prefault(300),
       memoryReserveMb: nonNegativeInt.prefault(1024),
       maxLoadPerCore: z.number().positive().prefault(2),
       sampleInterval: duration.prefault('3s'),

@@ -1,0 +1,94 @@
+/**
+ * What one real `claude` agent holds in memory: the pinned CLI (the devDependency), run offline
+ * against the scripted Messages API on a one-file task (write a file, run a command, commit) in
+ * a fresh git repository, with the flags orch gives it. The figure is the peak of the summed RSS
+ * of its process tree (the CLI and the shells it starts), sampled from /proc. orch's default
+ * `concurrency.agentMemoryMb` comes from this measurement.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { offlineClaudeEnv, startScriptedApi, type Conversation, type Reply } from '../demo/scripted-api.js';
+import { DEFAULT_ALLOWED_TOOLS } from '../src/config/schema.js';
+import { measure, spread, type Spread } from './measure.js';
+
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const claude = path.join(projectRoot, 'node_modules', '.bin', 'claude');
+
+/** The one-file task: write it, look at it, commit it, say so. */
+function oneFileTask(conversation: Conversation): Reply {
+  const cwd = conversation.cwd ?? '.';
+  switch (conversation.step) {
+    case 0:
+      return {
+        tool: {
+          name: 'Write',
+          input: {
+            file_path: path.join(cwd, 'src', 'clamp.js'),
+            content: 'export const clamp = (v, lo, hi) => Math.min(Math.max(v, lo), hi);\n',
+          },
+        },
+      };
+    case 1:
+      return {
+        tool: {
+          name: 'Bash',
+          input: { command: 'node -e "import(\'./src/clamp.js\').then((m) => console.log(m.clamp(5, 0, 3)))"', description: 'Try it' },
+        },
+      };
+    case 2:
+      return { tool: { name: 'Bash', input: { command: 'git add -A && git commit -q -m "Add clamp()"', description: 'Commit' } } };
+    default:
+      return { text: 'Added clamp() in src/clamp.js and committed it.' };
+  }
+}
+
+export async function claudeMemory(repetitions = 5): Promise<{ peakRss: Spread; runs: number[] }> {
+  const api = await startScriptedApi(oneFileTask);
+  const runs: number[] = [];
+  try {
+    for (let repetition = 0; repetition < repetitions; repetition++) {
+      const dir = await mkdtemp(path.join(tmpdir(), 'orch-bench-claude-'));
+      try {
+        const repo = path.join(dir, 'repo');
+        await mkdir(path.join(repo, 'src'), { recursive: true });
+        const git = (...args: string[]) => execFileSync('git', args, { cwd: repo });
+        git('init', '-q', '-b', 'main');
+        git('config', 'user.name', 'bench');
+        git('config', 'user.email', 'bench@example.com');
+        await writeFile(path.join(repo, 'README.md'), '# bench\n');
+        git('add', '-A');
+        git('commit', '-q', '-m', 'initial');
+        await mkdir(path.join(dir, 'config'));
+        await mkdir(path.join(dir, 'tmp'));
+        const env = { ...process.env, ...offlineClaudeEnv(api.url, path.join(dir, 'config'), path.join(dir, 'tmp')) };
+        const args = [
+          '-p',
+          '--output-format',
+          'stream-json',
+          '--verbose',
+          '--permission-mode',
+          'acceptEdits',
+          '--allowedTools',
+          ...DEFAULT_ALLOWED_TOOLS,
+        ];
+        const run = await measure(claude, args, {
+          cwd: repo,
+          env,
+          input: `Add clamp() in src/clamp.js. Worktree (your working directory): ${repo}\n`,
+        });
+        if (!run.stdout.includes('"is_error":false')) throw new Error(`the real claude run did not succeed:\n${run.stdout.slice(-1000)}`);
+        if (!execFileSync('git', ['log', '--format=%s'], { cwd: repo, encoding: 'utf8' }).includes('Add clamp()'))
+          throw new Error('the agent did not commit');
+        runs.push(run.peakTreeRssMb);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    await api.close();
+  }
+  return { peakRss: spread(runs), runs };
+}

@@ -1,0 +1,42 @@
+/**
+ * `npm run bench`: every benchmark, each row side by side in one run against its baseline,
+ * printed as one table (medians with min–max). Never part of `npm test`: figures depend on the
+ * machine. BENCH_REPETITIONS sets the repetitions (default 5).
+ */
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { claudeMemory } from './claude-memory.js';
+import { formatSpread } from './measure.js';
+import { runVsShell } from './run-vs-shell.js';
+
+const repetitions = Number(process.env.BENCH_REPETITIONS ?? 5);
+console.log(
+  `machine: ${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(0)} GB, node ${process.version}`,
+);
+console.log(`repetitions: ${repetitions} (median, min–max)\n`);
+
+const sideBySide = await runVsShell({ repetitions });
+const memory = await claudeMemory(repetitions);
+
+const rows: string[][] = [
+  [
+    '32 no-op tasks at 4 at a time, wall',
+    formatSpread(sideBySide.orch.wall, 's', 2, 1000),
+    `shell loop: ${formatSpread(sideBySide.shell.wall, 's', 2, 1000)}`,
+    `${formatSpread(sideBySide.wallRatio, '×')}`,
+  ],
+  [
+    '  peak RSS of the whole process tree (agents, git, everything)',
+    formatSpread(sideBySide.orch.treeRss, 'MB', 1),
+    `shell loop: ${formatSpread(sideBySide.shell.treeRss, 'MB', 1)}`,
+    `${(sideBySide.orch.treeRss.median / sideBySide.shell.treeRss.median).toFixed(1)}×`,
+  ],
+  ['  peak RSS of orch’s own processes (without the agents)', formatSpread(sideBySide.orch.ownRss, 'MB', 1), '—', '—'],
+  ['one real claude agent on a one-file task (offline), peak RSS of its process tree', formatSpread(memory.peakRss, 'MB', 0), '—', '—'],
+];
+console.log('| row | orch | baseline | ratio |');
+console.log('|---|---|---|---|');
+for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+console.log(
+  `\nall runs, wall (s): orch ${sideBySide.runs.orch.map((ms) => (ms / 1000).toFixed(2)).join(', ')} · shell ${sideBySide.runs.shell.map((ms) => (ms / 1000).toFixed(2)).join(', ')}`,
+);
+console.log(`all runs, claude peak RSS (MB): ${memory.runs.map((mb) => mb.toFixed(0)).join(', ')}`);
