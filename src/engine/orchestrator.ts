@@ -149,7 +149,10 @@ export class Orchestrator {
     for (const { stop } of this.active.values()) if (!stop.signal.aborted) stop.abort(reason);
   }
 
+  /** Every state change also says this orchestrator was alive then (where a session killed with kill -9 ends). */
   private record(event: OrchEvent): Promise<unknown> {
+    const session = this.store.run.sessions.at(-1);
+    if (session) session.lastAliveAt = new Date(this.clock.now()).toISOString();
     return this.store.record(event);
   }
 

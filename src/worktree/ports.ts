@@ -99,8 +99,13 @@ export async function reservePorts(
 }
 
 /** Takes back the reservations (an adopted task's ports, now owned by this orchestrator). */
-export async function reclaimPorts(ports: readonly number[], owner: ProcessIdentity, runId: string, taskId: string): Promise<void> {
-  const dir = portsDir();
+export async function reclaimPorts(
+  ports: readonly number[],
+  owner: ProcessIdentity,
+  runId: string,
+  taskId: string,
+  dir: string = portsDir(),
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const port of ports) {
     const file = path.join(dir, String(port));

@@ -98,6 +98,7 @@ describe('signals and crashes', () => {
     );
     orch.kill('SIGKILL');
     await orch;
+    const killedAt = Date.now();
     await writeFile(aloneGate, '');
     const alone = running.tasks.find((task) => task.id === 'alone')!;
     await waitFor(
@@ -156,6 +157,20 @@ describe('signals and crashes', () => {
     expect(adopt.commits.map((commit) => commit.subject)).toEqual(['add adopt.txt']);
     expect(adopt.attempts).toBe(1);
     expect((await readLedger(repo)).filter((event) => event.type === 'run-started')).toHaveLength(2);
+
+    // Wall time: the killed session counts up to the last moment it was alive (its last write),
+    // not up to "now", so it never overlaps the resume, and the time nobody drove the run is not in it.
+    const [killed, resumedSession] = registry.run.sessions;
+    expect(killed!.finishedAt).toBeUndefined();
+    const killedLastAlive = Date.parse(killed!.lastAliveAt!);
+    expect(killedLastAlive).toBeLessThanOrEqual(killedAt);
+    expect(killedLastAlive).toBeGreaterThanOrEqual(Date.parse(running.run.heartbeatAt));
+    const span = (from: string, to: string) => Date.parse(to) - Date.parse(from);
+    const finished = (await readLedger(repo)).find((event) => event.type === 'run-finished')!;
+    expect(finished.type === 'run-finished' && finished.summary.wallMs).toBe(
+      span(killed!.startedAt, killed!.lastAliveAt!) + span(resumedSession!.startedAt, resumedSession!.finishedAt!),
+    );
+    expect(Date.parse(resumedSession!.startedAt)).toBeGreaterThan(killedLastAlive);
   });
 
   it('a second Ctrl-C kills at once instead of waiting out the grace period', async () => {

@@ -1,9 +1,9 @@
-import { readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { identify } from '../../src/process/process-info.js';
-import { releasePorts, reservePorts } from '../../src/worktree/ports.js';
+import { reclaimPorts, releasePorts, reservePorts } from '../../src/worktree/ports.js';
 import { tempDir } from '../support/tmp.js';
 
 const servers: Server[] = [];
@@ -50,5 +50,21 @@ describe('reservePorts', () => {
     );
     const second = await reservePorts(1, me, 'run', 'task', { dir, random: startAt(port) });
     expect(second).toEqual([port]);
+  });
+
+  it('an adopting orchestrator takes over its run’s reservations, never another live run’s', async () => {
+    const dir = await tempDir();
+    const [mine, theirs] = [20_000 + 25_000 + (process.pid % 5_000) * 2, 20_000 + 25_001 + (process.pid % 5_000) * 2];
+    const dead = { pid: 2 ** 22 + 9, startTime: 'dead' };
+    await writeFile(path.join(dir, String(mine)), JSON.stringify({ owner: dead, runId: 'run', taskId: 'task' }));
+    await writeFile(path.join(dir, String(theirs)), JSON.stringify({ owner: me, runId: 'other-run', taskId: 'x' }));
+    const adopter = { pid: process.pid, startTime: 'the resuming orchestrator' };
+    await reclaimPorts([mine, theirs], adopter, 'run', 'task', dir);
+    const owner = async (port: number) =>
+      (JSON.parse(await readFile(path.join(dir, String(port)), 'utf8')) as { owner: { startTime: string } }).owner.startTime;
+    expect(await owner(mine)).toBe('the resuming orchestrator');
+    expect(await owner(theirs)).toBe(me.startTime);
+    await releasePorts([mine], adopter, dir);
+    expect(await readdir(dir)).toEqual([String(theirs)]);
   });
 });

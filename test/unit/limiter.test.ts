@@ -3,7 +3,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { ApiPressure } from '../../src/scheduler/api-pressure.js';
 import { computeLimit, type LimitInput } from '../../src/scheduler/limiter.js';
 
-const concurrency = configSchema.parse({}).concurrency; // 2 per core, 250 MB each, 1024 MB reserve, load 2 per core
+const concurrency = configSchema.parse({}).concurrency; // 2 per core, 300 MB each, 1024 MB reserve, load 2 per core
 const input = (overrides: Partial<Omit<LimitInput, 'sample'>> & { sample?: Partial<LimitInput['sample']> } = {}): LimitInput => ({
   running: 0,
   concurrency,
@@ -19,8 +19,8 @@ describe('computeLimit', () => {
   });
 
   it('counts the agents that fit in memory above the reserve, on top of those running', () => {
-    expect(computeLimit(input({ sample: { availableMemMb: 1024 + 3 * 250 + 100 } }))).toEqual({ value: 3, reason: 'memory' });
-    expect(computeLimit(input({ running: 5, sample: { availableMemMb: 1024 + 250 } }))).toEqual({ value: 6, reason: 'memory' });
+    expect(computeLimit(input({ sample: { availableMemMb: 1024 + 3 * 300 + 100 } }))).toEqual({ value: 3, reason: 'memory' });
+    expect(computeLimit(input({ running: 5, sample: { availableMemMb: 1024 + 300 } }))).toEqual({ value: 6, reason: 'memory' });
   });
 
   it('starts nothing new while memory is below the reserve, but never goes below 1', () => {
