@@ -309,6 +309,11 @@ export class Orchestrator {
   private launch(id: string): void {
     const task = this.store.task(id);
     const next = task.next;
+    // Decided once, when the task's branch is made: the conflicting tasks that have succeeded by
+    // now are merged into it first, so its edits to the same files come after theirs.
+    task.builtOn ??= this.deps.conflicts
+      .partnersOf(id)
+      .filter((other) => !task.dependsOn.includes(other) && this.store.task(other).status === 'succeeded');
     // Another agent is running now: this attempt runs in parallel, and so do they.
     const attempt = newAttempt(task, next?.kind ?? 'fresh', this.clock.now(), this.active.size > 0);
     if (attempt.parallel) {
