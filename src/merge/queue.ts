@@ -89,6 +89,8 @@ type Integration = { kind: 'integrated'; entry: Integrated } | { kind: 'conflict
  */
 export class MergeQueue {
   private head = '';
+  /** The last head the check passed on (or every head, without a check): where new task branches may start. */
+  private checked = '';
   private checks = 0;
 
   constructor(private readonly deps: MergeQueueDeps) {}
@@ -108,6 +110,11 @@ export class MergeQueue {
   /** The integration branch's head (after `open`). */
   get integrationHead(): string {
     return this.head;
+  }
+
+  /** The newest integration head nothing unchecked is in. */
+  get checkedHead(): string {
+    return this.checked;
   }
 
   /**
@@ -154,6 +161,7 @@ export class MergeQueue {
     }
     await this.store.save();
     if (unchecked.length > 0) await this.checkBatch(unchecked);
+    else this.checked = this.head;
     return { resumed };
   }
 
@@ -412,6 +420,7 @@ export class MergeQueue {
     const { settings } = this.deps;
     if (!settings.check) {
       for (const entry of batch) await this.setStatus(this.store.task(entry.taskId), 'merged', { commit: entry.commit });
+      this.checked = this.head;
       return true;
     }
     const whole = await this.check(
@@ -422,6 +431,7 @@ export class MergeQueue {
     if (whole.passed) {
       for (const entry of batch)
         await this.setStatus(this.store.task(entry.taskId), 'merged', { commit: entry.commit, check: checkRecord(whole) });
+      this.checked = this.head;
       return true;
     }
     const results = new Map([[batch.length, whole]]);
@@ -445,6 +455,7 @@ export class MergeQueue {
     const failing = results.get(culprit + 1) ?? whole;
     await resetTo(this.worktree, bad.before);
     this.head = bad.before;
+    this.checked = bad.before;
     const passing = results.get(culprit);
     for (const entry of batch.slice(0, culprit)) {
       await this.setStatus(this.store.task(entry.taskId), 'merged', {
