@@ -97,8 +97,9 @@ export async function mergeRun(
     stop.abort('abort');
   });
   try {
-    // Read again as the run's only writer.
-    const { registry, config, paths } = await prepareMerge({ ...request, runId: first.registry.run.id });
+    // Read again as the run's only writer (what was checked before still holds: nobody else can write it now).
+    const { registry, paths } = await loadRun(first.repoRoot, first.registry.run.id);
+    const { config } = first;
     const run = registry.run;
     const store = await RunStore.open(paths, registry, sink);
     const now = new Date().toISOString();
