@@ -9,6 +9,7 @@ import { registerResume } from './commands/resume.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
 import { registerWait } from './commands/wait.js';
+import { registerWorker } from './commands/worker.js';
 import type { CommandContext, CommandIO } from './context.js';
 import { readPackageVersion } from './version.js';
 import { EXIT } from '../domain/exit-codes.js';
@@ -51,6 +52,7 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
   registerWait(program, context);
   registerLogs(program, context);
   registerInit(program, context);
+  registerWorker(program, context);
 
   try {
     await program.parseAsync([...argv]);
