@@ -26,7 +26,7 @@ const task = (id: string, front: string, steps?: object[]) =>
 
 describe('orch run --workers: a run spread over machines', () => {
   it('runs dependencies and conflicts on two workers, in order, with every branch back on the coordinator; orch merge integrates them', async () => {
-    const { repo } = await repoWithRemote({ 'README.md': '# repo\n', 'shared.txt': 'start\n' });
+    const { repo, remote } = await repoWithRemote({ 'README.md': '# repo\n', 'shared.txt': 'start\n' });
     const state = await agentState();
     const [w1, w2] = await Promise.all([
       startWorker({ redisUrl: redis.url, name: 'w1', state, slots: 2 }),
@@ -88,6 +88,14 @@ describe('orch run --workers: a run spread over machines', () => {
     // The workers' worktrees are gone (everything was pushed); their clones stay for the next job.
     await Promise.all([w1.stop(), w2.stop()]);
     expect(w1.output()).toContain('worker stopped');
+    for (const worker of [w1, w2]) expect(await readdir(path.join(worker.workdir, 'worktrees', registry.run.id))).toEqual([]);
+
+    // clean --branches deletes the task branches (their work is on the integration branch) and the run's refs on the remote.
+    expect(await git(remote, 'for-each-ref', '--format=%(refname)', `refs/orch/${registry.run.id}/`)).not.toBe('');
+    const cleaned = await runOrch(['clean', '--branches'], { cwd: repo });
+    expect(cleaned.exitCode).toBe(0);
+    expect(cleaned.stdout).toMatch(/remote-ref refs\/orch\/\S+\/tasks\/a deleted/);
+    expect(await git(remote, 'for-each-ref', '--format=%(refname)', `refs/orch/${registry.run.id}/`)).toBe('');
   });
 });
 
