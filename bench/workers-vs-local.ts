@@ -18,7 +18,12 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const orch = path.join(here, '..', 'bin', 'orch.js');
 const sleepAgent = path.join(here, 'sleep-agent.sh');
 const noopAgent = path.join(here, 'noop-agent.sh');
-const IDENTITY = { GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.com', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.com' };
+const IDENTITY = {
+  GIT_AUTHOR_NAME: 'bench',
+  GIT_AUTHOR_EMAIL: 'bench@example.com',
+  GIT_COMMITTER_NAME: 'bench',
+  GIT_COMMITTER_EMAIL: 'bench@example.com',
+};
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -92,7 +97,10 @@ export async function workersVsLocal(options: { repetitions?: number; tasks?: nu
     const sampler = path.join(dir, 'sample.json');
     await writeFile(sampler, JSON.stringify({ cores: 8, availableMemMb: 64_000, loadPerCore: 0 }));
 
-    const results = { sleeping: { workers: [] as number[], local: [] as number[] }, noop: { workers: [] as number[], local: [] as number[] } };
+    const results = {
+      sleeping: { workers: [] as number[], local: [] as number[] },
+      noop: { workers: [] as number[], local: [] as number[] },
+    };
     for (const [kind, agent] of [
       ['sleeping', sleepAgent],
       ['noop', noopAgent],
@@ -100,7 +108,22 @@ export async function workersVsLocal(options: { repetitions?: number; tasks?: nu
       const workers = ['w1', 'w2'].map((name) => {
         const child = spawn(
           process.execPath,
-          [orch, 'worker', '--connect', url, '--workdir', path.join(dir, `${kind}-${name}`), '--name', name, '--slots', '4', '--allow-remote', remote, '--claude-bin', agent],
+          [
+            orch,
+            'worker',
+            '--connect',
+            url,
+            '--workdir',
+            path.join(dir, `${kind}-${name}`),
+            '--name',
+            name,
+            '--slots',
+            '4',
+            '--allow-remote',
+            remote,
+            '--claude-bin',
+            agent,
+          ],
           { env: { ...process.env, ...IDENTITY, ORCH_SAMPLER_FILE: sampler }, stdio: ['ignore', 'pipe', 'inherit'] },
         );
         children.push(child);

@@ -86,7 +86,7 @@ describe('jobs', () => {
     task: { id: 'add-login', title: 'Add login', text: 'Do it', files: ['src/a.ts'], timeoutMs: 60_000 },
     attempt: { number: 1, kind: 'fresh' },
     base: { ref: 'main', sha: 'a'.repeat(40) },
-    mergeFirst: [{ taskId: 'schema', title: 'Schema', relation: 'dependency' }],
+    mergeFirst: [{ taskId: 'schema', title: 'Schema', relation: 'dependency', head: 'c'.repeat(40) }],
     settings: {
       permissionMode: 'acceptEdits',
       allowedTools: ['Read'],
@@ -111,7 +111,11 @@ describe('jobs', () => {
     ['a run id orch would not make', { runId: '../../etc' }, /^runId is not a run id orch makes/],
     ['a base that is not a commit id', { base: { ref: 'main', sha: 'HEAD; rm -rf /' } }, /^base\.sha is not a commit id/],
     ['a key it does not know (a command, say)', { settings: { ...payload.settings, command: ['sh'] } }, /^settings/],
-    ['a dependency with a bad id', { mergeFirst: [{ taskId: 'a/../b', title: 'x', relation: 'dependency' }] }, /^mergeFirst\.0\.taskId/],
+    [
+      'a dependency with a bad id',
+      { mergeFirst: [{ taskId: 'a/../b', title: 'x', relation: 'dependency', head: 'c'.repeat(40) }] },
+      /^mergeFirst\.0\.taskId/,
+    ],
   ])('refuses %s', (_what, change, message) => {
     const parsed = jobPayloadSchema.safeParse({ ...payload, ...change });
     expect(parsed.success).toBe(false);
