@@ -123,6 +123,29 @@ describe('run --workers and orch worker: bad input is one line, exit 2, nothing 
       await runOrch(['worker', '--workdir', cwd, '--allow-remote', '/x'], { cwd, env: { ORCH_WORKERS: '' } }),
       /^orch: no Redis to connect to: pass --connect/,
     );
+    const ok = [...base, '--workdir', cwd, '--allow-remote', '/x'];
+    expectOneLine(await runOrch([...ok, '--name', 'a b'], { cwd }), /^orch: --name "a b" may only hold letters, digits/);
+    expectOneLine(
+      await runOrch([...ok, '--stall-timeout', '10ms'], { cwd }),
+      /^orch: --stall-timeout "10ms" must be a duration of at least 1s/,
+    );
+    expectOneLine(
+      await runOrch([...ok, '--include-from', '/nonexistent'], { cwd }),
+      /^orch: --include-from \/nonexistent is not a directory\.$/,
+    );
+    expectOneLine(
+      await runOrch([...ok, '--claude-bin', '/nonexistent/claude'], { cwd }),
+      /^orch: claude not found \("\/nonexistent\/claude"\): install Claude Code on this machine/,
+    );
+
+    // One worker per workdir.
+    const state = await agentState();
+    const first = await startWorker({ redisUrl: redis.url, name: 'first', state, workdir: cwd });
+    expectOneLine(
+      await runOrch([...ok, '--claude-bin', process.execPath], { cwd }),
+      /^orch: \S+ is in use by another orch worker \(pid \d+\): give each worker its own --workdir\.$/,
+    );
+    await first.stop();
   });
 });
 
