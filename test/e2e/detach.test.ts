@@ -152,6 +152,63 @@ describe('detached runs, wait and logs', () => {
     expect(await readdir(repo)).not.toContain('.gadugi');
   });
 
+  it('merge --detach integrates in the background; wait waits for the merge and exits with its code', async () => {
+    const repo = await tempRepo();
+    const state = await agentState();
+    const gate = path.join(state, 'check-may-pass');
+    await writeFiles(repo, {
+      'prompts/a.md': `# A\n${agentScript({ steps: finishes('a.txt') })}`,
+      'prompts/b.md': `# B\n${agentScript({ steps: finishes('b.txt') })}`,
+    });
+    expect((await runOrch(['run', 'prompts/*.md'], { cwd: repo, env: fakeAgentEnv(state) })).exitCode).toBe(0);
+    const runId = (await readRunRegistry(repo)).run.id;
+
+    // A merge whose check fails: the run succeeded, the merge did not, and wait says both, with the merge's code.
+    const failing = await runOrch(['merge', '--detach', '--check', 'exit 1'], { cwd: repo });
+    expect(failing.exitCode).toBe(0);
+    expect(failing.stdout.trim()).toBe(runId);
+    const failed = await runOrch(['wait'], { cwd: repo });
+    expect(failed.stdout.trim().split('\n')).toEqual([
+      `run ${runId} succeeded (exit 0): 2 succeeded`,
+      `merge of run ${runId} finished (exit 1): 2 check-failed`,
+    ]);
+    expect(failed.exitCode).toBe(1);
+
+    // Again, with a check that waits at a gate: the background orch owns the merge until it opens.
+    const check = `while [ ! -f '${gate}' ]; do sleep 0.05; done`;
+    const detached = await runOrch(['merge', runId, '--detach', '--json', '--check', check], { cwd: repo });
+    expect(detached.exitCode).toBe(0);
+    const background = JSON.parse(detached.stdout) as { runId: string; pid: number; log: string };
+    expect(background.runId).toBe(runId);
+    expect((await readRunRegistry(repo, runId)).run.merge).toMatchObject({ status: 'running', orchestrator: { pid: background.pid } });
+    const early = await runOrch(['wait', runId, '--timeout', '0.3'], { cwd: repo });
+    expect(early.exitCode).toBe(124);
+    expect(early.stdout).toMatch(new RegExp(`^run ${runId} is still being merged after 0\\.3: `));
+    const twice = await runOrch(['merge', runId], { cwd: repo });
+    expect(twice.exitCode).toBe(2);
+    expect(twice.stderr.trim()).toBe(`orch: run ${runId} is being merged already (orch pid ${background.pid}).`);
+
+    // Its orch killed: wait tells a merge that stopped from one that ended; merge --detach again continues it.
+    await waitFor(async () => (await readRunRegistry(repo, runId)).run.merge?.checkProcess, 20_000, 'the check to start');
+    process.kill(background.pid, 'SIGKILL');
+    const stale = await runOrch(['wait', runId], { cwd: repo });
+    expect(stale.exitCode).toBe(1);
+    expect(stale.stderr.trim()).toBe(
+      `orch: the merge of run ${runId} stopped without finishing: its orch merge (pid ${background.pid}) is gone; \`orch merge ${runId}\` continues it.`,
+    );
+    expect((await runOrch(['merge', runId, '--detach', '--check', check], { cwd: repo })).exitCode).toBe(0);
+    await writeFile(gate, '');
+    const done = await runOrch(['wait', runId], { cwd: repo });
+    expect(done.stdout.trim().split('\n')).toEqual([
+      `run ${runId} succeeded (exit 0): 2 succeeded`,
+      `merge of run ${runId} finished (exit 0): 2 merged`,
+    ]);
+    expect(done.exitCode).toBe(0);
+    expect(await git(repo, 'show', `orch/${runId}/integration:b.txt`)).toBe('b.txt');
+    // The background merges wrote their output to the run's orch.log.
+    expect(await readFile(background.log, 'utf8')).toContain(`orch/${runId}/integration`);
+  });
+
   it('logs renders a transcript for people, and --follow follows a task through a retry to its end', async () => {
     const repo = await tempRepo();
     const state = await agentState();
