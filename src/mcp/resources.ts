@@ -1,0 +1,43 @@
+import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { listRuns, loadStatus } from '../commands/status.js';
+import { UserError } from '../errors.js';
+import { requireRepoRoot } from '../worktree/repo.js';
+import type { McpContext } from './tools.js';
+
+const JSON_TYPE = 'application/json';
+
+/**
+ * The repository's runs as MCP resources, for clients to show: `orch://runs` (every run, as
+ * `orch status --all --json`) and `orch://runs/<id>` (one run, as `orch status <id> --json`).
+ */
+export function registerResources(server: McpServer, context: McpContext): void {
+  const runs = async () => listRuns(await requireRepoRoot(context.cwd), context.env);
+
+  server.registerResource(
+    'runs',
+    'orch://runs',
+    { title: 'orch runs', description: 'Every run in this repository with its status and counts', mimeType: JSON_TYPE },
+    async (uri) => ({ contents: [{ uri: uri.href, mimeType: JSON_TYPE, text: JSON.stringify(await runs()) }] }),
+  );
+
+  server.registerResource(
+    'run',
+    new ResourceTemplate('orch://runs/{run_id}', {
+      list: async () => ({
+        resources: (await runs()).runs.map((run) => ({
+          uri: `orch://runs/${run.id}`,
+          name: run.id,
+          description: `run ${run.id}: ${run.liveness}`,
+          mimeType: JSON_TYPE,
+        })),
+      }),
+    }),
+    { title: 'orch run', description: 'One run: the run and every task, as orch status --json gives it', mimeType: JSON_TYPE },
+    async (uri, variables) => {
+      const runId = variables.run_id;
+      if (typeof runId !== 'string' || !runId) throw new UserError(`${uri.href} names no run: use orch://runs/<run-id>.`);
+      const view = await loadStatus(await requireRepoRoot(context.cwd), decodeURIComponent(runId), context.env);
+      return { contents: [{ uri: uri.href, mimeType: JSON_TYPE, text: JSON.stringify(view) }] };
+    },
+  );
+}
