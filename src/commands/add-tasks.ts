@@ -97,7 +97,6 @@ async function existingIds(dir: string): Promise<Map<string, string>> {
  * prompt file there already holds is refused unless `overwrite` (then that file is replaced).
  */
 export async function addTasks(request: AddTasksRequest): Promise<{ dir: string; tasks: AddedTask[] }> {
-  if (request.tasks.length === 0) throw new UserError('no tasks given: pass at least one {id, title, prompt}.');
   const repoRoot = await requireRepoRoot(request.cwd);
   const dirArg = request.dir ?? DEFAULT_TASK_DIR;
   const dir = path.resolve(request.cwd, dirArg);

@@ -1,6 +1,5 @@
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { listRuns, loadStatus } from '../commands/status.js';
-import { UserError } from '../errors.js';
 import { requireRepoRoot } from '../worktree/repo.js';
 import type { McpContext } from './tools.js';
 
@@ -34,9 +33,7 @@ export function registerResources(server: McpServer, context: McpContext): void 
     }),
     { title: 'orch run', description: 'One run: the run and every task, as orch status --json gives it', mimeType: JSON_TYPE },
     async (uri, variables) => {
-      const runId = variables.run_id;
-      if (typeof runId !== 'string' || !runId) throw new UserError(`${uri.href} names no run: use orch://runs/<run-id>.`);
-      const view = await loadStatus(await requireRepoRoot(context.cwd), decodeURIComponent(runId), context.env);
+      const view = await loadStatus(await requireRepoRoot(context.cwd), decodeURIComponent(String(variables.run_id)), context.env);
       return { contents: [{ uri: uri.href, mimeType: JSON_TYPE, text: JSON.stringify(view) }] };
     },
   );

@@ -1,4 +1,4 @@
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { agentScript, agentStarts, agentState, fakeAgentEnv, finishes, killStrays } from '../support/agents.js';
@@ -81,6 +81,10 @@ describe('orch init', () => {
     );
     await writeFiles(fresh, { '.mcp.json': '[]' });
     expectOneLine(await runOrch(['init'], { cwd: fresh }), /^orch: \.mcp\.json must hold a JSON object/);
+    await rm(path.join(fresh, '.mcp.json'));
+    await mkdir(path.join(fresh, '.mcp.json'));
+    expectOneLine(await runOrch(['init'], { cwd: fresh }), /^orch: cannot read \.mcp\.json: EISDIR\.$/);
+    expect(await readdir(fresh)).not.toContain('.claude');
   });
 
   it('the slash command only allows orch (its MCP tools, or its commands), read-only git and writing prompt files', async () => {

@@ -3,12 +3,12 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAlive } from '../../src/process/process-info.js';
-import { agentScript, agentStarts, agentState, fakeAgentEnv, finishes } from '../support/agents.js';
+import { agentScript, agentStarts, agentState, fakeAgentEnv, finishes, killStrays } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { startMcp, type McpSession } from '../support/mcp.js';
 import { runOrch } from '../support/orch.js';
 import { readRunRegistry } from '../support/run-state.js';
-import { waitFor } from '../support/spawn.js';
+import { startOrchWithRunningAgent, waitFor } from '../support/spawn.js';
 import { writeFiles } from '../support/tmp.js';
 
 interface Status {
@@ -192,6 +192,7 @@ describe('orch mcp: orch as an MCP server, driven by the SDK client over stdio',
     expect(await mcp.ok('wait', { timeout_seconds: 0.1 })).toMatchObject({ done: true });
 
     // Bad input: every tool answers with an error result and orch's one line (or the schema's).
+    const task = (id: string) => ({ id, title: id, prompt: `Do ${id}.` });
     const bad: Array<[string, Record<string, unknown>, string | RegExp]> = [
       ['add_tasks', { tasks: [] }, /tasks must hold at least one task/],
       [
@@ -205,6 +206,19 @@ describe('orch mcp: orch as an MCP server, driven by the SDK client over stdio',
         /^dir "\.\.\/elsewhere" is outside the repository /,
       ],
       ['add_tasks', { tasks: [{ id: 'x', title: 'x', prompt: ' ' }] }, 'task x: the prompt is empty: say what the agent is to do.'],
+      [
+        'add_tasks',
+        { tasks: [{ id: 'integration', title: 'x', prompt: 'y' }] },
+        `task id "integration" is reserved (it names the merge queue's branch): choose another.`,
+      ],
+      ['add_tasks', { tasks: [task('x'), task('x')] }, 'task id "x" is given twice: every task needs its own id.'],
+      ['add_tasks', { tasks: [{ ...task('x'), title: 'two\nlines' }] }, 'task x: the title must be one non-empty line.'],
+      ['add_tasks', { tasks: [{ ...task('x'), files: [''] }] }, 'task x: `files` holds an empty entry.'],
+      [
+        'add_tasks',
+        { tasks: [task('x')], dir: 'prompts/a.md' },
+        'dir "prompts/a.md" is a file, not a directory: choose a folder for the prompt files.',
+      ],
       ['plan', { files: 'prompts/a.md' }, /files must be a list of prompt files, globs or directories/],
       ['plan', { files: ['missing.md'] }, `prompt file not found: missing.md (paths are relative to ${repo}).`],
       ['run', { files: ['prompts/a.md'], base: 'nope' }, 'base ref "nope" not found: pass --base with an existing branch, tag or commit.'],
@@ -228,6 +242,27 @@ describe('orch mcp: orch as an MCP server, driven by the SDK client over stdio',
     expect(await readdir(path.join(repo, 'prompts'))).toEqual(['a.md']);
     expect(existsSync(path.join(repo, '..', 'elsewhere'))).toBe(false);
     expect((await mcp.ok<Status>('status')).run.id).toBe(runId);
+    await expect(mcp.client.readResource({ uri: 'orch://runs/not%20a%20run' })).rejects.toThrow('"not a run" is not a run id');
     expect(mcp.transportErrors).toEqual([]);
+  });
+
+  it('a run whose orchestrator died: wait is done with the run stale, cancel has nothing to interrupt', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ steps: [{ hang: true }] })}` });
+    const state = await agentState();
+    const { orch, registry } = await startOrchWithRunningAgent(repo, ['run', 'prompts/a.md'], state);
+    orch.kill('SIGKILL');
+    await orch;
+    const mcp = await startMcp(repo);
+    const runId = registry.run.id;
+    expect(await mcp.ok('wait', { timeout_seconds: 5 })).toMatchObject({
+      done: true,
+      run: { id: runId, status: 'running', liveness: 'stale' },
+    });
+    expect(await mcp.fails('cancel')).toBe(
+      `run ${runId} has no live orchestrator (pid ${registry.run.orchestrator.pid} is gone): there is nothing to interrupt; \`orch resume ${runId}\` finishes it.`,
+    );
+    // Its agent was orphaned on purpose; this test stops it.
+    expect(await killStrays(state, 100)).toHaveLength(1);
   });
 });
