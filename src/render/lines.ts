@@ -75,5 +75,9 @@ export function describeEvent(event: StampedEvent): string | undefined {
       return `merge queue ${colorStatus(event.status === 'finished' ? (event.exitCode === 0 ? 'succeeded' : 'failed') : event.status, event.status)} (exit ${event.exitCode})`;
     case 'task-activity':
       return undefined;
+    case 'task-worker':
+      return event.from
+        ? chalk.yellow(`${chalk.bold(event.taskId)} moved from ${event.from} (lost) to ${event.worker} on ${event.host}`)
+        : chalk.dim(`  ${event.taskId} runs on ${event.worker} (${event.host})`);
   }
 }

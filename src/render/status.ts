@@ -15,6 +15,7 @@ export function renderStatus(view: StatusView): string {
     `base ${run.baseRef} (${shortSha(run.baseSha)}) · started ${clock(run.startedAt)} · limit ${run.limit.value} (${run.limit.reason})${mode}`,
   );
   lines.push(formatCounts(run.counts));
+  if (run.workers) lines.push(`on workers at ${run.workers.url} · code through ${run.workers.remote}`);
   if (run.reason) lines.push(chalk.red(run.reason));
   if (run.liveness === 'stale') lines.push(chalk.yellow(`the orchestrator is gone: \`orch resume ${run.id}\` finishes the run`));
   if (run.merge) {
@@ -31,14 +32,14 @@ export function renderStatus(view: StatusView): string {
       task.liveness && task.liveness !== 'alive' ? `${task.status} (${task.liveness})` : task.status,
     ),
     task.elapsedMs === undefined ? '—' : formatDuration(task.elapsedMs),
-    task.status === 'running' && task.agent ? String(task.agent.pid) : '—',
+    run.workers ? workerOf(task) : task.status === 'running' && task.agent ? String(task.agent.pid) : '—',
     task.status === 'running' ? ago(task.heartbeatAgeMs) : '—',
     task.branch,
     task.turns === undefined ? '—' : String(task.turns),
     formatCost(task.costUsd),
     task.status === 'running' ? (task.lastActivity ?? '') : (task.reason ?? task.merge?.reason ?? ''),
   ]);
-  const header = ['task', 'status', 'elapsed', 'pid', 'heartbeat', 'branch', 'turns', 'cost', 'activity / reason'];
+  const header = ['task', 'status', 'elapsed', run.workers ? 'worker' : 'pid', 'heartbeat', 'branch', 'turns', 'cost', 'activity / reason'];
   if (run.merge) {
     // The merge column comes before the reason: what became of each task's work.
     header.splice(8, 0, 'merge');
@@ -48,6 +49,12 @@ export function renderStatus(view: StatusView): string {
   }
   lines.push(table(header, rows));
   return lines.join('\n');
+}
+
+/** Where a task of a run on workers ran (or runs): its latest attempt's worker and host. */
+function workerOf(task: StatusView['tasks'][number]): string {
+  const worker = task.attemptLog.at(-1)?.worker;
+  return worker ? `${worker.name} (${worker.host})` : '—';
 }
 
 export function renderRunList(runs: readonly RunListEntry[], unreadable: ReadonlyArray<{ id: string; error: string }>): string {

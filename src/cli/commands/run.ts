@@ -22,6 +22,7 @@ export function addRunOptions(command: Command): Command {
     .option('--max-turns <n>', 'turn limit for every agent (frontmatter `max_turns` wins)')
     .option('--permission-mode <mode>', 'claude --permission-mode (default acceptEdits)')
     .option('--no-fallback', 'no circuit breaker, no sequential re-run of tasks that failed in parallel')
+    .option('--workers <redis-url>', 'run the agents on orch workers through this Redis (redis://, rediss://; or ORCH_WORKERS)')
     .option('--detach', 'run in the background: print the run id and return at once')
     .option('--json', 'print NDJSON events instead of text');
 }
@@ -37,6 +38,7 @@ export function registerRun(program: Command, context: CommandContext): void {
         .argument('<prompts...>', 'prompt files, globs or directories of .md files')
         .option('--base <ref>', 'branch or commit the task branches start from (default: HEAD)')
         .option('--worktree-root <dir>', 'where worktrees go (default .gadugi/worktrees)')
+        .option('--remote <name|url>', 'with --workers: the git remote the code travels through (default: origin)')
         .option('--merge', 'integrate each task into orch/<run-id>/integration as soon as it succeeds (see orch merge)')
         // Set by --detach for the background process it starts.
         .addOption(new Option('--run-id <id>').hideHelp()),
