@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EXIT } from '../domain/exit-codes.js';
-import { UserError } from '../errors.js';
+import { UserError, errorCode } from '../errors.js';
 import { isAlive, type ProcessIdentity } from '../process/process-info.js';
 import type { Registry } from '../state/registry.js';
 import { loadRun } from '../state/runs.js';
@@ -36,7 +36,12 @@ export async function cancelRun(repoRoot: string, runId: string | undefined, tim
     );
   }
   // Verified just above: this pid is the orch process the registry recorded, not a reused one.
-  process.kill(target.pid, 'SIGINT');
+  try {
+    process.kill(target.pid, 'SIGINT');
+  } catch (error) {
+    // It ended between the check and the signal: it has stopped, which is what was asked.
+    if (errorCode(error) !== 'ESRCH') throw error;
+  }
   const deadline = Date.now() + timeoutMs;
   while (isAlive(target)) {
     if (Date.now() >= deadline) {

@@ -1,6 +1,4 @@
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { listRuns, loadStatus } from '../commands/status.js';
-import { requireRepoRoot } from '../worktree/repo.js';
 import type { McpContext } from './tools.js';
 
 const JSON_TYPE = 'application/json';
@@ -10,7 +8,18 @@ const JSON_TYPE = 'application/json';
  * `orch status --all --json`) and `orch://runs/<id>` (one run, as `orch status <id> --json`).
  */
 export function registerResources(server: McpServer, context: McpContext): void {
-  const runs = async () => listRuns(await requireRepoRoot(context.cwd), context.env);
+  // Loaded on first use, like the tools' core modules: the server starts without them.
+  const core = async () => {
+    const [{ listRuns, loadStatus }, { requireRepoRoot }] = await Promise.all([
+      import('../commands/status.js'),
+      import('../worktree/repo.js'),
+    ]);
+    return { listRuns, loadStatus, repoRoot: () => requireRepoRoot(context.cwd) };
+  };
+  const runs = async () => {
+    const { listRuns, repoRoot } = await core();
+    return listRuns(await repoRoot(), context.env);
+  };
 
   server.registerResource(
     'runs',
@@ -33,7 +42,8 @@ export function registerResources(server: McpServer, context: McpContext): void 
     }),
     { title: 'orch run', description: 'One run: the run and every task, as orch status --json gives it', mimeType: JSON_TYPE },
     async (uri, variables) => {
-      const view = await loadStatus(await requireRepoRoot(context.cwd), decodeURIComponent(String(variables.run_id)), context.env);
+      const { loadStatus, repoRoot } = await core();
+      const view = await loadStatus(await repoRoot(), decodeURIComponent(String(variables.run_id)), context.env);
       return { contents: [{ uri: uri.href, mimeType: JSON_TYPE, text: JSON.stringify(view) }] };
     },
   );

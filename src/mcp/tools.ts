@@ -2,21 +2,10 @@ import { stripVTControlCharacters } from 'node:util';
 import type { McpServer, ToolCallback } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
-import { mergeOverrides } from '../cli/commands/merge.js';
-import { flagOverrides, type RunFlagOptions } from '../cli/run-flags.js';
-import { addTasks } from '../commands/add-tasks.js';
-import { loadAnalysis } from '../commands/analysis.js';
-import { cancelRun } from '../commands/cancel.js';
-import { mergeDetached, resumeDetached, startDetached } from '../commands/detach.js';
-import { streamLogs } from '../commands/logs.js';
-import { liveView, loadStatus, type StatusView } from '../commands/status.js';
-import { waitForRun } from '../commands/wait.js';
+import type { RunFlagOptions } from '../cli/run-flags.js';
+import type { StatusView } from '../commands/status.js';
 import type { FlagOverride } from '../config/load.js';
 import { UserError, errorMessage } from '../errors.js';
-import { planToJson } from '../render/plan.js';
-import { renderLogEntry } from '../render/transcript.js';
-import { loadRun } from '../state/runs.js';
-import { requireRepoRoot } from '../worktree/repo.js';
 import {
   LOG_LINES_DEFAULT,
   WAIT_CAP_SECONDS,
@@ -125,8 +114,29 @@ function runOptions(args: {
   return { options, argv };
 }
 
+/**
+ * The core modules, loaded on a tool's first call rather than at start: Claude Code does not
+ * wait for MCP servers in -p mode, so a server that answers fast is there for the first turn.
+ */
+const core = {
+  addTasks: () => import('../commands/add-tasks.js'),
+  analysis: () => import('../commands/analysis.js'),
+  cancel: () => import('../commands/cancel.js'),
+  detach: () => import('../commands/detach.js'),
+  flags: () => Promise.all([import('../cli/run-flags.js'), import('../cli/commands/merge.js')]),
+  logs: () => Promise.all([import('../commands/logs.js'), import('../render/transcript.js'), import('../state/runs.js')]),
+  plan: () => import('../render/plan.js'),
+  repo: () => import('../worktree/repo.js'),
+  status: () => import('../commands/status.js'),
+  wait: () => import('../commands/wait.js'),
+};
+
+async function repoRoot(context: McpContext): Promise<string> {
+  return (await core.repo()).requireRepoRoot(context.cwd);
+}
+
 async function statusOf(context: McpContext, runId: string | undefined): Promise<StatusView> {
-  return loadStatus(await requireRepoRoot(context.cwd), runId, context.env);
+  return (await core.status()).loadStatus(await repoRoot(context), runId, context.env);
 }
 
 export function registerTools(server: McpServer, context: McpContext): void {
@@ -146,7 +156,9 @@ export function registerTools(server: McpServer, context: McpContext): void {
       output: addTasksOutput,
     },
     async (args) => {
-      const added = await addTasks({
+      const added = await (
+        await core.addTasks()
+      ).addTasks({
         cwd,
         dir: args.dir,
         overwrite: args.overwrite,
@@ -175,7 +187,10 @@ export function registerTools(server: McpServer, context: McpContext): void {
       output: planOutput,
       readOnly: true,
     },
-    async (args) => planToJson(await loadAnalysis(args.files, cwd)),
+    async (args) => {
+      const [{ loadAnalysis }, { planToJson }] = await Promise.all([core.analysis(), core.plan()]);
+      return planToJson(await loadAnalysis(args.files, cwd));
+    },
   );
 
   register(
@@ -198,6 +213,7 @@ export function registerTools(server: McpServer, context: McpContext): void {
       }
       const merge = { check: args.check };
       if (args.check !== undefined) argv.push('--check', args.check);
+      const [[{ flagOverrides }, { mergeOverrides }], { startDetached }] = await Promise.all([core.flags(), core.detach()]);
       const flags: FlagOverride[] = [...flagOverrides(options), ...mergeOverrides(merge)];
       if (args.merge) {
         flags.push({ key: 'merge.enabled', value: true, flag: '--merge' });
@@ -232,15 +248,16 @@ export function registerTools(server: McpServer, context: McpContext): void {
       description:
         `Wait until a run (default: the latest) has ended, and any merge of it, for at most timeout_seconds (default ` +
         `${WAIT_DEFAULT_SECONDS}, at most ${WAIT_CAP_SECONDS}). Returns the status (as the status tool) plus done: false means it is ` +
-        'still going: call wait again. done: true with run.liveness "stale" means its orch process is gone: resume finishes it.',
+        'still going: call wait again. done: true with run.liveness "stale" means its orchestrator is gone (resume finishes it); ' +
+        'with run.merge.status still "running", the orch merge is gone (merge continues it).',
       input: waitInput,
       output: waitOutput,
       readOnly: true,
     },
     async (args, signal) => {
-      const repoRoot = await requireRepoRoot(cwd);
+      const [{ waitForRun }, { liveView }] = await Promise.all([core.wait(), core.status()]);
       const seconds = Math.min(args.timeout_seconds ?? WAIT_DEFAULT_SECONDS, WAIT_CAP_SECONDS);
-      const result = await waitForRun(repoRoot, args.run_id, seconds * 1000, { signal });
+      const result = await waitForRun(await repoRoot(context), args.run_id, seconds * 1000, { signal });
       return { ...(await liveView(result.registry, env)), done: result.kind !== 'timeout' };
     },
   );
@@ -259,10 +276,11 @@ export function registerTools(server: McpServer, context: McpContext): void {
       readOnly: true,
     },
     async (args) => {
-      const repoRoot = await requireRepoRoot(cwd);
-      const runId = (await loadRun(repoRoot, args.run_id)).registry.run.id;
+      const [{ streamLogs }, { renderLogEntry }, { loadRun }] = await core.logs();
+      const root = await repoRoot(context);
+      const runId = (await loadRun(root, args.run_id)).registry.run.id;
       const lines: string[] = [];
-      await streamLogs(repoRoot, args.task, { runId, attempt: args.attempt, follow: false, raw: false }, (entry) => {
+      await streamLogs(root, args.task, { runId, attempt: args.attempt, follow: false, raw: false }, (entry) => {
         const text = renderLogEntry(entry);
         if (text !== undefined) lines.push(...stripVTControlCharacters(text).split('\n'));
       });
@@ -297,6 +315,7 @@ export function registerTools(server: McpServer, context: McpContext): void {
       if (options.squash) argv.push('--squash');
       if (options.resolve) argv.push('--resolve');
       if (options.into !== undefined) argv.push('--into', options.into);
+      const [[, { mergeOverrides }], { mergeDetached }] = await Promise.all([core.flags(), core.detach()]);
       return mergeDetached({ cwd, env, runId: args.run_id, flags: mergeOverrides(options) }, argv);
     },
   );
@@ -314,8 +333,8 @@ export function registerTools(server: McpServer, context: McpContext): void {
       output: statusOutput,
     },
     async (args) => {
-      const repoRoot = await requireRepoRoot(cwd);
-      const { registry } = await cancelRun(repoRoot, args.run_id, CANCEL_TIMEOUT_MS);
+      const [{ cancelRun }, { liveView }] = await Promise.all([core.cancel(), core.status()]);
+      const { registry } = await cancelRun(await repoRoot(context), args.run_id, CANCEL_TIMEOUT_MS);
       return liveView(registry, env);
     },
   );
@@ -335,6 +354,7 @@ export function registerTools(server: McpServer, context: McpContext): void {
     async (args) => {
       const { options, argv } = runOptions(args);
       if (args.retry_failed) argv.push('--retry-failed');
+      const [[{ flagOverrides }], { resumeDetached }] = await Promise.all([core.flags(), core.detach()]);
       return resumeDetached({ cwd, env, runId: args.run_id, flags: flagOverrides(options), retryFailed: args.retry_failed === true }, [
         'resume',
         ...argv,

@@ -106,7 +106,14 @@ describe('orch mcp inside the real Claude Code CLI (offline, scripted Messages A
     const bin = await tempDir('orch-bin-');
     await writeFile(path.join(bin, 'orch'), `#!/bin/sh\nexec "${process.execPath}" "${orchBin}" "$@"\n`);
     await chmod(path.join(bin, 'orch'), 0o755);
-    const env = { ...process.env, ...(await realClaudeEnv(api.url)), PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}` };
+    // In -p mode the CLI does not wait for MCP servers unless told to: without this, a server slower
+    // to start than the CLI's first request (a loaded machine) misses the first turn.
+    const env = {
+      ...process.env,
+      ...(await realClaudeEnv(api.url)),
+      MCP_CONNECTION_NONBLOCKING: 'false',
+      PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`,
+    };
 
     const outer = await execa(
       realClaude,
