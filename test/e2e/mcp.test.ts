@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAlive } from '../../src/process/process-info.js';
 import { agentScript, agentStarts, agentState, fakeAgentEnv, finishes, killStrays } from '../support/agents.js';
+import { expectOneLine } from '../support/expect.js';
 import { git, tempRepo } from '../support/git.js';
 import { startMcp, type McpSession } from '../support/mcp.js';
 import { runOrch } from '../support/orch.js';
@@ -244,6 +245,14 @@ describe('orch mcp: orch as an MCP server, driven by the SDK client over stdio',
     expect((await mcp.ok<Status>('status')).run.id).toBe(runId);
     await expect(mcp.client.readResource({ uri: 'orch://runs/not%20a%20run' })).rejects.toThrow('"not a run" is not a run id');
     expect(mcp.transportErrors).toEqual([]);
+  });
+
+  it('does not serve inside an orch agent, whose worktree holds the repository’s .mcp.json', async () => {
+    const repo = await tempRepo();
+    expectOneLine(
+      await runOrch(['mcp'], { cwd: repo, env: { ORCH_RUN_ID: '20990101-000000-0000', ORCH_TASK_ID: 'alpha' } }),
+      /^orch: not serving inside an orch agent \(task alpha of run 20990101-000000-0000\): agents do not start runs of their own\.$/,
+    );
   });
 
   it('a run whose orchestrator died: wait is done with the run stale, cancel has nothing to interrupt', async () => {

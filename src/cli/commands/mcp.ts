@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { readPackageVersion } from '../version.js';
 import { EXIT } from '../../domain/exit-codes.js';
+import { UserError } from '../../errors.js';
 
 export function registerMcp(program: Command, context: CommandContext): void {
   program
@@ -10,6 +11,11 @@ export function registerMcp(program: Command, context: CommandContext): void {
       'serve orch to an MCP client over stdio: add_tasks, plan, run, status, wait, logs, merge, cancel, resume (orch init registers it)',
     )
     .action(async () => {
+      // A committed .mcp.json is in every task worktree, and `claude -p` starts project servers without asking:
+      // an agent works on its task and starts no runs of its own, so it gets no server (and no extra process).
+      const { ORCH_RUN_ID: run, ORCH_TASK_ID: task } = context.env;
+      if (run && task)
+        throw new UserError(`not serving inside an orch agent (task ${task} of run ${run}): agents do not start runs of their own.`);
       const [{ createOrchServer }, { trackPendingRequests }, { StdioServerTransport }] = await Promise.all([
         import('../../mcp/server.js'),
         import('../../mcp/pending.js'),
