@@ -16,6 +16,8 @@ import { branchVerdict } from '../worktree/merged.js';
 import { GitMutex } from '../worktree/mutex.js';
 import { liveView } from './status.js';
 import { pathExists } from '../util/fs.js';
+import { CoordinatorGit } from '../workers/coordinator-git.js';
+import { firstGitLine } from '../worker/clone.js';
 
 export interface CleanOptions {
   runId?: string | undefined;
@@ -31,7 +33,7 @@ export interface CleanOptions {
 
 export interface CleanAction {
   run: string;
-  kind: 'run' | 'agent' | 'worktree' | 'branch' | 'run-folder';
+  kind: 'run' | 'agent' | 'worktree' | 'branch' | 'remote-ref' | 'run-folder';
   target: string;
   result: 'removed' | 'deleted' | 'stopped' | 'kept' | 'skipped';
   reason?: string;
@@ -268,6 +270,8 @@ async function cleanRun(
     }
   }
 
+  if (options.branches && registry.run.workers) await cleanRemoteRefs(repoRoot, candidate, checkouts, options, context);
+
   const worktreeRunDir = path.join(registry.run.worktreeRoot, id);
   if (!options.dryRun && keptWorktrees.size === 0 && (await pathExists(worktreeRunDir)) && (await readdir(worktreeRunDir)).length === 0) {
     await rmdir(worktreeRunDir);
@@ -281,6 +285,59 @@ async function cleanRun(
       note({ run: id, kind: 'run-folder', target: where, result: 'removed' });
     }
   }
+}
+
+/**
+ * A run on workers left its refs on the remote (`refs/orch/<run>/…`: its base, start points and
+ * the task branches workers pushed). A task's ref goes with its local branch (whose work was
+ * judged safe, or --force); the base and start points once no task ref is left.
+ */
+async function cleanRemoteRefs(
+  repoRoot: string,
+  candidate: Candidate,
+  checkouts: readonly Checkout[],
+  options: CleanOptions,
+  context: CleanContext,
+): Promise<void> {
+  const { id, registry } = candidate;
+  const remote = registry.run.workers!.remote;
+  const git = new CoordinatorGit(repoRoot, remote);
+  let refs: string[];
+  try {
+    refs = await git.runRefsOnRemote(id);
+  } catch (error) {
+    context.note({
+      run: id,
+      kind: 'remote-ref',
+      target: `${remote} refs/orch/${id}/*`,
+      result: 'kept',
+      reason: `the remote cannot be reached: ${firstGitLine(error)}`,
+    });
+    return;
+  }
+  const taskOf = new Map(checkouts.map((checkout) => [`refs/orch/${id}/tasks/${checkout.key}`, checkout]));
+  const doomed = refs.filter((ref) => {
+    const checkout = taskOf.get(ref);
+    return checkout !== undefined && !context.remainingBranches.has(checkout.branch);
+  });
+  const tasksLeft = refs.some((ref) => ref.startsWith(`refs/orch/${id}/tasks/`) && !doomed.includes(ref));
+  if (!tasksLeft) doomed.push(...refs.filter((ref) => !ref.startsWith(`refs/orch/${id}/tasks/`)));
+  if (doomed.length === 0) return;
+  if (!options.dryRun) {
+    try {
+      await git.deleteRemoteRefs(doomed);
+    } catch (error) {
+      context.note({
+        run: id,
+        kind: 'remote-ref',
+        target: `${remote} refs/orch/${id}/*`,
+        result: 'kept',
+        reason: `the remote refused: ${firstGitLine(error)}`,
+      });
+      return;
+    }
+  }
+  for (const ref of doomed) context.note({ run: id, kind: 'remote-ref', target: ref, result: 'deleted' });
 }
 
 /**

@@ -40,9 +40,14 @@ export async function prepareRun(request: RunRequest) {
   }
   // With --workers the agents run on the workers' machines, with their own claude.
   if (!config.workers.url) await checkAgent(config, request.env, request.cwd);
-  await checkSampler(request.env);
-  await checkStateWritable(repoRoot);
   const workers = await connectWorkersIfAsked(repoRoot, config);
+  try {
+    await checkSampler(request.env);
+    await checkStateWritable(repoRoot);
+  } catch (error) {
+    await workers?.link.close();
+    throw error;
+  }
   // Said once at the start of the run, in its output and its ledger.
   const warnings = [...analysis.warnings, ...unusedAgentSettings(config, input, analysis.tasks), ...(workers?.warnings ?? [])];
   return { repoRoot, config, input, analysis, baseSha, warnings, workers };

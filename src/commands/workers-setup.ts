@@ -97,10 +97,13 @@ async function waitForWorkers(link: WorkersLink, target: RedisTarget, remote: st
   for (;;) {
     const workers = await liveWorkers(redis);
     if (workers.some((worker) => worker.queues.includes(queue) && worker.slots > 0)) return;
-    if (Date.now() >= deadline) {
+    // Every worker that allows the remote tried it and failed: no point in waiting.
+    const accepting = workers.filter((worker) => remoteAllowed(worker.allow, remote));
+    const probes = accepting.length > 0 ? await redis.mget(...accepting.map((worker) => probeKey(queue, worker.id))) : [];
+    const failed = probes.length > 0 && probes.every((probe) => probe !== null && probe !== 'ok');
+    if (failed || Date.now() >= deadline) {
       const start = `start one on each machine with \`orch worker --connect <url> --workdir <dir> --allow-remote '${remote}'\``;
       if (workers.length === 0) throw new UserError(`no orch worker is connected to ${target.where}: ${start}.`);
-      const accepting = workers.filter((worker) => remoteAllowed(worker.allow, remote));
       if (accepting.length === 0) {
         const patterns = [...new Set(workers.flatMap((worker) => worker.allow))].join(', ');
         throw new UserError(

@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import pLimit from 'p-limit';
 import type { OrchConfig } from '../config/schema.js';
 import { errorFirstLine } from '../errors.js';
 import { writeAttemptFiles } from '../worker/attempt.js';
@@ -31,9 +30,6 @@ function remoteFailure(reason: string): AttemptResult {
  * seam nothing changes: an attempt still ends with the same result a local one has.
  */
 export class QueueExecutor implements Executor {
-  /** Fetches into the repository one at a time (they update refs side by side). */
-  private readonly fetches = pLimit(1);
-
   constructor(
     private readonly link: WorkersLink,
     private readonly git: CoordinatorGit,
@@ -55,8 +51,14 @@ export class QueueExecutor implements Executor {
           return remoteFailure(`cannot push the task's start to the remote: ${errorFirstLine(error)}`);
         }
         // On record before it is queued: a coordinator that dies in between finds the job, or finds none.
+        let payload: JobPayload;
+        try {
+          payload = await this.payload(spec);
+        } catch (error) {
+          return remoteFailure(errorFirstLine(error));
+        }
         await control.update({ kind: 'job', id: jobId, queue: this.link.queueName });
-        await this.link.add(jobId, this.payload(spec));
+        await this.link.add(jobId, payload);
       }
       watch.queued();
       return await this.collect(spec, jobId, await watch.ended);
@@ -65,8 +67,15 @@ export class QueueExecutor implements Executor {
     }
   }
 
-  private payload(spec: AttemptSpec): JobPayload {
+  private async payload(spec: AttemptSpec): Promise<JobPayload> {
     const { agent, timeouts, worktree } = this.config;
+    // The heads the attempt starts from, as this coordinator has them (their workers pushed them).
+    const heads = await this.git.branchHeads([spec.task.branch, ...spec.mergeFirst.map((other) => other.branch)]);
+    const mergeFirst = spec.mergeFirst.map(({ taskId, title, relation, branch }) => {
+      const head = heads.get(branch);
+      if (!head) throw new Error(`the branch ${branch} of ${taskId}, which this task builds on, is not in the repository`);
+      return { taskId, title, relation, head };
+    });
     const task: JobPayload['task'] = {
       id: spec.task.id,
       title: spec.task.title,
@@ -84,7 +93,7 @@ export class QueueExecutor implements Executor {
       task,
       attempt: { number: spec.attempt.number, kind: spec.attempt.kind },
       base: spec.base,
-      mergeFirst: spec.mergeFirst.map(({ taskId, title, relation }) => ({ taskId, title, relation })),
+      mergeFirst,
       settings: {
         permissionMode: agent.permissionMode,
         allowedTools: agent.allowedTools,
@@ -99,6 +108,8 @@ export class QueueExecutor implements Executor {
       },
     };
     if (spec.note) payload.note = spec.note;
+    const continues = heads.get(spec.task.branch);
+    if (continues) payload.continues = continues;
     return payload;
   }
 
@@ -186,7 +197,7 @@ export class QueueExecutor implements Executor {
     if (!job.pushed) return result;
     const pushed = job.pushed;
     try {
-      await this.fetches(() => this.git.fetchTask(spec.runId, spec.task.id, spec.task.branch, pushed));
+      await this.git.fetchTask(spec.runId, spec.task.id, spec.task.branch, pushed);
     } catch (error) {
       return { ...result, outcome: { status: 'failed', failure: 'remote', reason: errorFirstLine(error) } };
     }

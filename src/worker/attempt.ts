@@ -10,7 +10,7 @@ import { attemptFileName, branchName } from '../state/paths.js';
 import { pathExists } from '../util/fs.js';
 import { commitLeftovers, listWorktrees } from '../worktree/git.js';
 import type { JobPayload, JobProgress } from '../workers/job.js';
-import { RemoteError, baseRef, firstGitLine, startRef, taskRef, type RemoteClone } from './clone.js';
+import { RemoteError, firstGitLine, type RemoteClone } from './clone.js';
 import type { Workdir } from './workdir.js';
 
 /** What one job needs from the worker that runs it. */
@@ -30,6 +30,8 @@ export interface JobContext {
   /** Set when this worker lost the job (its lock expired): its work is kept aside, never pushed. */
   lost: () => boolean;
   progress: (update: JobProgress) => void;
+  /** Worktrees being removed after their job reported, by path. */
+  cleanups: Map<string, Promise<void>>;
   /** The agent started (its identity is kept in the workdir, so a worker that dies leaves no orphan behind). */
   agentStarted: (identity: ProcessIdentity) => Promise<void>;
 }
@@ -66,17 +68,13 @@ export async function runJob(context: JobContext, payload: JobPayload): Promise<
   };
   if (context.signal.aborted) return { result: { outcome: { status: 'interrupted', reason: 'stopped before the agent started' } }, files };
 
-  let continuesFrom: string | undefined;
+  const continuesFrom = payload.continues;
   try {
-    await clone.fetchRun(runId);
-    continuesFrom = await clone.resolve(taskRef(runId, taskId));
-    const start = (await clone.resolve(startRef(runId, taskId))) ?? (await clone.resolve(baseRef(runId)));
-    if (start !== payload.base.sha) {
-      return {
-        result: remoteFailure(`the remote does not hold the task's start ${payload.base.sha.slice(0, 9)} under ${baseRef(runId)}`),
-        files,
-      };
-    }
+    // Everything the attempt starts from, fetched only if this clone does not have it yet.
+    const heads = [payload.base.sha, ...(continuesFrom ? [continuesFrom] : []), ...payload.mergeFirst.map((other) => other.head)];
+    await clone.ensureCommits(runId, heads);
+    // What an earlier job of this task here is still tidying up must be done first.
+    await context.cleanups.get(worktree);
     await clone.mutex.run(() => prepareBranches(context, payload, worktree, branch, continuesFrom));
   } catch (error) {
     if (error instanceof RemoteError) return { result: remoteFailure(error.message), files };
@@ -137,11 +135,7 @@ async function prepareBranches(
 ): Promise<void> {
   const { clone } = context;
   const { runId } = payload;
-  for (const other of payload.mergeFirst) {
-    const head = await clone.resolve(taskRef(runId, other.taskId));
-    if (!head) throw new RemoteError(`the remote holds no branch for ${other.taskId}, which this task builds on`);
-    await clone.git(['update-ref', `refs/heads/${branchName(runId, other.taskId)}`, head]);
-  }
+  for (const other of payload.mergeFirst) await clone.git(['update-ref', `refs/heads/${branchName(runId, other.taskId)}`, other.head]);
   await keepAside(context, payload, worktree, branch);
   if (continuesFrom) await clone.git(['update-ref', `refs/heads/${branch}`, continuesFrom]);
 }
@@ -153,9 +147,10 @@ async function prepareBranches(
  */
 async function keepAside(context: JobContext, payload: JobPayload, worktree: string, branch: string): Promise<void> {
   const { clone, workdir } = context;
-  const registered = (await listWorktrees(clone.dir)).find((entry) => path.resolve(entry.path) === path.resolve(worktree));
   const now = new Date();
+  // (A registration whose folder is gone is pruned when the worktree is made.)
   if (await pathExists(worktree)) {
+    const registered = (await listWorktrees(clone.dir)).some((entry) => path.resolve(entry.path) === path.resolve(worktree));
     const kept = workdir.kept(payload.runId, payload.task.id, now);
     await mkdir(path.dirname(kept), { recursive: true });
     if (registered) {
@@ -163,10 +158,11 @@ async function keepAside(context: JobContext, payload: JobPayload, worktree: str
       // Detached at the same commit: the files stay as they are, and the branch is free.
       await clone.git(['checkout', '--quiet', '--detach'], { cwd: kept });
     } else await rename(worktree, kept);
-  } else if (registered) await clone.git(['worktree', 'prune']);
+  }
   const head = await clone.resolve(`refs/heads/${branch}`);
   if (!head) return;
-  const pushed = await clone.resolve(taskRef(payload.runId, payload.task.id));
+  // The remote holds everything the branch has when its head is part of what the attempt continues from.
+  const pushed = payload.continues;
   if (pushed !== undefined && (await isAncestor(clone, head, pushed))) await clone.git(['branch', '-D', branch]);
   else await clone.git(['branch', '-m', branch, `kept/${payload.runId}/${payload.task.id}-${now.getTime()}`]);
 }
@@ -221,13 +217,18 @@ async function saveAndPush(
       result: { ...result, outcome: { status: 'failed', failure: 'remote', reason: `${reason} (the work is kept in ${worktree})` } },
     };
   }
-  // Everything is on the remote now. Should the removal fail, the next attempt here moves the rest aside.
-  await clone.mutex
+  // Everything is on the remote now: the worktree goes after the job has reported (a next job
+  // of this task here waits for it). Should the removal fail, that job moves the rest aside.
+  const cleanup = clone.mutex
     .run(async () => {
       await clone.git(['worktree', 'remove', '--force', worktree]);
       await clone.git(['branch', '-D', branch]);
     })
-    .catch(() => undefined);
+    .catch(() => undefined)
+    .finally(() => {
+      if (context.cleanups.get(worktree) === cleanup) context.cleanups.delete(worktree);
+    });
+  context.cleanups.set(worktree, cleanup);
   return { result, pushed };
 }
 

@@ -28,6 +28,7 @@ export const startRef = (runId: string, taskId: string): string => `${runRefs(ru
  */
 export class RemoteClone {
   readonly mutex: GitMutex;
+  private readonly fetching = new Map<string, Promise<void>>();
 
   constructor(
     readonly remote: string,
@@ -69,14 +70,56 @@ export class RemoteClone {
     }
   }
 
-  /** Brings a run's refs (its base, start points and task branches) into the clone. */
-  async fetchRun(runId: string): Promise<void> {
+  /** The commits of `shas` the clone does not have. */
+  async missing(shas: readonly string[]): Promise<string[]> {
+    if (shas.length === 0) return [];
     await this.ensure();
+    const result = await execa('git', ['cat-file', '--batch-check=%(objectname) %(objecttype)'], {
+      cwd: this.dir,
+      input: `${shas.join('\n')}\n`,
+      reject: false,
+    });
+    const present = new Set(
+      String(result.stdout)
+        .split('\n')
+        .filter((line) => line.endsWith(' commit'))
+        .map((line) => line.split(' ')[0]),
+    );
+    return shas.filter((sha) => !present.has(sha));
+  }
+
+  /**
+   * Makes sure the clone holds these commits, fetching the run's refs (its base, start points and
+   * task branches) only when some are missing. Jobs arriving together share one fetch: a job
+   * that finds one under way waits for it and looks again before it starts its own.
+   */
+  async ensureCommits(runId: string, shas: readonly string[]): Promise<void> {
+    for (let round = 0; round < 3; round++) {
+      const missing = await this.missing(shas);
+      if (missing.length === 0) return;
+      const current = this.fetching.get(runId);
+      if (current && round === 0) {
+        await current.catch(() => undefined);
+        continue;
+      }
+      const fetch = this.fetchRun(runId);
+      this.fetching.set(runId, fetch);
+      try {
+        await fetch;
+      } finally {
+        if (this.fetching.get(runId) === fetch) this.fetching.delete(runId);
+      }
+    }
+    const missing = await this.missing(shas);
+    if (missing.length > 0) {
+      throw new RemoteError(`${this.remote} does not hold ${missing.map((sha) => sha.slice(0, 9)).join(', ')} under ${runRefs(runId)}/`);
+    }
+  }
+
+  private async fetchRun(runId: string): Promise<void> {
     const refs = runRefs(runId);
     try {
-      await this.mutex.run(() =>
-        this.git(['fetch', '--quiet', '--no-write-fetch-head', '--prune', '--no-tags', '--', this.remote, `+${refs}/*:${refs}/*`]),
-      );
+      await this.git(['fetch', '--quiet', '--no-write-fetch-head', '--prune', '--no-tags', '--', this.remote, `+${refs}/*:${refs}/*`]);
     } catch (error) {
       throw new RemoteError(`cannot fetch from ${this.remote}: ${firstGitLine(error)}`);
     }

@@ -96,6 +96,7 @@ export class OrchWorker {
   private readonly limit;
   private readonly baseConfig: OrchConfig;
   private readonly includeLists = new Map<string, Promise<string[]>>();
+  private readonly cleanups = new Map<string, Promise<void>>();
   private readonly timers: NodeJS.Timeout[] = [];
   private redis: Redis | undefined;
   private slots: number;
@@ -162,6 +163,7 @@ export class OrchWorker {
       active.stop.abort('user');
     }
     await Promise.all([...this.served.values()].map((served) => served.consumer.close()));
+    await Promise.all(this.cleanups.values());
     for (const timer of this.timers) clearInterval(timer);
     if (this.redis) {
       await withdraw(this.redis, this.id).catch(() => undefined);
@@ -382,6 +384,7 @@ export class OrchWorker {
         signal: active.stop.signal,
         kill: active.kill.signal,
         lost: () => active.lost,
+        cleanups: this.cleanups,
         progress,
         agentStarted: (identity) => recordAgent(this.workdir, jobId, { identity, runId: payload.runId, taskId: payload.task.id }),
       };

@@ -12,6 +12,15 @@ async function git(repoRoot: string, args: readonly string[]): Promise<string> {
   return String(result.stdout);
 }
 
+interface FetchRequest {
+  runId: string;
+  taskId: string;
+  branch: string;
+  expected: string;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * The coordinator's git traffic with the remote. It writes only under `refs/orch/<run>/` (the
  * run's base, a task's start point when it is not the base), and reads task branches back into
@@ -41,25 +50,68 @@ export class CoordinatorGit {
   }
 
   /**
-   * Fetches a task branch as a worker pushed it into the local branch, and checks it is the commit
-   * the worker reported.
+   * Fetches task branches as workers pushed them into the local branches, and checks each is the
+   * commit its worker reported. Requests that arrive while a fetch is under way go together in
+   * the next one (one git process for many branches); a batch that fails is retried one by one,
+   * so one bad branch does not fail the others.
    */
-  async fetchTask(runId: string, taskId: string, branch: string, expected: string): Promise<void> {
+  fetchTask(runId: string, taskId: string, branch: string, expected: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ runId, taskId, branch, expected, resolve, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private readonly pending: FetchRequest[] = [];
+  private draining = false;
+
+  private async drain(): Promise<void> {
+    this.draining = true;
     try {
-      await git(this.repoRoot, [
-        'fetch',
-        '--quiet',
-        '--no-write-fetch-head',
-        '--no-tags',
-        '--',
-        this.remote,
-        `${taskRef(runId, taskId)}:refs/heads/${branch}`,
-      ]);
-    } catch (error) {
-      throw new Error(`cannot fetch ${branch} from the remote: ${firstGitLine(error)}`, { cause: error });
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0);
+        try {
+          await this.fetchBatch(batch);
+          for (const request of batch) request.resolve();
+        } catch {
+          for (const request of batch) await this.fetchBatch([request]).then(request.resolve, request.reject);
+        }
+      }
+    } finally {
+      this.draining = false;
     }
-    const head = (await git(this.repoRoot, ['rev-parse', '--verify', `refs/heads/${branch}`])).trim();
-    if (head !== expected) throw new Error(`the remote's ${branch} is at ${head.slice(0, 9)}, the worker pushed ${expected.slice(0, 9)}`);
+  }
+
+  private async fetchBatch(batch: readonly FetchRequest[]): Promise<void> {
+    const refspecs = batch.map(({ runId, taskId, branch }) => `${taskRef(runId, taskId)}:refs/heads/${branch}`);
+    try {
+      await git(this.repoRoot, ['fetch', '--quiet', '--no-write-fetch-head', '--no-tags', '--', this.remote, ...refspecs]);
+    } catch (error) {
+      const what = batch.length === 1 ? batch[0]!.branch : `${batch.length} task branches`;
+      throw new Error(`cannot fetch ${what} from the remote: ${firstGitLine(error)}`, { cause: error });
+    }
+    const heads = await this.branchHeads(batch.map((request) => request.branch));
+    for (const { branch, expected } of batch) {
+      const head = heads.get(branch);
+      if (head !== expected)
+        throw new Error(`the remote's ${branch} is at ${head?.slice(0, 9) ?? 'nothing'}, the worker pushed ${expected.slice(0, 9)}`);
+    }
+  }
+
+  /** The heads of these local branches (those that exist). */
+  async branchHeads(branches: readonly string[]): Promise<Map<string, string>> {
+    const heads = new Map<string, string>();
+    if (branches.length === 0) return heads;
+    const output = await git(this.repoRoot, [
+      'for-each-ref',
+      '--format=%(refname:lstrip=2) %(objectname)',
+      ...branches.map((branch) => `refs/heads/${branch}`),
+    ]);
+    for (const line of output.split('\n')) {
+      const [name, sha] = line.split(' ');
+      if (name && sha) heads.set(name, sha);
+    }
+    return heads;
   }
 
   /** Every ref the run left on the remote (for `orch clean`). */

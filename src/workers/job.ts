@@ -42,7 +42,10 @@ export const jobPayloadSchema = z.strictObject({
   }),
   attempt: z.strictObject({ number: z.number().int().min(1).max(10_000), kind: z.enum(ATTEMPT_KINDS) }),
   base: z.strictObject({ ref: text(1000), sha }),
-  mergeFirst: z.array(z.strictObject({ taskId, title: text(1000), relation: z.enum(['dependency', 'conflict']) })).max(10_000),
+  /** The task branch's head when an earlier attempt left one: the attempt continues from it. */
+  continues: sha.optional(),
+  /** Branches merged in first, at the heads the coordinator has (their workers pushed them). */
+  mergeFirst: z.array(z.strictObject({ taskId, title: text(1000), relation: z.enum(['dependency', 'conflict']), head: sha })).max(10_000),
   note: text(200_000).optional(),
   settings: z.strictObject({
     permissionMode: z.enum(PERMISSION_MODES),

@@ -43,6 +43,8 @@ export async function startEngine(
     config?: ConfigInput;
     conflicts?: Array<{ a: string; b: string }>;
     cores?: number;
+    /** A run on workers: their slots, changed by the test (read at each sample). */
+    workers?: { slots: number };
     onEvent?: (event: StampedEvent, harness: EngineHarness) => void;
   } = {},
 ): Promise<EngineHarness> {
@@ -103,6 +105,7 @@ export async function startEngine(
     sampler: async () => ({ cores: options.cores ?? 4, availableMemMb: 64_000, loadPerCore: 0 }),
     clock,
     random: () => 0.5,
+    capacity: options.workers && { refresh: () => Promise.resolve(), slots: () => options.workers?.slots ?? 0 },
   });
   const harness: EngineHarness = {
     orchestrator,

@@ -227,3 +227,34 @@ describe('the engine, in-process (fake clock, fake executor)', () => {
     await engine.done;
   });
 });
+
+describe('the engine on workers (run --workers)', () => {
+  it('starts nothing while no worker is alive, as many as their slots once they are, and records where each task runs and moves', async () => {
+    const workers = { slots: 0 };
+    const engine = await startEngine([{ id: 'a' }, { id: 'b' }, { id: 'c' }], { workers });
+    await settle();
+    expect(engine.executor.startedIds()).toEqual([]);
+    expect(engine.store.run.limit).toEqual({ value: 0, reason: 'workers' });
+
+    workers.slots = 2;
+    await engine.clock.advance(engine.config.concurrency.sampleInterval);
+    const a = await engine.executor.started('a');
+    await engine.executor.started('b');
+    expect(engine.executor.startedIds()).toEqual(['a', 'b']);
+    expect(engine.store.run.limit).toEqual({ value: 2, reason: 'workers' });
+
+    await a.control.update({ kind: 'job', id: 'job-a', queue: 'q' });
+    await a.control.update({ kind: 'worker', worker: { id: 'w1-1', name: 'w1', host: 'h1' } });
+    await a.control.update({ kind: 'worker', worker: { id: 'w2-1', name: 'w2', host: 'h2' } });
+    expect(engine.task('a').attemptLog[0]).toMatchObject({ job: { id: 'job-a', queue: 'q' }, worker: { name: 'w2' }, moves: 1 });
+    const moves = engine.events.flatMap((event) => (event.type === 'task-worker' ? [[event.worker, event.from]] : []));
+    expect(moves).toEqual([
+      ['w1', undefined],
+      ['w2', 'w1'],
+    ]);
+    a.finish(succeeded());
+    (await engine.executor.started('b')).finish(succeeded());
+    (await engine.executor.started('c')).finish(succeeded());
+    expect(await engine.done).toEqual({ exitCode: 0 });
+  });
+});

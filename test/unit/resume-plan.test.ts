@@ -69,3 +69,36 @@ describe('planResume', () => {
     expect(plan.get('after-after')).toEqual({ kind: 'revive' });
   });
 });
+
+describe('planResume on a run with workers', () => {
+  const withJob = (id: string) =>
+    task(id, {
+      status: 'running',
+      attemptLog: [
+        {
+          number: 1,
+          kind: 'fresh',
+          startedAt: '2026-01-01T00:00:00Z',
+          log: 'l',
+          stderr: 's',
+          prompt: 'p',
+          parallel: false,
+          job: { id: `r.${id}.1`, queue: 'q' },
+        },
+      ],
+    });
+  it.each([
+    ['waiting', { kind: 'reattach', jobId: 'r.t.1' }],
+    ['active', { kind: 'reattach', jobId: 'r.t.1' }],
+    ['completed', { kind: 'reattach', jobId: 'r.t.1' }],
+    ['failed', { kind: 'reattach', jobId: 'r.t.1' }],
+  ] as const)('a job %s in the queue is followed, never queued again', (state, expected) => {
+    const plan = planResume([withJob('t')], { ...facts([]), jobState: () => state });
+    expect(plan.get('t')).toEqual(expected);
+  });
+
+  it('a job that never reached the queue (the coordinator died in between) runs again', () => {
+    const plan = planResume([withJob('t')], { ...facts([]), jobState: () => 'missing' });
+    expect(plan.get('t')).toMatchObject({ kind: 'rerun', next: { kind: 'resume' } });
+  });
+});
