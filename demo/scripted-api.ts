@@ -28,6 +28,13 @@ export interface Conversation {
   /** The agent's working directory, as the CLI describes it to the model. */
   cwd?: string;
   model: string;
+  /** The names of the tools the request offers the model, schemas included (MCP tools as `mcp__<server>__<tool>`). */
+  tools: string[];
+  /**
+   * Tools the CLI lists as deferred: named to the model, their schemas loaded on demand with
+   * ToolSearch (`select:<name>,…`). The CLI defers MCP servers' tools this way.
+   */
+  deferredTools: string[];
 }
 
 export type Script = (conversation: Conversation) => Reply;
@@ -63,6 +70,26 @@ function textOf(content: unknown): string {
     .join('\n');
 }
 
+/** The tool names listed after the CLI's "deferred tools are now available via ToolSearch" line, one per line. */
+function deferredTools(body: Json): string[] {
+  const texts = [
+    textOf(body.system),
+    ...(Array.isArray(body.messages) ? body.messages.filter(isObject).map((message) => textOf(message.content)) : []),
+  ];
+  for (const text of texts) {
+    const lines = text.split('\n');
+    const start = lines.findIndex((line) => line.includes('deferred tools are now available via ToolSearch'));
+    if (start < 0) continue;
+    const names: string[] = [];
+    for (const line of lines.slice(start + 1)) {
+      if (!/^[\w-]+$/.test(line.trim())) break;
+      names.push(line.trim());
+    }
+    return names;
+  }
+  return [];
+}
+
 function readConversation(body: Json): Conversation {
   const messages = Array.isArray(body.messages) ? body.messages.filter(isObject) : [];
   const firstUser = messages.find((message) => message.role === 'user');
@@ -79,8 +106,17 @@ function readConversation(body: Json): Conversation {
     .filter((message) => message.role === 'user' && Array.isArray(message.content))
     .flatMap((message) => (message.content as unknown[]).filter((block): block is Json => isObject(block) && block.type === 'tool_result'))
     .map((block) => textOf(block.content));
-  const conversation: Conversation = { prompt, step, toolResults, model: typeof body.model === 'string' ? body.model : 'unknown' };
-  const last = messages[messages.length - 1];
+  const tools = (Array.isArray(body.tools) ? body.tools.filter(isObject) : []).map((tool) => String(tool.name));
+  const conversation: Conversation = {
+    prompt,
+    step,
+    toolResults,
+    model: typeof body.model === 'string' ? body.model : 'unknown',
+    tools,
+    deferredTools: deferredTools(body),
+  };
+  // The CLI may end a request with a `system` turn of its own (a nudge): the model's last input is the turn before it.
+  const last = messages.filter((message) => message.role !== 'system').at(-1);
   if (last?.role === 'user' && Array.isArray(last.content)) {
     const result: unknown = last.content.find((block) => isObject(block) && block.type === 'tool_result');
     if (isObject(result)) conversation.lastToolResult = textOf(result.content);

@@ -3,6 +3,7 @@ import { UserError, errorMessage } from '../errors.js';
 import { registerClean } from './commands/clean.js';
 import { registerInit } from './commands/init.js';
 import { registerLogs } from './commands/logs.js';
+import { registerMcp } from './commands/mcp.js';
 import { registerMerge } from './commands/merge.js';
 import { registerPlan } from './commands/plan.js';
 import { registerResume } from './commands/resume.js';
@@ -52,6 +53,7 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
   registerWait(program, context);
   registerLogs(program, context);
   registerInit(program, context);
+  registerMcp(program, context);
   registerWorker(program, context);
 
   try {

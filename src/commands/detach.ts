@@ -9,6 +9,7 @@ import { runPaths, runPathsIn, startingDir } from '../state/paths.js';
 import { readRegistry } from '../state/registry-file.js';
 import { pathExists } from '../util/fs.js';
 import { newRunId } from './create-run.js';
+import { prepareMerge, type MergeRequest } from './merge.js';
 import { prepareResume, type ResumeRequest } from './resume.js';
 import { prepareRun, type RunRequest } from './run.js';
 
@@ -140,6 +141,32 @@ export async function resumeDetached(request: ResumeRequest, argv: readonly stri
     started: async (candidate) => {
       const current = await readRegistry(paths.registry).catch(() => undefined);
       return current?.run.orchestrator.pid === candidate && current.run.sessions.length > registry.run.sessions.length;
+    },
+    cleanUp: async () => undefined,
+  });
+  return { runId, pid, log: paths.orchLog };
+}
+
+/**
+ * `orch merge … --detach`: the merge's checks in the foreground, then a background
+ * `orch merge <run-id>` that integrates the run; returns once the registry names it as the merge
+ * session's orchestrator. Its output is appended to the run's orch.log.
+ */
+export async function mergeDetached(request: MergeRequest, argv: readonly string[]): Promise<DetachedRun> {
+  const { paths, registry } = await prepareMerge(request);
+  const runId = registry.run.id;
+  const earlier = registry.run.merge?.startedAt;
+  // The run id is pinned, as for resume: "the latest run" could be another one by then.
+  const args = ['merge', runId, ...argv.slice(1).filter((arg) => arg !== '--detach' && arg !== request.runId)];
+  const pid = await launch({
+    cwd: request.cwd,
+    env: request.env,
+    args,
+    log: paths.orchLog,
+    started: async (candidate) => {
+      const current = await readRegistry(paths.registry).catch(() => undefined);
+      const merge = current?.run.merge;
+      return merge?.orchestrator?.pid === candidate && merge.startedAt !== earlier;
     },
     cleanUp: async () => undefined,
   });

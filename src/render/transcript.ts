@@ -1,5 +1,6 @@
 import chalk from 'chalk';
 import type { StreamEvent } from '../agent/stream.js';
+import type { LogEntry } from '../commands/logs.js';
 import { formatDuration } from '../util/duration.js';
 import { formatCost } from './format.js';
 
@@ -53,5 +54,17 @@ export function renderTranscriptEvent(event: StreamEvent): string | undefined {
     }
     case 'other':
       return undefined;
+  }
+}
+
+/** One entry of `orch logs`: a heading, a raw line, or a stream event as people read it (undefined: nothing to show). */
+export function renderLogEntry(entry: LogEntry): string | undefined {
+  switch (entry.kind) {
+    case 'heading':
+      return chalk.bold(`── ${entry.text}`);
+    case 'raw':
+      return entry.text;
+    case 'event':
+      return renderTranscriptEvent(entry.event);
   }
 }

@@ -18,7 +18,7 @@ interface StatusJson {
  * the outer session follows the /orchestrate command: start detached, wait, read the status,
  * answer with what it read.
  */
-function script(commands: string[]): (conversation: Conversation) => Reply {
+function script(commands: string[], offered: string[]): (conversation: Conversation) => Reply {
   return (conversation) => {
     const task = /\(id `([^`]+)`/.exec(conversation.prompt)?.[1];
     if (task) {
@@ -29,6 +29,7 @@ function script(commands: string[]): (conversation: Conversation) => Reply {
       return calls[conversation.step] ? { tool: calls[conversation.step]! } : { text: `Done: ${task}.` };
     }
     if (!conversation.prompt.includes('Run these tasks as parallel Claude Code agents with orch')) return { text: 'unexpected prompt' };
+    if (conversation.step === 0) offered.push(...conversation.tools, ...conversation.deferredTools);
     const runId = conversation.toolResults.map((result) => /\d{8}-\d{6}-[0-9a-f]{4}/.exec(result)?.[0]).find(Boolean);
     const next = [`orch run prompts/*.md --detach`, `orch wait ${runId} --timeout 300`, `orch status ${runId} --json`][conversation.step];
     if (next) {
@@ -44,9 +45,10 @@ function script(commands: string[]): (conversation: Conversation) => Reply {
 }
 
 describe('/orchestrate inside the real Claude Code CLI (offline, scripted Messages API)', () => {
-  it('runs orch detached from a slash command, and the inner agents’ work lands on branches', async () => {
+  it('without orch’s MCP tools, runs orch detached through Bash, and the inner agents’ work lands on branches', async () => {
     const commands: string[] = [];
-    const api = await scriptedApi(script(commands));
+    const offered: string[] = [];
+    const api = await scriptedApi(script(commands, offered));
     const repo = await tempRepo({ 'README.md': '# slash command test\n' });
     await writeFiles(repo, { 'prompts/alpha.md': '# Alpha\nCreate alpha.txt.\n', 'prompts/beta.md': '# Beta\nCreate beta.txt.\n' });
     expect((await runOrch(['init'], { cwd: repo })).exitCode).toBe(0);
@@ -58,13 +60,18 @@ describe('/orchestrate inside the real Claude Code CLI (offline, scripted Messag
     await chmod(path.join(bin, 'orch'), 0o755);
     const env = { ...process.env, ...(await realClaudeEnv(api.url)), PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}` };
 
-    const outer = await execa(realClaude, ['-p', '/orchestrate prompts/*.md', '--output-format', 'stream-json', '--verbose'], {
-      cwd: repo,
-      env,
-      reject: false,
-      stdin: 'ignore',
-      timeout: 240_000,
-    });
+    // No MCP servers (the project's .mcp.json ignored): the command's Bash path.
+    const outer = await execa(
+      realClaude,
+      ['-p', '/orchestrate prompts/*.md', '--output-format', 'stream-json', '--verbose', '--strict-mcp-config'],
+      {
+        cwd: repo,
+        env,
+        reject: false,
+        stdin: 'ignore',
+        timeout: 240_000,
+      },
+    );
     expect(outer.exitCode).toBe(0);
     const lines = String(outer.stdout)
       .trim()
@@ -72,6 +79,8 @@ describe('/orchestrate inside the real Claude Code CLI (offline, scripted Messag
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     const result = lines.at(-1)!;
     expect(result).toMatchObject({ type: 'result', is_error: false, permission_denials: [] });
+    expect(offered).toContain('Bash');
+    expect(offered.filter((tool) => tool.startsWith('mcp__'))).toEqual([]);
 
     // The model issued exactly the commands /orchestrate asks for, and they were allowed to run.
     const runId = /\d{8}-\d{6}-[0-9a-f]{4}/.exec(commands[1]!)![0];

@@ -1,4 +1,3 @@
-import chalk from 'chalk';
 import type { Command } from 'commander';
 import { UserError } from '../../errors.js';
 import { requireRepoRoot } from '../../worktree/repo.js';
@@ -24,18 +23,14 @@ export function registerLogs(program: Command, context: CommandContext): void {
     .action(async (taskId: string, flags: LogsFlags) => {
       const attempt = flags.attempt === undefined ? undefined : Number(flags.attempt);
       if (attempt !== undefined && !Number.isInteger(attempt)) throw new UserError(`--attempt "${flags.attempt}" is not a number.`);
-      const [{ renderTranscriptEvent }, { streamLogs }] = await Promise.all([
+      const [{ renderLogEntry }, { streamLogs }] = await Promise.all([
         import('../../render/transcript.js'),
         import('../../commands/logs.js'),
       ]);
       const repoRoot = await requireRepoRoot(context.cwd);
       await streamLogs(repoRoot, taskId, { runId: flags.run, attempt, follow: flags.follow === true, raw: flags.raw === true }, (entry) => {
-        if (entry.kind === 'heading') context.out(chalk.bold(`── ${entry.text}`));
-        else if (entry.kind === 'raw') context.out(entry.text);
-        else {
-          const text = renderTranscriptEvent(entry.event);
-          if (text !== undefined) context.out(text);
-        }
+        const text = renderLogEntry(entry);
+        if (text !== undefined) context.out(text);
       });
       context.setExitCode(EXIT.ok);
     });

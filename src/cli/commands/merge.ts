@@ -16,6 +16,7 @@ export interface MergeFlagOptions {
 
 interface MergeFlags extends MergeFlagOptions {
   dryRun?: boolean;
+  detach?: boolean;
   json?: boolean;
 }
 
@@ -54,6 +55,7 @@ export function registerMerge(program: Command, context: CommandContext): void {
       .argument('[run-id]', 'the run (default: the latest)'),
   )
     .option('--dry-run', 'print the plan and every predicted conflict; write nothing')
+    .option('--detach', 'merge in the background: print the run id and return once the merge has started')
     .option('--json', 'print NDJSON events (with --dry-run: the plan as one JSON object)')
     .action(async (runId: string | undefined, flags: MergeFlags) => {
       const request = { cwd: context.cwd, env: context.env, runId, flags: mergeOverrides(flags) };
@@ -67,6 +69,13 @@ export function registerMerge(program: Command, context: CommandContext): void {
         const { registry, config } = await prepareMerge(request, { dryRun: true });
         const plan = await planMerge(registry, mergeSettings(config));
         context.out(flags.json ? JSON.stringify(plan, null, 2) : renderMergePlan(plan));
+        context.setExitCode(EXIT.ok);
+        return;
+      }
+      if (flags.detach) {
+        const { mergeDetached } = await import('../../commands/detach.js');
+        const detached = await mergeDetached(request, context.argv);
+        context.out(flags.json ? JSON.stringify(detached) : detached.runId);
         context.setExitCode(EXIT.ok);
         return;
       }
