@@ -8,6 +8,10 @@ import { ApiPressure } from '../scheduler/api-pressure.js';
 import { computeLimit, type ConcurrencyLimit } from '../scheduler/limiter.js';
 import { blockedTasks, pickReady, type SchedulableTask } from '../scheduler/policy.js';
 import type { ResourceSample, Sampler } from '../scheduler/sampler.js';
+import { usageDecision, usageNow, type UsageSignal, type UsageState } from '../scheduler/usage-limit.js';
+import { sameWait, waitingReasons } from '../scheduler/waiting.js';
+import { formatDuration } from '../util/duration.js';
+import type { Registry } from '../state/registry.js';
 import type { AttemptRecord, TaskRecord } from '../state/registry.js';
 import type { RunStore } from '../state/store.js';
 import { applyUpdate, attemptSpec, newAttempt, recordResult, type AttemptRequest } from './attempt-record.js';
@@ -36,6 +40,10 @@ export interface RunOutcome {
   /** Set when the run was aborted by a bug in orch: its stack trace is worth printing. */
   internalError?: Error;
 }
+
+/** Why the run admits nothing more while its running tasks finish. */
+type Halt =
+  { kind: 'budget'; message: string; maxCostUsd: number; costUsd: number } | { kind: 'usage-limit'; message: string; until: number };
 
 /** An attempt under way: what stops it. */
 interface Active {
@@ -66,6 +74,8 @@ export class Orchestrator {
   private readonly cancelTimers: Array<() => void> = [];
   private cancelWake: (() => void) | undefined;
   private lastLimit: ConcurrencyLimit | undefined;
+  private usage: UsageState = {};
+  private halt: Halt | undefined;
   private resolveDone!: (outcome: RunOutcome) => void;
   private readonly done = new Promise<RunOutcome>((resolve) => {
     this.resolveDone = resolve;
@@ -88,10 +98,20 @@ export class Orchestrator {
     return this.interrupted || this.abortError !== undefined;
   }
 
+  /** The run's registry as it is now (read-only for renderers: the engine is its only writer). */
+  get registry(): Readonly<Registry> {
+    return this.store.registry;
+  }
+
   /** Runs until every task is finished (or the run is stopped); `adopted` are agents already running. */
   async run(adopted: AttemptRequest[] = [], warnings: readonly string[] = []): Promise<RunOutcome> {
     this.fallbackDone = this.store.tasks.some((task) => task.attemptLog.some((attempt) => attempt.kind === 'fallback'));
+    this.restoreUsage();
+    delete this.store.run.halted;
     for (const message of warnings) await this.record({ type: 'warning', message });
+    await this.checkBudget();
+    const paused = this.usage.pausedUntil;
+    if (paused !== undefined) await this.usageSignal({ status: 'rejected', resetsAt: paused, limitType: this.usage.limitType }, true);
     await this.resample();
     this.cancelTimers.push(this.clock.every(this.config.heartbeat.interval, () => this.heartbeat()));
     this.cancelTimers.push(this.clock.every(this.config.concurrency.sampleInterval, () => void this.resample().then(() => this.kick())));
@@ -143,6 +163,81 @@ export class Orchestrator {
     this.record({ type: 'api-pressure', status, pausedForMs: pause.delayMs, pausedUntil, level: pause.level })
       .then(() => this.kick())
       .catch((error: unknown) => this.fail(error));
+  }
+
+  /** A plan's usage limit seen live in an agent's stream, or in a failed result. */
+  async usageSignal(signal: UsageSignal, force = false): Promise<void> {
+    const now = this.clock.now();
+    // `force`: a resumed run applies the pause it inherited again (it may now be beyond --max-wait).
+    const previous = force ? { ...this.usage, pausedUntil: undefined } : this.usage;
+    const { state, action } = usageDecision(previous, signal, now, this.active.size, this.config.api.maxWait);
+    this.usage = state;
+    this.saveUsage();
+    if (action.kind === 'none') return;
+    if (action.kind === 'pressure') {
+      this.apiSignal(429);
+      return;
+    }
+    const resetsAt = new Date(action.until).toISOString();
+    const event: OrchEvent = { type: 'usage-limit', status: signal.status, resetsAt, action: action.kind === 'cap' ? 'cap' : action.kind };
+    if (state.limitType) event.limitType = state.limitType;
+    if (action.kind === 'cap') event.limit = action.value;
+    if (action.kind === 'stop' && !this.halt) {
+      const message = `the ${state.limitType ? `${state.limitType} ` : ''}usage limit resets at ${resetsAt}, in ${formatDuration(action.until - now)}, later than --max-wait (${formatDuration(this.config.api.maxWait)}): no new task starts; \`orch resume ${this.store.run.id}\` continues after the reset`;
+      this.halt = { kind: 'usage-limit', message, until: action.until };
+      this.store.run.halted = { kind: 'usage-limit', message };
+    }
+    await this.record(event);
+    this.kick();
+  }
+
+  /** The usage-limit state a resumed run left in its registry (a pause or a cap still to come). */
+  private restoreUsage(): void {
+    const saved = this.store.run.usageLimit;
+    if (!saved) return;
+    const parse = (iso: string | undefined): number | undefined => (iso === undefined ? undefined : Date.parse(iso));
+    this.usage = usageNow(
+      { pausedUntil: parse(saved.pausedUntil), limitType: saved.limitType, cap: saved.cap, capUntil: parse(saved.capUntil) },
+      this.clock.now(),
+    );
+  }
+
+  private saveUsage(): void {
+    const usage = usageNow(this.usage, this.clock.now());
+    const iso = (time: number | undefined): string | undefined => (time === undefined ? undefined : new Date(time).toISOString());
+    if (usage.pausedUntil === undefined && usage.cap === undefined) {
+      delete this.store.run.usageLimit;
+      return;
+    }
+    const saved: NonNullable<Registry['run']['usageLimit']> = {};
+    if (usage.pausedUntil !== undefined) saved.pausedUntil = iso(usage.pausedUntil);
+    if (usage.limitType !== undefined) saved.limitType = usage.limitType;
+    if (usage.cap !== undefined) saved.cap = usage.cap;
+    if (usage.capUntil !== undefined) saved.capUntil = iso(usage.capUntil);
+    this.store.run.usageLimit = saved;
+  }
+
+  /** The cost recorded so far: every finished attempt's, as the CLI reported it. */
+  private recordedCost(): number {
+    return this.store.tasks.reduce((total, task) => total + (task.costUsd ?? 0), 0);
+  }
+
+  /** What is left of the run's budget, if it has one. */
+  private budgetLeft(): number | undefined {
+    const max = this.config.budget.maxCostUsd;
+    return max === null ? undefined : max - this.recordedCost();
+  }
+
+  /** Once the recorded cost reaches the budget, the run admits nothing more. */
+  private async checkBudget(): Promise<void> {
+    const max = this.config.budget.maxCostUsd;
+    if (max === null || this.halt) return;
+    const cost = this.recordedCost();
+    if (cost < max) return;
+    const message = `the budget of $${max.toFixed(2)} is reached ($${cost.toFixed(4)} recorded): no new task starts; \`orch resume ${this.store.run.id} --max-cost <more>\` continues`;
+    this.halt = { kind: 'budget', message, maxCostUsd: max, costUsd: cost };
+    this.store.run.halted = { kind: 'budget', message };
+    await this.record({ type: 'budget', costUsd: cost, maxCostUsd: max });
   }
 
   private stopAll(reason: StopReason): void {
@@ -215,14 +310,18 @@ export class Orchestrator {
   }
 
   private currentLimit(now: number): ConcurrencyLimit {
+    const usage = usageNow(this.usage, now);
+    if (usage.pausedUntil !== undefined) return { value: Math.max(1, this.active.size), reason: 'usage-limit' };
     if (this.api.isPaused(now)) return { value: Math.max(1, this.active.size), reason: 'api' };
-    return computeLimit({
+    const limit = computeLimit({
       sample: this.sample ?? { cores: 1, availableMemMb: Number.MAX_SAFE_INTEGER, loadPerCore: 0 },
       running: this.active.size,
       concurrency: this.config.concurrency,
       maxParallel: this.config.maxParallel,
       sequential: this.store.run.mode === 'sequential',
     });
+    if (usage.cap !== undefined && usage.cap < limit.value) return { value: usage.cap, reason: 'usage-warning' };
+    return limit;
   }
 
   private async tick(): Promise<void> {
@@ -231,6 +330,9 @@ export class Orchestrator {
       return;
     }
     await this.skipBlocked();
+    await this.checkBudget();
+    // A pause or a cap whose reset has passed leaves the registry with the next write.
+    this.saveUsage();
 
     const now = this.clock.now();
     const limit = this.currentLimit(now);
@@ -240,18 +342,26 @@ export class Orchestrator {
       await this.record({ type: 'limit', limit: limit.value, reason: limit.reason, running: this.active.size });
     }
 
-    const paused = this.api.isPaused(now);
-    if (paused) this.wakeAt(this.api.until);
+    const usagePausedUntil = usageNow(this.usage, now).pausedUntil;
+    const paused = this.api.isPaused(now) || usagePausedUntil !== undefined;
+    if (this.halt) {
+      // Nothing new starts; running tasks finish.
+    } else if (paused) this.wakeAt(Math.max(this.api.until, usagePausedUntil ?? 0));
     else {
       const ready = pickReady(this.schedulable(), new Set(this.active.keys()), limit.value - this.active.size, this.deps.conflicts, now);
       for (const id of ready) this.launch(id);
     }
+    await this.updateWaiting(now, limit);
     if (this.active.size > 0) return;
 
     const pending = this.store.tasks.filter((task) => task.status === 'pending');
     if (pending.length === 0) {
-      if (await this.startFallbackPass()) this.kick();
+      if (!this.halt && (await this.startFallbackPass())) this.kick();
       else await this.finish();
+      return;
+    }
+    if (this.halt) {
+      await this.finish();
       return;
     }
     if (paused) return;
@@ -261,6 +371,45 @@ export class Orchestrator {
       return;
     }
     throw new Error(`no task can start but ${pending.map((task) => task.id).join(', ')} are pending`);
+  }
+
+  /**
+   * Works out why each pending task waits (see scheduler/waiting.ts), keeps it on the task, and
+   * records the tasks whose reason changed as one `waiting` event.
+   */
+  private async updateWaiting(now: number, limit: ConcurrencyLimit | undefined = this.lastLimit): Promise<void> {
+    const usage = usageNow(this.usage, now);
+    const halt = this.halt;
+    const reasons = waitingReasons({
+      tasks: this.store.tasks.map((task) => ({
+        id: task.id,
+        status: task.status,
+        dependsOn: task.dependsOn,
+        retryAt: task.retryAt ? Date.parse(task.retryAt) : undefined,
+      })),
+      running: new Set(this.active.keys()),
+      conflicts: this.store.run.conflicts,
+      limit: limit ?? { value: 1, reason: 'cores' },
+      apiPausedUntil: this.api.isPaused(now) ? this.api.until : undefined,
+      usagePausedUntil: usage.pausedUntil,
+      usageLimitType: usage.limitType,
+      halted:
+        halt?.kind === 'budget'
+          ? { kind: 'budget', maxCostUsd: halt.maxCostUsd, costUsd: halt.costUsd }
+          : halt?.kind === 'usage-limit'
+            ? { kind: 'usage-limit', until: halt.until }
+            : undefined,
+      stopping: this.stopping,
+      now,
+    });
+    const changes: Array<{ taskId: string; waiting: NonNullable<TaskRecord['waiting']> }> = [];
+    for (const [id, reason] of reasons) {
+      const task = this.store.task(id);
+      if (sameWait(task.waiting, reason)) continue;
+      task.waiting = reason;
+      changes.push({ taskId: id, waiting: reason });
+    }
+    if (changes.length > 0) await this.record({ type: 'waiting', changes });
   }
 
   /** Wakes the scheduler at a given time (a retry's backoff or an API pause ending). */
@@ -357,7 +506,7 @@ export class Orchestrator {
     const { task, attempt } = request;
     const active = this.active.get(task.id)!;
     try {
-      const spec = await attemptSpec(this.store, this.config, request);
+      const spec = await attemptSpec(this.store, this.config, request, this.budgetLeft());
       return await this.deps.executor.run(spec, {
         signal: active.stop.signal,
         kill: active.kill.signal,
@@ -374,6 +523,10 @@ export class Orchestrator {
   private async onUpdate(task: TaskRecord, attempt: AttemptRecord, update: AttemptUpdate): Promise<void> {
     if (update.kind === 'api-retry') {
       this.apiSignal(update.status, update.retryDelayMs);
+      return;
+    }
+    if (update.kind === 'usage-limit') {
+      await this.usageSignal(update).catch((error: unknown) => this.fail(error));
       return;
     }
     applyUpdate(task, attempt, update, this.clock.now());
@@ -397,9 +550,13 @@ export class Orchestrator {
       backoffMs: this.config.retries.backoff,
       apiRequeues: this.config.retries.apiRequeues,
     };
-    const decision = decideAttempt(task, attempt, outcome, result.spawnError, policy, this.stopping);
+    const max = this.config.budget.maxCostUsd;
+    const budgetReached = max !== null && this.recordedCost() >= max;
+    const decision = decideAttempt(task, attempt, outcome, result.spawnError, policy, this.stopping, { budgetReached, now });
 
-    if (outcome.status === 'failed' && outcome.apiStatus !== undefined) this.apiSignal(outcome.apiStatus);
+    if (outcome.status === 'failed' && outcome.failure === 'usage-limit' && outcome.resetsAt !== undefined) {
+      await this.usageSignal({ status: 'rejected', resetsAt: outcome.resetsAt });
+    } else if (outcome.status === 'failed' && outcome.apiStatus !== undefined) this.apiSignal(outcome.apiStatus);
     const breaker = breakerAfterAttempt(
       this.consecutiveParallelFailures,
       { outcome, parallel: attempt.parallel, spawnError: result.spawnError, stopping: this.stopping },
@@ -418,11 +575,17 @@ export class Orchestrator {
       );
     }
     await this.record(event);
+    await this.checkBudget();
   }
 
   private async finish(): Promise<void> {
     if (this.finishing) return;
     this.finishing = true;
+    try {
+      await this.updateWaiting(this.clock.now());
+    } catch {
+      // A full disk: the run-finished record below says so.
+    }
     for (const cancel of this.cancelTimers) cancel();
     this.cancelWake?.();
     const run = this.store.run;
@@ -433,8 +596,10 @@ export class Orchestrator {
       session.lastAliveAt = now;
     }
     const summary = summarize(this.store.registry, this.clock.now());
-    const { status, exitCode } = runEnding(summary.counts, this.interrupted, this.abortError?.exitCode);
+    const { status, exitCode } = runEnding(summary.counts, this.interrupted, this.abortError?.exitCode, this.halt !== undefined);
     if (this.abortError) run.reason = this.abortError.message;
+    else if (this.halt && summary.counts.pending > 0) run.reason = this.halt.message;
+    else delete run.halted;
     run.status = status;
     run.exitCode = exitCode;
     run.finishedAt = now;

@@ -112,6 +112,7 @@ export async function startAgent(
     model: task.model,
     maxTurns: task.maxTurns,
     resumeSessionId: spec.resumeSessionId,
+    maxBudgetUsd: task.maxBudgetUsd,
   });
   const agent = ProcessGroup.spawn({
     file: invocation.file,

@@ -1,7 +1,8 @@
 import chalk from 'chalk';
 import type { StampedEvent } from '../events.js';
 import { formatDuration } from '../util/duration.js';
-import { STATUS_SYMBOL, colorStatus, shortSha } from './format.js';
+import { STATUS_SYMBOL, colorStatus, formatCost, shortSha } from './format.js';
+import { shortTime } from './waiting.js';
 
 /** One human line for a state change; undefined for events not worth a line of their own. */
 export function describeEvent(event: StampedEvent): string | undefined {
@@ -27,6 +28,18 @@ export function describeEvent(event: StampedEvent): string | undefined {
       return chalk.dim(`limit ${event.limit} (${event.reason}), ${event.running} running`);
     case 'api-pressure':
       return chalk.yellow(`API ${event.status}: no new agents for ${formatDuration(event.pausedForMs)} (backoff level ${event.level})`);
+    case 'usage-limit': {
+      const limit = event.limitType ? ` (${event.limitType})` : '';
+      const at = shortTime(event.resetsAt, Date.parse(event.at));
+      if (event.action === 'pause') return chalk.yellow(`usage limit reached${limit}: no new agents until it resets at ${at}`);
+      if (event.action === 'stop')
+        return chalk.yellow(`usage limit reached${limit}: it resets at ${at}, beyond --max-wait; running tasks finish, then the run stops`);
+      return chalk.yellow(`usage limit close${limit}: at most ${event.limit ?? '?'} agents until it resets at ${at}`);
+    }
+    case 'budget':
+      return chalk.yellow(
+        `budget reached: ${formatCost(event.costUsd)} of ${formatCost(event.maxCostUsd)}; no new task starts, running ones finish`,
+      );
     case 'mode':
       return chalk.yellow(`switching to one task at a time: ${event.reason}`);
     case 'stopping':
@@ -40,6 +53,7 @@ export function describeEvent(event: StampedEvent): string | undefined {
     case 'run-finished':
       return `run ${colorStatus(event.status)} (exit ${event.exitCode})`;
     case 'task-activity':
+    case 'waiting':
       return undefined;
   }
 }
