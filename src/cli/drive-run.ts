@@ -24,6 +24,7 @@ export async function driveRun(
     );
     renderer.close();
     if (outcome.error) context.err(`orch: ${outcome.error.message}`);
+    for (const warning of outcome.warnings ?? []) context.err(`orch: warning: ${warning}`);
     // A bug in orch: where it happened is worth more than a tidy line.
     if (outcome.internalError?.stack) context.err(outcome.internalError.stack);
     context.setExitCode(outcome.exitCode);

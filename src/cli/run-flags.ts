@@ -11,6 +11,8 @@ export interface RunFlagOptions {
   permissionMode?: string;
   worktreeRoot?: string;
   fallback?: boolean;
+  maxWait?: string;
+  maxCost?: string;
 }
 
 /** Numbers arrive as text; anything else is passed on as written so validation can name the flag. */
@@ -30,6 +32,8 @@ export function flagOverrides(options: RunFlagOptions): FlagOverride[] {
     { key: 'agent.permissionMode', value: options.permissionMode, flag: '--permission-mode' },
     { key: 'worktree.root', value: options.worktreeRoot, flag: '--worktree-root' },
     { key: 'fallback.enabled', value: options.fallback === false ? false : undefined, flag: '--no-fallback' },
+    { key: 'api.maxWait', value: options.maxWait, flag: '--max-wait' },
+    { key: 'budget.maxCostUsd', value: numeric(options.maxCost?.replace(/^\$/, '')), flag: '--max-cost' },
   ];
   return overrides.filter((override) => override.value !== undefined);
 }

@@ -9,6 +9,7 @@ import { STATE_DIR, stateDir, worktreeRootInRepo } from '../state/paths.js';
 import type { RunStore } from '../state/store.js';
 import { filesToInclude, includePatterns } from '../worktree/include.js';
 import { GitMutex } from '../worktree/mutex.js';
+import { localHooks } from '../hooks/hooks.js';
 
 /** Runs a run's tasks to the end on this machine: what `run` and `resume` share once the run is on disk. */
 export async function executeRun(
@@ -40,6 +41,7 @@ export async function executeRun(
     conflicts: new ConflictIndex(store.run.conflicts),
     sampler: chooseSampler(env),
     executor,
+    hooks: localHooks(config, { dir: store.paths.dir, repoRoot, baseRef: store.run.baseRef }, env),
   });
   onStart(orchestrator);
   return orchestrator.run(options.adopted, options.warnings);

@@ -11,6 +11,7 @@ import type { ResourceSample, Sampler } from '../scheduler/sampler.js';
 import { usageDecision, usageNow, type UsageSignal, type UsageState } from '../scheduler/usage-limit.js';
 import { sameWait, waitingReasons } from '../scheduler/waiting.js';
 import { formatDuration } from '../util/duration.js';
+import { runEndPayload, taskEndPayload, type HookRunner } from '../hooks/hooks.js';
 import type { Registry } from '../state/registry.js';
 import type { AttemptRecord, TaskRecord } from '../state/registry.js';
 import type { RunStore } from '../state/store.js';
@@ -31,6 +32,8 @@ export interface OrchestratorDeps {
   sampler: Sampler;
   clock?: Clock;
   random?: () => number;
+  /** The user's notification hooks (`hooks.onTaskEnd`, `hooks.onRunEnd`), if any. */
+  hooks?: HookRunner | undefined;
 }
 
 export interface RunOutcome {
@@ -39,6 +42,8 @@ export interface RunOutcome {
   error?: UserError;
   /** Set when the run was aborted by a bug in orch: its stack trace is worth printing. */
   internalError?: Error;
+  /** Things to say after the run's end that its ledger could no longer hold (an onRunEnd hook that failed). */
+  warnings?: string[];
 }
 
 /** Why the run admits nothing more while its running tasks finish. */
@@ -75,6 +80,8 @@ export class Orchestrator {
   private cancelWake: (() => void) | undefined;
   private lastLimit: ConcurrencyLimit | undefined;
   private usage: UsageState = {};
+  private readonly taskHooks = new Set<Promise<void>>();
+  private readonly lateWarnings: string[] = [];
   private halt: Halt | undefined;
   private resolveDone!: (outcome: RunOutcome) => void;
   private readonly done = new Promise<RunOutcome>((resolve) => {
@@ -245,10 +252,25 @@ export class Orchestrator {
   }
 
   /** Every state change also says this orchestrator was alive then (where a session killed with kill -9 ends). */
-  private record(event: OrchEvent): Promise<unknown> {
+  private async record(event: OrchEvent): Promise<void> {
     const session = this.store.run.sessions.at(-1);
     if (session) session.lastAliveAt = new Date(this.clock.now()).toISOString();
-    return this.store.record(event);
+    await this.store.record(event);
+    if (event.type === 'task-status' && (event.status === 'succeeded' || event.status === 'failed' || event.status === 'skipped')) {
+      this.startTaskHook(this.store.task(event.taskId));
+    }
+  }
+
+  /** `hooks.onTaskEnd`, in the background: the run goes on; a failure is recorded as a warning. */
+  private startTaskHook(task: TaskRecord): void {
+    const hooks = this.deps.hooks;
+    if (!hooks) return;
+    const running = hooks
+      .run(taskEndPayload(this.store.run, task))
+      .then((failure) => (failure ? this.record({ type: 'warning', message: failure }) : undefined))
+      .catch(() => undefined)
+      .finally(() => this.taskHooks.delete(running));
+    this.taskHooks.add(running);
   }
 
   private async resample(): Promise<void> {
@@ -595,6 +617,8 @@ export class Orchestrator {
       session.finishedAt = now;
       session.lastAliveAt = now;
     }
+    // Task hooks still running finish first: their failures belong in the ledger, before its end.
+    while (this.taskHooks.size > 0) await Promise.all([...this.taskHooks]);
     const summary = summarize(this.store.registry, this.clock.now());
     const { status, exitCode } = runEnding(summary.counts, this.interrupted, this.abortError?.exitCode, this.halt !== undefined);
     if (this.abortError) run.reason = this.abortError.message;
@@ -613,11 +637,15 @@ export class Orchestrator {
       this.resolveDone(this.outcome(this.abortError.exitCode));
       return;
     }
+    // The run has ended on record; a hook that fails now can only be said, not recorded.
+    const failure = await this.deps.hooks?.run(runEndPayload(run, summary, exitCode));
+    if (failure) this.lateWarnings.push(failure);
     this.resolveDone(this.outcome(exitCode));
   }
 
   private outcome(exitCode: number): RunOutcome {
     const outcome: RunOutcome = { exitCode };
+    if (this.lateWarnings.length > 0) outcome.warnings = [...this.lateWarnings];
     if (this.abortError) outcome.error = this.abortError;
     if (this.internalError) outcome.internalError = this.internalError;
     return outcome;

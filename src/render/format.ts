@@ -29,6 +29,7 @@ export function colorStatus(status: string, text: string = status): string {
       return chalk.red(text);
     case 'skipped':
     case 'interrupted':
+    case 'paused':
     case 'stale':
     case 'orphaned':
       return chalk.yellow(text);

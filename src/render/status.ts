@@ -2,6 +2,7 @@ import chalk from 'chalk';
 import type { RunListEntry, StatusView } from '../commands/status.js';
 import { formatDuration } from '../util/duration.js';
 import { clock, colorStatus, formatCost, formatCounts, shortSha, table } from './format.js';
+import { describeWait, shortTime } from './waiting.js';
 
 const ago = (ms: number | undefined): string => (ms === undefined ? '—' : `${formatDuration(ms)} ago`);
 
@@ -15,7 +16,9 @@ export function renderStatus(view: StatusView): string {
     `base ${run.baseRef} (${shortSha(run.baseSha)}) · started ${clock(run.startedAt)} · limit ${run.limit.value} (${run.limit.reason})${mode}`,
   );
   lines.push(formatCounts(run.counts));
-  if (run.reason) lines.push(chalk.red(run.reason));
+  const limits = accountLimits(view);
+  if (limits) lines.push(chalk.yellow(limits));
+  if (run.reason) lines.push(run.status === 'paused' ? chalk.yellow(run.reason) : chalk.red(run.reason));
   if (run.liveness === 'stale') lines.push(chalk.yellow(`the orchestrator is gone: \`orch resume ${run.id}\` finishes the run`));
   lines.push('');
   const rows = view.tasks.map((task) => [
@@ -30,10 +33,33 @@ export function renderStatus(view: StatusView): string {
     task.branch,
     task.turns === undefined ? '—' : String(task.turns),
     formatCost(task.costUsd),
-    task.status === 'running' ? (task.lastActivity ?? '') : (task.reason ?? ''),
+    task.status === 'running'
+      ? (task.lastActivity ?? '')
+      : task.status === 'pending' && task.waiting
+        ? describeWait(task.waiting)
+        : (task.reason ?? ''),
   ]);
   lines.push(table(['task', 'status', 'elapsed', 'pid', 'heartbeat', 'branch', 'turns', 'cost', 'activity / reason'], rows));
   return lines.join('\n');
+}
+
+/** Usage limits and the budget, when they hold the run back (or while a run has a budget). */
+function accountLimits(view: StatusView): string | undefined {
+  const { run } = view;
+  const parts: string[] = [];
+  const now = Date.now();
+  const usage = run.usageLimit;
+  const live = run.status === 'running' || run.status === 'paused';
+  if (live && usage?.pausedUntil && Date.parse(usage.pausedUntil) > now)
+    parts.push(`usage limit${usage.limitType ? ` (${usage.limitType})` : ''}: resumes at ${shortTime(usage.pausedUntil, now)}`);
+  if (live && usage?.cap !== undefined && usage.capUntil && Date.parse(usage.capUntil) > now)
+    parts.push(`usage limit close: at most ${usage.cap} agents until ${shortTime(usage.capUntil, now)}`);
+  const max = (run.config.budget as { maxCostUsd?: unknown } | undefined)?.maxCostUsd;
+  if (typeof max === 'number') {
+    const spent = view.tasks.reduce((total, task) => total + (task.costUsd ?? 0), 0);
+    parts.push(`budget ${formatCost(spent)} of ${formatCost(max)}`);
+  }
+  return parts.length > 0 ? parts.join(' · ') : undefined;
 }
 
 export function renderRunList(runs: readonly RunListEntry[], unreadable: ReadonlyArray<{ id: string; error: string }>): string {

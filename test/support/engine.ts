@@ -7,6 +7,7 @@ import { ConflictIndex } from '../../src/graph/conflicts.js';
 import { runPaths } from '../../src/state/paths.js';
 import type { Registry, TaskRecord } from '../../src/state/registry.js';
 import { RunStore } from '../../src/state/store.js';
+import type { HookRunner } from '../../src/hooks/hooks.js';
 import { FakeClock } from './fake-clock.js';
 import { FakeExecutor } from './fake-executor.js';
 import { taskRecord } from './records.js';
@@ -44,6 +45,7 @@ export async function startEngine(
     conflicts?: Array<{ a: string; b: string }>;
     cores?: number;
     onEvent?: (event: StampedEvent, harness: EngineHarness) => void;
+    hooks?: HookRunner;
   } = {},
 ): Promise<EngineHarness> {
   const dir = await tempDir('orch-engine-');
@@ -103,6 +105,7 @@ export async function startEngine(
     sampler: async () => ({ cores: options.cores ?? 4, availableMemMb: 64_000, loadPerCore: 0 }),
     clock,
     random: () => 0.5,
+    hooks: options.hooks,
   });
   const harness: EngineHarness = {
     orchestrator,

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { StampedEvent } from '../../src/events.js';
 import { startEngine } from '../support/engine.js';
 import { settle } from '../support/fake-clock.js';
-import { succeeded } from '../support/fake-executor.js';
+import { failedWith, succeeded } from '../support/fake-executor.js';
+import type { HookPayload, HookRunner, TaskEndPayload } from '../../src/hooks/hooks.js';
 
 const HOUR = 3_600_000;
 const waitingOf = (events: readonly StampedEvent[], taskId: string): string[] =>
@@ -158,5 +159,47 @@ describe('waiting reasons, in-process', () => {
     (await engine.executor.started('c')).finish(succeeded());
     expect((await engine.done).exitCode).toBe(0);
     expect(waitingOf(engine.events, 'c')).toEqual(['conflict', 'limit']);
+  });
+});
+
+describe('hooks, in-process', () => {
+  it('run when tasks end and when the run ends; a failing hook is a warning and never changes the result', async () => {
+    const calls: HookPayload[] = [];
+    const hooks: HookRunner = {
+      run: async (payload) => {
+        calls.push(payload);
+        if (payload.event === 'task-end' && payload.taskId === 'b') return 'hook onTaskEnd for task b exited 3 (see logs/hooks.log)';
+        if (payload.event === 'run-end') return 'hook onRunEnd exited 1 (see logs/hooks.log)';
+        return undefined;
+      },
+    };
+    const engine = await startEngine([{ id: 'a' }, { id: 'b' }, { id: 'c', dependsOn: ['a'] }], {
+      hooks,
+      config: { retries: { count: 0 }, fallback: { enabled: false } },
+    });
+    (await engine.executor.started('a')).finish({ ...failedWith('agent-error', 'tests failed'), costUsd: 0.5 });
+    (await engine.executor.started('b')).finish(succeeded());
+    const outcome = await engine.done;
+    expect(outcome).toEqual({ exitCode: 1, warnings: ['hook onRunEnd exited 1 (see logs/hooks.log)'] });
+    const ends = calls.filter((call): call is TaskEndPayload => call.event === 'task-end');
+    expect(ends.map((call) => `${call.taskId} ${call.status}`).sort()).toEqual(['a failed', 'b succeeded', 'c skipped']);
+    expect(ends.find((call) => call.taskId === 'a')).toMatchObject({
+      runId: '20260101-000000-abcd',
+      reason: 'tests failed',
+      costUsd: 0.5,
+      branch: engine.task('a').branch,
+    });
+    expect(calls.at(-1)).toMatchObject({
+      event: 'run-end',
+      status: 'failed',
+      exitCode: 1,
+      counts: { failed: 1, succeeded: 1, skipped: 1 },
+    });
+    const warning = engine.events.findIndex(
+      (event) => event.type === 'warning' && event.message.startsWith('hook onTaskEnd for task b exited 3'),
+    );
+    expect(warning).toBeGreaterThan(-1);
+    expect(warning).toBeLessThan(engine.events.findIndex((event) => event.type === 'run-finished'));
+    expect(engine.store.run.status).toBe('failed');
   });
 });
