@@ -20,7 +20,10 @@ export async function driveRun(
   try {
     const { outcome } = await start(
       (event) => renderer.event(event),
-      (orchestrator) => signals.attach(orchestrator),
+      (orchestrator) => {
+        signals.attach(orchestrator);
+        renderer.attach?.(() => orchestrator.registry);
+      },
     );
     renderer.close();
     if (outcome.error) context.err(`orch: ${outcome.error.message}`);

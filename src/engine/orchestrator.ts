@@ -105,8 +105,8 @@ export class Orchestrator {
     return this.interrupted || this.abortError !== undefined;
   }
 
-  /** The run's registry as it is now (read-only for renderers: the engine is its only writer). */
-  get registry(): Readonly<Registry> {
+  /** The run's registry as it is now (for renderers to read: the engine is its only writer). */
+  get registry(): Registry {
     return this.store.registry;
   }
 

@@ -3,6 +3,7 @@ import type { RunListEntry, StatusView } from '../commands/status.js';
 import { formatDuration } from '../util/duration.js';
 import { clock, colorStatus, formatCost, formatCounts, shortSha, table } from './format.js';
 import { describeWait, shortTime } from './waiting.js';
+import { budgetOf } from './dashboard.js';
 
 const ago = (ms: number | undefined): string => (ms === undefined ? '—' : `${formatDuration(ms)} ago`);
 
@@ -54,8 +55,8 @@ function accountLimits(view: StatusView): string | undefined {
     parts.push(`usage limit${usage.limitType ? ` (${usage.limitType})` : ''}: resumes at ${shortTime(usage.pausedUntil, now)}`);
   if (live && usage?.cap !== undefined && usage.capUntil && Date.parse(usage.capUntil) > now)
     parts.push(`usage limit close: at most ${usage.cap} agents until ${shortTime(usage.capUntil, now)}`);
-  const max = (run.config.budget as { maxCostUsd?: unknown } | undefined)?.maxCostUsd;
-  if (typeof max === 'number') {
+  const max = budgetOf(view);
+  if (max !== undefined) {
     const spent = view.tasks.reduce((total, task) => total + (task.costUsd ?? 0), 0);
     parts.push(`budget ${formatCost(spent)} of ${formatCost(max)}`);
   }
