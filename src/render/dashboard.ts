@@ -79,7 +79,9 @@ export function taskLine(task: TaskRecord, idWidth: number, now: number): string
       if (task.succeededInFallback) parts.push(chalk.yellow('in the fallback'));
       break;
     }
-    default:
+    case 'failed':
+    case 'skipped':
+    case 'interrupted':
       parts.push(colorStatus(task.status, `${task.status}${task.reason ? `: ${task.reason}` : ''}`));
   }
   return `${symbol} ${name}  ${parts.join('  ')}`;
