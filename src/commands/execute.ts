@@ -3,12 +3,9 @@ import type { AttemptRequest } from '../engine/attempt-record.js';
 import { Orchestrator, type RunOutcome } from '../engine/orchestrator.js';
 import { LocalExecutor } from '../executor/local.js';
 import { ConflictIndex } from '../graph/conflicts.js';
-import { selfIdentity } from '../process/process-info.js';
 import { chooseSampler } from '../scheduler/sampler.js';
-import { STATE_DIR, stateDir, worktreeRootInRepo } from '../state/paths.js';
 import type { RunStore } from '../state/store.js';
-import { filesToInclude, includePatterns } from '../worktree/include.js';
-import { GitMutex } from '../worktree/mutex.js';
+import { localEnvironment } from './local-environment.js';
 import { localHooks } from '../hooks/hooks.js';
 
 /** Runs a run's tasks to the end on this machine: what `run` and `resume` share once the run is on disk. */
@@ -19,29 +16,14 @@ export async function executeRun(
   onStart: (orchestrator: Orchestrator) => void,
   options: { adopted?: AttemptRequest[]; warnings?: readonly string[] } = {},
 ): Promise<RunOutcome> {
-  const repoRoot = store.run.repoRoot;
-  const worktreesInRepo = worktreeRootInRepo(repoRoot, store.run.worktreeRoot);
-  let candidates: Promise<string[]> | undefined;
-  const executor = new LocalExecutor({
-    config,
-    repoRoot,
-    runDir: store.paths.dir,
-    gitMutex: new GitMutex(stateDir(repoRoot)),
-    env,
-    owner: selfIdentity(),
-    // Listed once per run, when the first worktree needs it; orch's state and worktrees are never copied.
-    includeCandidates: () =>
-      (candidates ??= includePatterns(repoRoot, config.worktree.include).then((patterns) =>
-        filesToInclude(repoRoot, patterns, [STATE_DIR, ...(worktreesInRepo ? [worktreesInRepo] : [])]),
-      )),
-  });
+  const executor = new LocalExecutor(localEnvironment(store, config, env));
   const orchestrator = new Orchestrator({
     store,
     config,
     conflicts: new ConflictIndex(store.run.conflicts),
     sampler: chooseSampler(env),
     executor,
-    hooks: localHooks(config, { dir: store.paths.dir, repoRoot, baseRef: store.run.baseRef }, env),
+    hooks: localHooks(config, { dir: store.paths.dir, repoRoot: store.run.repoRoot, baseRef: store.run.baseRef }, env),
   });
   onStart(orchestrator);
   return orchestrator.run(options.adopted, options.warnings);

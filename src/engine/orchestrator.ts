@@ -106,7 +106,7 @@ export class Orchestrator {
   }
 
   /** The run's registry as it is now (for renderers to read: the engine is its only writer). */
-  get registry(): Registry {
+  registry(): Registry {
     return this.store.registry;
   }
 
@@ -373,8 +373,10 @@ export class Orchestrator {
       const ready = pickReady(this.schedulable(), new Set(this.active.keys()), limit.value - this.active.size, this.deps.conflicts, now);
       for (const id of ready) this.launch(id);
     }
+    // Decided on what runs now: an attempt that ends while the reasons are recorded kicks another tick.
+    const busy = this.active.size > 0;
     await this.updateWaiting(now, limit);
-    if (this.active.size > 0) return;
+    if (busy) return;
 
     const pending = this.store.tasks.filter((task) => task.status === 'pending');
     if (pending.length === 0) {
@@ -480,6 +482,11 @@ export class Orchestrator {
   private launch(id: string): void {
     const task = this.store.task(id);
     const next = task.next;
+    // Decided once, when the task's branch is made: the conflicting tasks that have succeeded by
+    // now are merged into it first, so its edits to the same files come after theirs.
+    task.builtOn ??= this.deps.conflicts
+      .partnersOf(id)
+      .filter((other) => !task.dependsOn.includes(other) && this.store.task(other).status === 'succeeded');
     // Another agent is running now: this attempt runs in parallel, and so do they.
     const attempt = newAttempt(task, next?.kind ?? 'fresh', this.clock.now(), this.active.size > 0);
     if (attempt.parallel) {

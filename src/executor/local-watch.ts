@@ -39,6 +39,7 @@ export async function watchAgent(
   control: AttemptControl,
   agent: ProcessGroup,
   copiedFiles: readonly string[],
+  options: { saveWork: boolean } = { saveWork: true },
 ): Promise<AttemptResult> {
   const { config, runDir } = environment;
   const logFile = path.join(runDir, spec.attempt.log);
@@ -114,7 +115,7 @@ export async function watchAgent(
     rejected: progress.rejected,
     now: Date.now(),
   });
-  const saved = await saveWork(spec, outcome, copiedFiles);
+  const saved = options.saveWork ? await saveWork(spec, outcome, copiedFiles) : { outcome };
   return {
     outcome: saved.outcome,
     exit,

@@ -46,10 +46,12 @@ export function budgetOf(registry: Registry): number | undefined {
   return typeof max === 'number' ? max : undefined;
 }
 
+/** Where a succeeded task stands in the merge queue (`orch merge`, `run --merge`), once it has a place there. */
 function mergeStatus(task: TaskRecord): string | undefined {
-  // The merge queue (`orch merge`) records a merge status per task; shown here when it is there.
-  const merge = (task as { merge?: { status?: unknown } }).merge;
-  return typeof merge?.status === 'string' ? merge.status : undefined;
+  const merge = task.merge;
+  if (!merge) return undefined;
+  const color = merge.status === 'merged' ? chalk.green : merge.status === 'pending' ? chalk.dim : chalk.yellow;
+  return color(merge.status === 'merged' ? 'merged' : merge.status === 'pending' ? 'to merge' : merge.status);
 }
 
 /** One line for a task: what it does now, why it waits, or how it ended. */
@@ -132,6 +134,7 @@ export function renderDashboard(registry: Registry, options: DashboardOptions): 
     notes.push(chalk.yellow(`API pause until ${shortTime(run.apiPausedUntil, now)}`));
   if (run.halted) notes.push(chalk.yellow(run.halted.message));
   if (run.mode === 'sequential') notes.push(chalk.yellow(`one task at a time: ${run.modeReason ?? ''}`));
+  if (run.merge?.status === 'running') notes.push(`merge queue: integrating into ${chalk.bold(run.merge.branch)}`);
   lines.push(...notes);
   lines.push('');
 

@@ -4,6 +4,7 @@ import type { Registry } from '../state/registry.js';
 import { renderDashboard } from './dashboard.js';
 import { clock } from './format.js';
 import { describeEvent } from './lines.js';
+import { renderMergeSummary } from './merge.js';
 import { renderSummary } from './summary.js';
 
 export interface Renderer {
@@ -32,6 +33,7 @@ export function plainRenderer(write: Write): Renderer {
       const line = describeEvent(event);
       if (line) write(`${clock(event.at)} ${line}`);
       if (event.type === 'run-finished') write(`\n${renderSummary(event.summary)}`);
+      if (event.type === 'merge-finished') write(`\n${renderMergeSummary(event.summary)}`);
     },
     close() {},
   };
@@ -46,6 +48,11 @@ const NOTABLE: ReadonlySet<StampedEvent['type']> = new Set([
   'mode',
   'stopping',
   'warning',
+  'merge-started',
+  'merge-status',
+  'merge-check',
+  'merge-resolve',
+  'merge-into',
 ]);
 
 /**
@@ -78,10 +85,11 @@ export function ttyRenderer(stream: NodeJS.WriteStream): Renderer {
         const line = describeEvent(event);
         if (line) screen.persist(`${clock(event.at)} ${line}`);
       }
-      if (event.type === 'run-finished') {
+      if (event.type === 'run-finished' || event.type === 'merge-finished') {
         finished = true;
         screen.clear();
-        stream.write(`${describeEvent(event) ?? ''}\n\n${renderSummary(event.summary)}\n`);
+        const summary = event.type === 'run-finished' ? renderSummary(event.summary) : renderMergeSummary(event.summary);
+        stream.write(`${describeEvent(event) ?? ''}\n\n${summary}\n`);
         return;
       }
       soon();

@@ -134,7 +134,7 @@ export async function statusLines(worktree: string): Promise<string[]> {
  * and no signing (they exist to keep work safe, and a passphrase prompt would hang or fail them;
  * the agents' own commits follow the user's configuration).
  */
-async function ownCommitConfig(worktree: string): Promise<string[]> {
+export async function ownCommitConfig(worktree: string): Promise<string[]> {
   // Neither set: git exits 1 without a word, which simple-git resolves with no output.
   const configured = await gitAt(worktree).raw(['config', '--get-regexp', '^user\\.(name|email)$']);
   const config: string[] = ['commit.gpgsign=false'];
