@@ -48,8 +48,8 @@ export type OrchEvent =
     }
   /** The run's recorded cost reached its budget: no new task starts. */
   | { type: 'budget'; costUsd: number; maxCostUsd: number }
-  /** Why pending tasks wait, for the tasks whose reason changed (null: no longer waiting). */
-  | { type: 'waiting'; changes: Array<{ taskId: string; waiting: WaitReason | null }> }
+  /** Why pending tasks wait, for the tasks whose reason changed (a task stops waiting when it starts). */
+  | { type: 'waiting'; changes: Array<{ taskId: string; waiting: WaitReason }> }
   | { type: 'mode'; mode: 'sequential'; reason: string }
   /** The run stops admitting tasks and stops its running agents: the moment Ctrl-C (or an abort) reached it. */
   | { type: 'stopping'; reason: 'interrupt' | 'abort'; running: number; message?: string }

@@ -5,6 +5,7 @@ import { registerInit } from './commands/init.js';
 import { registerLogs } from './commands/logs.js';
 import { registerMerge } from './commands/merge.js';
 import { registerPlan } from './commands/plan.js';
+import { registerReport } from './commands/report.js';
 import { registerResume } from './commands/resume.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
@@ -51,6 +52,7 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
   registerWait(program, context);
   registerLogs(program, context);
   registerInit(program, context);
+  registerReport(program, context);
 
   try {
     await program.parseAsync([...argv]);
