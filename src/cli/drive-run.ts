@@ -12,6 +12,8 @@ export interface DrivenOutcome {
   internalError?: Error | undefined;
   /** Things to say once it has ended (an onRunEnd hook that failed). */
   warnings?: string[] | undefined;
+  /** Why it stopped before its end on purpose, and how to continue. */
+  paused?: string | undefined;
 }
 
 /** What a live view draws from: the run's registry as it is now (read-only). */
@@ -43,6 +45,7 @@ export async function driveRun(
     );
     renderer.close();
     if (outcome.error) context.err(`orch: ${outcome.error.message}`);
+    if (outcome.paused) context.err(`orch: ${outcome.paused}`);
     for (const warning of outcome.warnings ?? []) context.err(`orch: warning: ${warning}`);
     // A bug in orch: where it happened is worth more than a tidy line.
     if (outcome.internalError?.stack) context.err(outcome.internalError.stack);

@@ -44,6 +44,8 @@ export interface RunOutcome {
   internalError?: Error;
   /** Things to say after the run's end that its ledger could no longer hold (an onRunEnd hook that failed). */
   warnings?: string[];
+  /** Why the run stopped before its end on purpose (a usage limit beyond --max-wait, the budget): what `orch resume` needs. */
+  paused?: string;
 }
 
 /** Why the run admits nothing more while its running tasks finish. */
@@ -653,6 +655,7 @@ export class Orchestrator {
   private outcome(exitCode: number): RunOutcome {
     const outcome: RunOutcome = { exitCode };
     if (this.lateWarnings.length > 0) outcome.warnings = [...this.lateWarnings];
+    if (exitCode === EXIT.paused && this.halt) outcome.paused = this.halt.message;
     if (this.abortError) outcome.error = this.abortError;
     if (this.internalError) outcome.internalError = this.internalError;
     return outcome;

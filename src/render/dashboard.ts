@@ -4,7 +4,7 @@ import { estimateRemainingMs, runElapsedMs, taskAgentMs } from '../engine/estima
 import { countStatuses } from '../engine/summary.js';
 import type { Registry, TaskRecord } from '../state/registry.js';
 import { formatDuration } from '../util/duration.js';
-import { STATUS_SYMBOL, colorStatus, formatCost } from './format.js';
+import { STATUS_SYMBOL, colorStatus, formatBudget, formatCost } from './format.js';
 import { describeWait, shortTime } from './waiting.js';
 
 export interface DashboardOptions {
@@ -114,9 +114,11 @@ export function renderDashboard(registry: Registry, options: DashboardOptions): 
   const facts: string[] = [];
   if (counts.failed > 0) facts.push(chalk.red(`${counts.failed} failed`));
   if (counts.skipped > 0) facts.push(chalk.yellow(`${counts.skipped} skipped`));
-  facts.push(`${counts.running} running`, `limit ${run.limit.value} (${run.limit.reason})`);
+  facts.push(`${counts.running} running`);
+  // The limit is known once the scheduler has looked at the machine.
+  if (run.limit.value > 0) facts.push(`limit ${run.limit.value} (${run.limit.reason})`);
   const budget = budgetOf(registry);
-  facts.push(budget !== undefined ? `${formatCost(cost)} of ${formatCost(budget)}` : `cost ${formatCost(cost)}`);
+  facts.push(budget !== undefined ? `${formatCost(cost)} of ${formatBudget(budget)}` : `cost ${formatCost(cost)}`);
   facts.push(`${formatDuration(runElapsedMs(registry, now))} elapsed`);
   if (eta !== undefined) facts.push(`~${formatDuration(eta)} left`);
   lines.push(...pack(facts, width));

@@ -52,6 +52,11 @@ export function formatCost(usd: number | undefined): string {
   return usd === undefined ? '—' : `$${usd.toFixed(usd < 1 ? 4 : 2)}`;
 }
 
+/** A budget as people set it: "$5.00", "$0.50". */
+export function formatBudget(usd: number): string {
+  return `$${usd.toFixed(2)}`;
+}
+
 /** Lays out rows as aligned columns (widths measured without colour codes). */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((cell, column) =>

@@ -1,7 +1,7 @@
 import chalk from 'chalk';
 import type { StampedEvent } from '../events.js';
 import { formatDuration } from '../util/duration.js';
-import { STATUS_SYMBOL, colorStatus, formatCost, shortSha } from './format.js';
+import { STATUS_SYMBOL, colorStatus, formatBudget, formatCost, shortSha } from './format.js';
 import { shortTime } from './waiting.js';
 
 /** One human line for a state change; undefined for events not worth a line of their own. */
@@ -38,7 +38,7 @@ export function describeEvent(event: StampedEvent): string | undefined {
     }
     case 'budget':
       return chalk.yellow(
-        `budget reached: ${formatCost(event.costUsd)} of ${formatCost(event.maxCostUsd)}; no new task starts, running ones finish`,
+        `budget reached: ${formatCost(event.costUsd)} of ${formatBudget(event.maxCostUsd)}; no new task starts, running ones finish`,
       );
     case 'mode':
       return chalk.yellow(`switching to one task at a time: ${event.reason}`);

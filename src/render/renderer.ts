@@ -39,7 +39,7 @@ export function plainRenderer(write: Write): Renderer {
   };
 }
 
-/** Events worth a line of their own above the dashboard (the dashboard shows task changes itself). */
+/** Events worth a line of their own above the dashboard (besides tasks that end). */
 const NOTABLE: ReadonlySet<StampedEvent['type']> = new Set([
   'run-started',
   'api-pressure',
@@ -81,7 +81,9 @@ export function ttyRenderer(stream: NodeJS.WriteStream): Renderer {
       draw();
     },
     event(event) {
-      if (NOTABLE.has(event.type)) {
+      // Tasks that end (or will run again) leave a line in the scrollback: the run's history.
+      const ended = event.type === 'task-status' && event.status !== 'running';
+      if (NOTABLE.has(event.type) || ended) {
         const line = describeEvent(event);
         if (line) screen.persist(`${clock(event.at)} ${line}`);
       }

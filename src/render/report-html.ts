@@ -1,5 +1,5 @@
 import { formatDuration } from '../util/duration.js';
-import { formatCost } from './format.js';
+import { formatBudget, formatCost } from './format.js';
 import type { ReportModel, ReportTask } from './report-model.js';
 import { describeWait } from './waiting.js';
 
@@ -288,7 +288,7 @@ export function renderReportHtml(model: ReportModel): string {
   const done = summary.counts.succeeded + summary.counts.failed + summary.counts.skipped;
   const card = (value: string, label: string): string => `<div class="card"><b>${escape(value)}</b><span>${escape(label)}</span></div>`;
   const cost =
-    run.maxCostUsd !== undefined ? `${formatCost(summary.costUsd)} of ${formatCost(run.maxCostUsd)}` : formatCost(summary.costUsd);
+    run.maxCostUsd !== undefined ? `${formatCost(summary.costUsd)} of ${formatBudget(run.maxCostUsd)}` : formatCost(summary.costUsd);
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -1,6 +1,6 @@
 import chalk from 'chalk';
 import { formatDuration } from '../util/duration.js';
-import { colorStatus, formatCost, formatCounts, shortSha, table } from './format.js';
+import { colorStatus, formatBudget, formatCost, formatCounts, shortSha, table } from './format.js';
 import type { ReportModel } from './report-model.js';
 import { describeWait } from './waiting.js';
 
@@ -92,7 +92,7 @@ export function renderReportText(model: ReportModel): string {
 
   lines.push('', chalk.bold('Totals'));
   lines.push(`  ${formatCounts(summary.counts)}`);
-  const budget = run.maxCostUsd !== undefined ? ` of a ${formatCost(run.maxCostUsd)} budget` : '';
+  const budget = run.maxCostUsd !== undefined ? ` of a ${formatBudget(run.maxCostUsd)} budget` : '';
   lines.push(
     `  wall time ${formatDuration(summary.wallMs)} · task time ${formatDuration(summary.taskTimeMs)} · ${summary.averageConcurrency.toFixed(2)} agents at once on average · cost ${formatCost(summary.costUsd)}${budget}`,
   );

@@ -1,7 +1,7 @@
 import chalk from 'chalk';
 import type { RunListEntry, StatusView } from '../commands/status.js';
 import { formatDuration } from '../util/duration.js';
-import { clock, colorStatus, formatCost, formatCounts, shortSha, table } from './format.js';
+import { clock, colorStatus, formatBudget, formatCost, formatCounts, shortSha, table } from './format.js';
 import { describeWait, shortTime } from './waiting.js';
 import { budgetOf } from './dashboard.js';
 
@@ -58,7 +58,7 @@ function accountLimits(view: StatusView): string | undefined {
   const max = budgetOf(view);
   if (max !== undefined) {
     const spent = view.tasks.reduce((total, task) => total + (task.costUsd ?? 0), 0);
-    parts.push(`budget ${formatCost(spent)} of ${formatCost(max)}`);
+    parts.push(`budget ${formatCost(spent)} of ${formatBudget(max)}`);
   }
   return parts.length > 0 ? parts.join(' · ') : undefined;
 }

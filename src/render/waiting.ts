@@ -1,5 +1,5 @@
 import type { WaitReason } from '../domain/waiting.js';
-import { formatCost } from './format.js';
+import { formatBudget, formatCost } from './format.js';
 
 /** A time people read at a glance: "14:02" today, "Nov 25 14:02" on another day. */
 export function shortTime(iso: string, now: number = Date.now()): string {
@@ -27,7 +27,7 @@ export function describeWait(reason: WaitReason, now: number = Date.now()): stri
         ? `usage limit: resets at ${shortTime(reason.until, now)}, beyond --max-wait`
         : `usage limit: resumes at ${shortTime(reason.until, now)}`;
     case 'budget':
-      return `budget (${formatCost(reason.costUsd)} of ${formatCost(reason.maxCostUsd)} spent)`;
+      return `budget (${formatCost(reason.costUsd)} of ${formatBudget(reason.maxCostUsd)} spent)`;
     case 'stopping':
       return 'not started: the run is stopping';
     case 'ready':
