@@ -197,8 +197,15 @@ if (input.taskId === 'c') setTimeout(() => {}, 60_000);
     const seen = (await readFile(calls, 'utf8'))
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line) as { argv: string[]; input: Record<string, unknown>; env: Record<string, string | null> });
-    expect(seen.map((call) => `${call.input.event} ${String(call.input.taskId ?? '')} ${String(call.input.status)}`).sort()).toEqual([
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            argv: string[];
+            input: Record<string, unknown> & { event: string; taskId?: string; status: string };
+            env: Record<string, string | null>;
+          },
+      );
+    expect(seen.map((call) => `${call.input.event} ${call.input.taskId ?? ''} ${call.input.status}`).sort()).toEqual([
       'run-end  failed',
       'task-end a succeeded',
       'task-end b succeeded',
