@@ -131,7 +131,9 @@ export function renderDashboard(registry: Registry, options: DashboardOptions): 
       chalk.yellow(`usage limit${usage.limitType ? ` (${usage.limitType})` : ''}: resumes at ${shortTime(usage.pausedUntil, now)}`),
     );
   if (usage?.cap !== undefined && usage.capUntil && Date.parse(usage.capUntil) > now)
-    notes.push(chalk.yellow(`usage limit close: at most ${usage.cap} agents until ${shortTime(usage.capUntil, now)}`));
+    notes.push(
+      chalk.yellow(`usage limit close: at most ${usage.cap} agent${usage.cap === 1 ? '' : 's'} until ${shortTime(usage.capUntil, now)}`),
+    );
   if (run.apiPausedUntil && Date.parse(run.apiPausedUntil) > now)
     notes.push(chalk.yellow(`API pause until ${shortTime(run.apiPausedUntil, now)}`));
   if (run.halted) notes.push(chalk.yellow(run.halted.message));

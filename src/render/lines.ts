@@ -34,7 +34,8 @@ export function describeEvent(event: StampedEvent): string | undefined {
       if (event.action === 'pause') return chalk.yellow(`usage limit reached${limit}: no new agents until it resets at ${at}`);
       if (event.action === 'stop')
         return chalk.yellow(`usage limit reached${limit}: it resets at ${at}, beyond --max-wait; running tasks finish, then the run stops`);
-      return chalk.yellow(`usage limit close${limit}: at most ${event.limit ?? '?'} agents until it resets at ${at}`);
+      const agents = event.limit ?? 1;
+      return chalk.yellow(`usage limit close${limit}: at most ${agents} agent${agents === 1 ? '' : 's'} until it resets at ${at}`);
     }
     case 'budget':
       return chalk.yellow(

@@ -54,7 +54,7 @@ function accountLimits(view: StatusView): string | undefined {
   if (live && usage?.pausedUntil && Date.parse(usage.pausedUntil) > now)
     parts.push(`usage limit${usage.limitType ? ` (${usage.limitType})` : ''}: resumes at ${shortTime(usage.pausedUntil, now)}`);
   if (live && usage?.cap !== undefined && usage.capUntil && Date.parse(usage.capUntil) > now)
-    parts.push(`usage limit close: at most ${usage.cap} agents until ${shortTime(usage.capUntil, now)}`);
+    parts.push(`usage limit close: at most ${usage.cap} agent${usage.cap === 1 ? '' : 's'} until ${shortTime(usage.capUntil, now)}`);
   const max = budgetOf(view);
   if (max !== undefined) {
     const spent = view.tasks.reduce((total, task) => total + (task.costUsd ?? 0), 0);

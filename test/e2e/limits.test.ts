@@ -79,6 +79,9 @@ describe('usage limits with the scripted fake agent', () => {
       ),
     );
     expect(result.stdout).toContain('run paused (exit 75)');
+    expect(result.stdout).toMatch(
+      /usage limit reached \(seven_day\): it resets at .+, beyond --max-wait; running tasks finish, then the run stops/,
+    );
     const registry = await readRunRegistry(repo);
     expect(registry.run).toMatchObject({ status: 'paused', exitCode: 75, halted: { kind: 'usage-limit' } });
     expect(Object.fromEntries(registry.tasks.map((task) => [task.id, task.status]))).toEqual({
@@ -232,5 +235,17 @@ if (input.taskId === 'c') setTimeout(() => {}, 60_000);
     expect(log).toContain('hook saw task-end b');
     expect(log).toMatch(/== \S+ onRunEnd \(failed\)/);
     expect((await readRunRegistry(repo)).run.status).toBe('failed');
+  });
+
+  it('a hook that cannot start is a warning on stderr, and the run’s result stands', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, {
+      'prompts/a.md': '# A\n',
+      '.gadugi/config.json': JSON.stringify({ hooks: { onRunEnd: ['orch-test-no-such-notifier', 'done'] } }),
+    });
+    const result = await runOrch(['run', 'prompts/a.md'], { cwd: repo, env: fakeAgentEnv(await agentState()) });
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).toBe('orch: warning: hook onRunEnd failed: cannot start orch-test-no-such-notifier: ENOENT');
+    expect((await readRunRegistry(repo)).run.status).toBe('succeeded');
   });
 });

@@ -87,3 +87,36 @@ describe('renderDashboard', () => {
     expect(plain(renderDashboard(halted, { now: T0, columns: 80, rows: 0 }))).toContain('the budget of $5.00 is reached');
   });
 });
+
+describe('renderStatus: account limits', () => {
+  it('shows a usage-limit pause or cap and the budget under the counts, and why a pending task waits', async () => {
+    const { renderStatus } = await import('../../src/render/status.js');
+    const { viewOf } = await import('../../src/commands/status.js');
+    const now = Date.now();
+    const registry = registryOf(
+      [
+        ranTask('a', 'succeeded', 0, 10, { costUsd: 0.25 }),
+        taskRecord({
+          id: 'b',
+          status: 'pending',
+          attempts: 0,
+          waiting: { kind: 'usage-limit', until: new Date(now + 3_600_000).toISOString(), stopped: false },
+        }),
+      ],
+      {
+        config: { budget: { maxCostUsd: 2 } },
+        usageLimit: {
+          pausedUntil: new Date(now + 3_600_000).toISOString(),
+          limitType: 'five_hour',
+          cap: 1,
+          capUntil: new Date(now + 7_200_000).toISOString(),
+        },
+      },
+    );
+    const text = stripVTControlCharacters(renderStatus(viewOf(registry, { isAlive: () => true, now, staleAfterMs: 30_000 })));
+    expect(text).toMatch(
+      /usage limit \(five_hour\): resumes at \d\d:\d\d · usage limit close: at most 1 agent until \d\d:\d\d · budget \$0\.2500 of \$2\.00/,
+    );
+    expect(text).toMatch(/b +pending .*usage limit: resumes at \d\d:\d\d/);
+  });
+});
