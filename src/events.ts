@@ -104,6 +104,8 @@ export interface RunSummary {
   /** taskTimeMs ÷ wallMs: how many agents ran at once, on average. Not a speedup: nothing ran the tasks one by one to compare with. */
   averageConcurrency: number;
   costUsd: number;
+  /** `run --merge`: how the merge queue ended. */
+  merge?: MergeSummary;
 }
 
 export interface MergeSummary {

@@ -7,6 +7,9 @@ import { chooseSampler } from '../scheduler/sampler.js';
 import type { RunStore } from '../state/store.js';
 import { localEnvironment } from './local-environment.js';
 import { localHooks } from '../hooks/hooks.js';
+import { RunIntegrator } from '../merge/run-integrator.js';
+import { mergeSettings } from '../merge/queue.js';
+import { integrationBranchName, integrationWorktreePath } from '../state/paths.js';
 
 /** Runs a run's tasks to the end on this machine: what `run` and `resume` share once the run is on disk. */
 export async function executeRun(
@@ -16,7 +19,33 @@ export async function executeRun(
   onStart: (orchestrator: Orchestrator) => void,
   options: { adopted?: AttemptRequest[]; warnings?: readonly string[] } = {},
 ): Promise<RunOutcome> {
-  const executor = new LocalExecutor(localEnvironment(store, config, env));
+  const local = localEnvironment(store, config, env);
+  const executor = new LocalExecutor(local);
+  const holder: { orchestrator?: Orchestrator } = {};
+  const integrator = config.merge.enabled
+    ? new RunIntegrator({
+        store,
+        config,
+        settings: mergeSettings(config),
+        executor,
+        gitMutex: local.gitMutex,
+        env,
+        owner: local.owner,
+        includeCandidates: local.includeCandidates,
+        into: config.merge.into ?? undefined,
+        onError: (error) => holder.orchestrator?.failWith(error),
+      })
+    : undefined;
+  if (integrator) {
+    store.run.merge ??= {
+      branch: integrationBranchName(store.run.id),
+      worktree: integrationWorktreePath(store.run.worktreeRoot, store.run.id),
+      startSha: store.run.baseSha,
+      status: 'running',
+      startedAt: new Date().toISOString(),
+    };
+    store.run.merge.status = 'running';
+  }
   const orchestrator = new Orchestrator({
     store,
     config,
@@ -24,7 +53,9 @@ export async function executeRun(
     sampler: chooseSampler(env),
     executor,
     hooks: localHooks(config, { dir: store.paths.dir, repoRoot: store.run.repoRoot, baseRef: store.run.baseRef }, env),
+    integrator,
   });
+  holder.orchestrator = orchestrator;
   onStart(orchestrator);
   return orchestrator.run(options.adopted, options.warnings);
 }

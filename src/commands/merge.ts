@@ -39,13 +39,24 @@ export interface MergeControl {
   registry(): Registry;
 }
 
+/** The merge settings a merge (or `run --merge`) is about to use: git recent enough, `--into` usable, the check startable. */
+export async function checkMergeSettings(repoRoot: string, config: OrchConfig, env: NodeJS.ProcessEnv, cwd: string): Promise<void> {
+  await requireGit(GIT_MINIMUM_FOR_MERGE, 'the merge queue needs `git merge-tree --write-tree`, in');
+  if (config.merge.into) await checkInto(repoRoot, config.merge.into);
+  const check = config.merge.check;
+  if (Array.isArray(check) && !(await findExecutable(check[0]!, env, cwd))) {
+    throw new UserError(
+      `the check command "${check[0]}" cannot be started: not found on PATH; give its full path, or the check as one string run through the shell.`,
+    );
+  }
+}
+
 /** Everything `orch merge` checks before it writes anything: any failure is one line and exit 2. */
 export async function prepareMerge(
   request: MergeRequest,
   options: { dryRun?: boolean } = {},
 ): Promise<{ repoRoot: string; registry: Registry; config: OrchConfig; paths: Awaited<ReturnType<typeof loadRun>>['paths'] }> {
   const repoRoot = await requireRepoRoot(request.cwd);
-  await requireGit(GIT_MINIMUM_FOR_MERGE, 'orch merge needs `git merge-tree --write-tree`, in');
   const { paths, registry } = await loadRun(repoRoot, request.runId);
   const { run } = registry;
   if (run.status === 'running' && isAlive(run.orchestrator) && !options.dryRun) {
@@ -62,13 +73,7 @@ export async function prepareMerge(
     );
   }
   const { config } = await loadConfig(repoRoot, request.env, request.flags);
-  if (config.merge.into) await checkInto(repoRoot, config.merge.into);
-  const check = config.merge.check;
-  if (Array.isArray(check) && !(await findExecutable(check[0]!, request.env, request.cwd))) {
-    throw new UserError(
-      `the check command "${check[0]}" cannot be started: not found on PATH; give its full path, or the check as one string run through the shell.`,
-    );
-  }
+  await checkMergeSettings(repoRoot, config, request.env, request.cwd);
   if (options.dryRun) return { repoRoot, registry, config, paths };
   if (config.merge.resolve) await checkAgent(config, request.env, request.cwd);
   await checkStateWritable(repoRoot);
@@ -94,8 +99,9 @@ export async function mergeRun(
     stop.abort('abort');
   });
   try {
-    // Read again as the run's only writer.
-    const { registry, config, paths } = await prepareMerge({ ...request, runId: first.registry.run.id });
+    // Read again as the run's only writer (what was checked before still holds: nobody else can write it now).
+    const { registry, paths } = await loadRun(first.repoRoot, first.registry.run.id);
+    const { config } = first;
     const run = registry.run;
     const store = await RunStore.open(paths, registry, sink);
     const now = new Date().toISOString();

@@ -86,16 +86,40 @@ export async function integratedTasks(dir: string, start: string, runId: string,
   return found;
 }
 
-/** Merges `branch` into the worktree's branch as one commit: a merge commit (--no-ff) or, with `squash`, a plain one. */
-export async function mergeCommit(worktree: string, branch: string, message: string, squash: boolean): Promise<string> {
-  const git = gitAt(worktree, await ownCommitConfig(worktree));
-  if (squash) {
-    await git.raw(['merge', '--squash', branch]);
-    await git.raw(['commit', '--no-verify', '-m', message]);
-  } else {
-    await git.raw(['merge', '--no-ff', '--no-edit', '--no-verify', '-m', message, branch]);
-  }
-  return headOf(worktree);
+/**
+ * Records a clean merge the preview already computed: the commit is made from the previewed tree
+ * (`git commit-tree`: a merge commit with both parents, or with `squash` a plain one), then the
+ * worktree's branch moves to it. git merges once, in the preview, not twice.
+ */
+export async function commitPreviewedMerge(
+  worktree: string,
+  head: string,
+  branch: string,
+  tree: string,
+  message: string,
+  squash: boolean,
+): Promise<string> {
+  const config = await ownCommitConfig(worktree);
+  const parents = squash ? [head] : [head, branch];
+  const { stdout } = await execa(
+    'git',
+    [
+      ...config.flatMap((setting) => ['-c', setting]),
+      'commit-tree',
+      '--no-gpg-sign',
+      tree,
+      ...parents.flatMap((parent) => ['-p', parent]),
+      '-F',
+      '-',
+    ],
+    {
+      cwd: worktree,
+      input: message,
+    },
+  );
+  const commit = String(stdout).trim();
+  await gitAt(worktree).raw(['reset', '--hard', commit]);
+  return commit;
 }
 
 /**

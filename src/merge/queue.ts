@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { OrchConfig } from '../config/schema.js';
 import type { MergeStatus } from '../domain/vocabulary.js';
 import { errorFirstLine, errorMessage } from '../errors.js';
-import type { MergeSummary } from '../events.js';
+import type { MergeSummary, OrchEvent } from '../events.js';
 import type { AttemptResult, AttemptSpec, AttemptUpdate, Executor, ResolveBrief } from '../executor/types.js';
 import { ProcessGroup } from '../process/process-group.js';
 import { isAlive, type ProcessIdentity } from '../process/process-info.js';
@@ -22,7 +22,7 @@ import {
   headOf,
   integratedTasks,
   integrationMessage,
-  mergeCommit,
+  commitPreviewedMerge,
   mergeInProgress,
   previewMerge,
   resetTo,
@@ -89,7 +89,13 @@ type Integration = { kind: 'integrated'; entry: Integrated } | { kind: 'conflict
  */
 export class MergeQueue {
   private head = '';
+  /** The last head the check passed on (or every head, without a check): where new task branches may start. */
+  private checked = '';
   private checks = 0;
+  /** State changes made in memory and not yet written: recorded with the next write. */
+  private unrecorded: OrchEvent[] = [];
+  /** A bisection checked out an earlier commit: the worktree is off its branch. */
+  private detached = false;
 
   constructor(private readonly deps: MergeQueueDeps) {}
 
@@ -108,6 +114,11 @@ export class MergeQueue {
   /** The integration branch's head (after `open`). */
   get integrationHead(): string {
     return this.head;
+  }
+
+  /** The newest integration head nothing unchecked is in. */
+  get checkedHead(): string {
+    return this.checked;
   }
 
   /**
@@ -154,6 +165,7 @@ export class MergeQueue {
     }
     await this.store.save();
     if (unchecked.length > 0) await this.checkBatch(unchecked);
+    else this.checked = this.head;
     return { resumed };
   }
 
@@ -237,9 +249,12 @@ export class MergeQueue {
         const clean = await this.checkBatch(batch);
         batch = [];
         if (!clean) return true;
+      } else if (this.deps.settings.check) {
+        await this.flush();
       }
     }
     if (batch.length > 0 && !this.stopped) await this.checkBatch(batch);
+    await this.flush();
     return changed;
   }
 
@@ -258,16 +273,21 @@ export class MergeQueue {
       return { kind: 'conflict', files: [], reason: `git could not merge it: ${errorFirstLine(error)}` };
     }
     if (preview.clean) {
-      const commit = await mergeCommit(merge.worktree, task.branch, message, this.deps.settings.squash);
+      const commit = await commitPreviewedMerge(merge.worktree, before, task.branch, preview.tree, message, this.deps.settings.squash);
       return this.integrated(task, { taskId: task.id, before, commit, resolved: false });
     }
     if (!this.deps.settings.resolve) return { kind: 'conflict', files: preview.files };
     return this.resolve(task, before, preview.files, message);
   }
 
-  private async integrated(task: TaskRecord, entry: Integrated): Promise<Integration> {
+  /**
+   * A merge is on the branch. Its record ("merged, the check to come") rides along with the next
+   * write (the check's start), unless nothing is checked now: git's own record (the trailer) is
+   * what a merge killed in between continues from.
+   */
+  private integrated(task: TaskRecord, entry: Integrated): Integration {
     this.head = entry.commit;
-    await this.setStatus(task, 'pending', { commit: entry.commit });
+    this.unrecorded.push(this.statusEvent(task, 'pending', { commit: entry.commit }));
     return { kind: 'integrated', entry };
   }
 
@@ -411,7 +431,10 @@ export class MergeQueue {
   private async checkBatch(batch: Integrated[]): Promise<boolean> {
     const { settings } = this.deps;
     if (!settings.check) {
-      for (const entry of batch) await this.setStatus(this.store.task(entry.taskId), 'merged', { commit: entry.commit });
+      // Nothing to wait for: straight to merged, in one write.
+      this.unrecorded = [];
+      await this.store.recordAll(batch.map((entry) => this.statusEvent(this.store.task(entry.taskId), 'merged', { commit: entry.commit })));
+      this.checked = this.head;
       return true;
     }
     const whole = await this.check(
@@ -420,10 +443,17 @@ export class MergeQueue {
     );
     if (whole === 'stopped') return false;
     if (whole.passed) {
-      for (const entry of batch)
-        await this.setStatus(this.store.task(entry.taskId), 'merged', { commit: entry.commit, check: checkRecord(whole) });
+      // The check and what it decides: one write.
+      await this.store.recordAll([
+        whole.event,
+        ...batch.map((entry) =>
+          this.statusEvent(this.store.task(entry.taskId), 'merged', { commit: entry.commit, check: checkRecord(whole) }),
+        ),
+      ]);
+      this.checked = this.head;
       return true;
     }
+    await this.store.record(whole.event);
     const results = new Map([[batch.length, whole]]);
     const { culprit } = await firstBreaking(batch.length, async (prefix) => {
       const result = await this.check(
@@ -431,20 +461,21 @@ export class MergeQueue {
         batch.slice(0, prefix).map((entry) => entry.taskId),
       );
       if (result === 'stopped') throw new Stopped();
+      await this.store.record(result.event);
       results.set(prefix, result);
       return result.passed;
     }).catch((error: unknown) => {
       if (error instanceof Stopped) return { culprit: -1 };
       throw error;
     });
-    const git = gitAt(this.worktree);
-    await git.raw(['checkout', '--force', this.store.run.merge!.branch]);
+    await this.backOnBranch();
     if (culprit < 0) return false;
     const bad = batch[culprit]!;
     // The smallest failing prefix ends with the culprit: its run is the one to show.
     const failing = results.get(culprit + 1) ?? whole;
     await resetTo(this.worktree, bad.before);
     this.head = bad.before;
+    this.checked = bad.before;
     const passing = results.get(culprit);
     for (const entry of batch.slice(0, culprit)) {
       await this.setStatus(this.store.task(entry.taskId), 'merged', {
@@ -471,14 +502,23 @@ export class MergeQueue {
     return false;
   }
 
+  private async backOnBranch(): Promise<void> {
+    if (!this.detached) return;
+    await gitAt(this.worktree).raw(['checkout', '--force', this.store.run.merge!.branch]);
+    this.detached = false;
+  }
+
   /** Runs the check at `commit` (detached when it is not the branch's head). */
   private async check(
     commit: string,
     taskIds: string[],
-  ): Promise<(Awaited<ReturnType<typeof runCheck>> & { passed: boolean; log: string }) | 'stopped'> {
-    const git = gitAt(this.worktree);
-    if (commit !== this.head) await git.raw(['checkout', '--force', '--detach', commit]);
-    else await git.raw(['checkout', '--force', this.store.run.merge!.branch]);
+  ): Promise<(Awaited<ReturnType<typeof runCheck>> & { passed: boolean; log: string; event: OrchEvent }) | 'stopped'> {
+    if (commit !== this.head) {
+      await gitAt(this.worktree).raw(['checkout', '--force', '--detach', commit]);
+      this.detached = true;
+    } else {
+      await this.backOnBranch();
+    }
     this.checks += 1;
     const log = `merge/check-${new Date().toISOString().replace(/[:.]/g, '-')}-${this.checks}.log`;
     const exit = await runCheck({
@@ -490,15 +530,19 @@ export class MergeQueue {
       env: { ...this.deps.env, ORCH_RUN_ID: this.store.run.id, ORCH_WORKTREE: this.worktree, ORCH_BRANCH: this.store.run.merge!.branch },
       signal: this.deps.signal,
       kill: this.deps.kill,
+      // The check's identity is on record before it runs (a merge killed meanwhile stops it), with the merges it checks.
       onStart: async (identity) => {
         this.store.run.merge!.checkProcess = identity;
-        await this.store.save();
+        await this.flush();
       },
     });
     delete this.store.run.merge!.checkProcess;
-    if (this.stopped) return 'stopped';
+    if (this.stopped) {
+      await this.store.save();
+      return 'stopped';
+    }
     const passed = exit.exitCode === 0 && !exit.timedOut;
-    await this.store.record({
+    const event: OrchEvent = {
       type: 'merge-check',
       taskIds,
       passed,
@@ -506,8 +550,13 @@ export class MergeQueue {
       timedOut: exit.timedOut,
       durationMs: exit.durationMs,
       log,
-    });
-    return { ...exit, passed, log };
+    };
+    return { ...exit, passed, log, event };
+  }
+
+  /** Writes what was changed in memory and not yet written (a registry write even when nothing was). */
+  private async flush(): Promise<void> {
+    await this.store.recordAll(this.takeUnrecorded());
   }
 
   private candidate(task: TaskRecord): MergeCandidate {
@@ -530,11 +579,12 @@ export class MergeQueue {
     return new Map(this.candidates().map((candidate) => [candidate.id, candidate]));
   }
 
-  private async setStatus(
+  /** Changes a task's merge status in memory and returns the event that records it. */
+  private statusEvent(
     task: TaskRecord,
     status: MergeStatus,
     detail: { commit?: string | undefined; conflictFiles?: string[] | undefined; reason?: string | undefined; check?: TaskMerge['check'] },
-  ): Promise<void> {
+  ): OrchEvent {
     const previous = task.merge?.status;
     const next: TaskMerge = { status };
     if (detail.commit) next.commit = detail.commit;
@@ -543,7 +593,7 @@ export class MergeQueue {
     if (detail.check) next.check = detail.check;
     if (task.merge?.resolution) next.resolution = task.merge.resolution;
     task.merge = next;
-    await this.store.record({
+    return {
       type: 'merge-status',
       taskId: task.id,
       status,
@@ -551,7 +601,17 @@ export class MergeQueue {
       ...(next.commit ? { commit: next.commit } : {}),
       ...(next.conflictFiles ? { conflictFiles: next.conflictFiles } : {}),
       ...(next.reason ? { reason: next.reason } : {}),
-    });
+    };
+  }
+
+  private async setStatus(task: TaskRecord, status: MergeStatus, detail: Parameters<MergeQueue['statusEvent']>[2]): Promise<void> {
+    await this.store.recordAll([...this.takeUnrecorded(), this.statusEvent(task, status, detail)]);
+  }
+
+  private takeUnrecorded(): OrchEvent[] {
+    const events = this.unrecorded;
+    this.unrecorded = [];
+    return events;
   }
 
   /** Every succeeded task's place in the queue, for the end of a merge. */

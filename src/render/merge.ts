@@ -2,10 +2,7 @@ import chalk from 'chalk';
 import type { MergeSummary } from '../events.js';
 import type { MergePlan } from '../merge/dry-run.js';
 import { formatDuration } from '../util/duration.js';
-import { colorStatus, shortSha, table } from './format.js';
-
-const mergeColor = (status: string): string =>
-  status === 'merged' ? 'succeeded' : status === 'held' ? 'skipped' : status === 'pending' ? 'pending' : 'failed';
+import { colorStatus, mergeColor, shortSha, table } from './format.js';
 
 /** The end of a merge: every succeeded task's place in the queue, and where the branch stands. */
 export function renderMergeSummary(summary: MergeSummary): string {

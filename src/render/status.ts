@@ -1,7 +1,7 @@
 import chalk from 'chalk';
 import type { RunListEntry, StatusView } from '../commands/status.js';
 import { formatDuration } from '../util/duration.js';
-import { clock, colorStatus, formatBudget, formatCost, formatCounts, shortSha, table } from './format.js';
+import { clock, colorStatus, formatBudget, formatCost, formatCounts, mergeColor, shortSha, table } from './format.js';
 import { describeWait, shortTime } from './waiting.js';
 import { budgetOf } from './dashboard.js';
 
@@ -21,6 +21,12 @@ export function renderStatus(view: StatusView): string {
   if (limits) lines.push(chalk.yellow(limits));
   if (run.reason) lines.push(run.status === 'paused' ? chalk.yellow(run.reason) : chalk.red(run.reason));
   if (run.liveness === 'stale') lines.push(chalk.yellow(`the orchestrator is gone: \`orch resume ${run.id}\` finishes the run`));
+  if (run.merge) {
+    const merged = view.tasks.filter((task) => task.merge?.status === 'merged').length;
+    lines.push(
+      `merge queue: ${run.merge.branch} · ${run.merge.status} · ${merged} of ${view.tasks.filter((task) => task.status === 'succeeded').length} succeeded tasks integrated`,
+    );
+  }
   lines.push('');
   const rows = view.tasks.map((task) => [
     task.id,
@@ -38,9 +44,17 @@ export function renderStatus(view: StatusView): string {
       ? (task.lastActivity ?? '')
       : task.status === 'pending' && task.waiting
         ? describeWait(task.waiting)
-        : (task.reason ?? ''),
+        : (task.reason ?? task.merge?.reason ?? ''),
   ]);
-  lines.push(table(['task', 'status', 'elapsed', 'pid', 'heartbeat', 'branch', 'turns', 'cost', 'activity / reason'], rows));
+  const header = ['task', 'status', 'elapsed', 'pid', 'heartbeat', 'branch', 'turns', 'cost', 'activity / reason'];
+  if (run.merge) {
+    // The merge column comes before the reason: what became of each task's work.
+    header.splice(8, 0, 'merge');
+    view.tasks.forEach((task, index) =>
+      rows[index]!.splice(8, 0, task.merge ? colorStatus(mergeColor(task.merge.status), task.merge.status) : '—'),
+    );
+  }
+  lines.push(table(header, rows));
   return lines.join('\n');
 }
 

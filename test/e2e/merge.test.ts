@@ -185,6 +185,22 @@ describe('orch merge: one tested branch from a run', () => {
     const again = await runOrch(['merge', '--json'], { cwd: repo, env });
     expect(again.exitCode).toBe(0);
     expect(await integrationCommits(repo, branch, after.run.baseSha)).toEqual(commits);
+
+    // clean: the task branches are safe on the integration branch, which is kept (its work is on no other branch).
+    const cleaned = await runOrch(['clean', '--branches', '--json'], { cwd: repo });
+    expect(cleaned.exitCode).toBe(0);
+    const actions = (JSON.parse(cleaned.stdout) as { actions: Array<{ kind: string; target: string; result: string; reason?: string }> })
+      .actions;
+    expect(actions.filter((action) => action.kind === 'branch' && action.result === 'deleted')).toHaveLength(9);
+    expect(actions.find((action) => action.target === `orch/${after.run.id}/changelog`)).toMatchObject({
+      result: 'deleted',
+      reason: `its commits are on ${branch}`,
+    });
+    expect(actions.find((action) => action.target === branch)).toMatchObject({ kind: 'branch', result: 'kept' });
+    expect(actions.find((action) => action.kind === 'worktree' && action.target.endsWith('@integration'))).toMatchObject({
+      result: 'removed',
+    });
+    expect((await git(repo, 'branch', '--list', 'orch/*', '--format=%(refname:short)')).trim()).toBe(branch);
   });
 
   it('reports a conflict with its files; with --resolve an agent resolves it and no marker remains', async () => {
@@ -336,6 +352,9 @@ describe('orch merge: one tested branch from a run', () => {
       await runOrch(['merge', '--into', 'no-such-branch'], { cwd: repo }),
       /^orch: --into "no-such-branch" is not a branch of this repository/,
     );
+    // Everything is on main now: clean deletes every branch the run made, the integration branch too.
+    expect((await runOrch(['clean', '--branches'], { cwd: repo })).exitCode).toBe(0);
+    expect(await git(repo, 'branch', '--list', 'orch/*')).toBe('');
   });
 
   it('killed with kill -9 in the middle of a slow check, merge again: it finishes, nothing merged twice', async () => {
@@ -394,5 +413,83 @@ describe('orch merge: one tested branch from a run', () => {
       /^orch: the check command "no-such-test-runner" cannot be started: not found on PATH/,
     );
     expect(await git(repo, 'branch', '--list', 'orch/*/integration')).toBe('');
+  });
+
+  it('run --merge integrates as tasks succeed, later tasks start from the integration head, and the exit code covers the merges', async () => {
+    const repo = await tempRepo(LIBRARY);
+    const state = await agentState();
+    const gate = path.join(state, 'first-is-integrated');
+    await writeFiles(repo, {
+      'prompts/1-first.md': prompt('First', '', appends('first', 'src/first.js', 'export const first = 1;\n')),
+      // Holds the only slot until the test has seen first integrated.
+      'prompts/2-gate.md': prompt('Gate', '', [{ waitFor: gate }, ...appends('gate', 'src/gate.js', 'export const gate = 2;\n')]),
+      // Starts after first was integrated, from the integration head: first's work is there without a dependency.
+      'prompts/3-later.md': prompt('Later', '', [
+        { requireFile: 'src/first.js' },
+        ...appends('later', 'src/later.js', 'export const later = 3;\n'),
+      ]),
+    });
+    const env = fakeAgentEnv(state);
+    const running = startOrch(['run', 'prompts/*.md', '--merge', '--check', 'node --test', '--max-parallel', '1'], { cwd: repo, env });
+    await waitFor(
+      async () =>
+        (await readLedger(repo)).some((event) => event.type === 'merge-status' && event.taskId === '1-first' && event.status === 'merged'),
+      30_000,
+      'first to be integrated',
+    );
+    await writeFile(gate, '');
+    const result = await running;
+    expect(result.exitCode).toBe(0);
+    const registry = await readRunRegistry(repo);
+    const task = (id: string) => registry.tasks.find((candidate) => candidate.id === id)!;
+    expect(registry.tasks.map((entry) => entry.merge?.status)).toEqual(['merged', 'merged', 'merged']);
+    expect(task('3-later').startSha).toBe(task('1-first').merge!.commit);
+    expect(task('3-later').commits.map((commit) => commit.subject)).toEqual(['later: src/later.js']);
+    expect(String(result.stdout)).toMatch(/orch\/\S+\/integration at [0-9a-f]{9}: 3 merged/);
+    expect(registry.run.merge).toMatchObject({ status: 'finished', exitCode: 0 });
+
+    // Tasks that all succeed, one of which cannot be integrated: the run did not land, exit 1.
+    const other = await tempRepo(LIBRARY);
+    await writeFiles(other, {
+      'prompts/a.md': prompt('A', '', [{ write: 'src/math.js', content: 'export const add = (a, b) => b + a;\n' }, { commit: 'a' }]),
+      'prompts/b.md': prompt('B', '', [{ write: 'src/math.js', content: 'export const add = (x, y) => x + y;\n' }, { commit: 'b' }]),
+    });
+    const conflicting = await runOrch(['run', 'prompts/*.md', '--merge'], { cwd: other, env: fakeAgentEnv(await agentState()) });
+    expect(conflicting.exitCode).toBe(1);
+    const after = await readRunRegistry(other);
+    expect(after.tasks.map((entry) => [entry.status, entry.merge?.status])).toEqual([
+      ['succeeded', 'merged'],
+      ['succeeded', 'conflict'],
+    ]);
+    expect(after.run).toMatchObject({ status: 'failed', exitCode: 1 });
+  });
+
+  it('run --merge interrupted during a check: resume continues the tasks and the queue', async () => {
+    const repo = await tempRepo(LIBRARY);
+    const state = await agentState();
+    const gate = path.join(state, 'check-may-pass');
+    await writeFiles(repo, {
+      'prompts/a.md': prompt('A', '', appends('a', 'src/a.js', 'export const a = 1;\n')),
+      'prompts/b.md': prompt('B', 'This depends on a.', appends('b', 'src/b.js', 'export const b = 2;\n')),
+    });
+    const env = fakeAgentEnv(state);
+    const slowCheck = `while [ ! -f '${gate}' ]; do sleep 0.05; done; node --test`;
+    const running = startOrch(['run', 'prompts/*.md', '--merge', '--check', slowCheck], { cwd: repo, env });
+    await waitFor(async () => (await readRunRegistry(repo)).run.merge?.checkProcess, 30_000, 'the check to start');
+    running.kill('SIGINT');
+    expect((await running).exitCode).toBe(130);
+    const stopped = await readRunRegistry(repo);
+    expect(stopped.run.merge!.status).toBe('interrupted');
+    expect(stopped.tasks[0]!.merge).toMatchObject({ status: 'pending', commit: expect.any(String) });
+
+    await writeFile(gate, '');
+    const resumed = await runOrch(['resume'], { cwd: repo, env });
+    expect(resumed.exitCode).toBe(0);
+    const after = await readRunRegistry(repo);
+    expect(after.tasks.map((task) => [task.status, task.merge?.status])).toEqual([
+      ['succeeded', 'merged'],
+      ['succeeded', 'merged'],
+    ]);
+    expect((await integrationCommits(repo, after.run.merge!.branch, after.run.baseSha)).map((commit) => commit.task)).toEqual(['a', 'b']);
   });
 });

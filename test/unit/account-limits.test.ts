@@ -148,8 +148,8 @@ describe('usage limits and budgets in the retry policy', () => {
   it('a run that stopped admitting tasks ends paused (75) while tasks are left; a failure outranks it', () => {
     const counts = (changes: Partial<Record<TaskStatus, number>>): Record<TaskStatus, number> =>
       ({ ...Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])), ...changes }) as Record<TaskStatus, number>;
-    expect(runEnding(counts({ succeeded: 2, pending: 1 }), false, undefined, true)).toEqual({ status: 'paused', exitCode: 75 });
-    expect(runEnding(counts({ succeeded: 3 }), false, undefined, true)).toEqual({ status: 'succeeded', exitCode: 0 });
-    expect(runEnding(counts({ failed: 1, pending: 1 }), false, undefined, true)).toEqual({ status: 'failed', exitCode: 1 });
+    expect(runEnding(counts({ succeeded: 2, pending: 1 }), false, undefined, undefined, true)).toEqual({ status: 'paused', exitCode: 75 });
+    expect(runEnding(counts({ succeeded: 3 }), false, undefined, undefined, true)).toEqual({ status: 'succeeded', exitCode: 0 });
+    expect(runEnding(counts({ failed: 1, pending: 1 }), false, undefined, undefined, true)).toEqual({ status: 'failed', exitCode: 1 });
   });
 });

@@ -5,18 +5,22 @@ import type { FlagOverride } from '../../config/load.js';
 import type { CommandContext } from '../context.js';
 import { driveRun } from '../drive-run.js';
 
-interface MergeFlags {
+/** The merge options `merge` and `run --merge` share. */
+export interface MergeFlagOptions {
   check?: string;
   checkEvery?: string;
   squash?: boolean;
   resolve?: boolean;
   into?: string;
+}
+
+interface MergeFlags extends MergeFlagOptions {
   dryRun?: boolean;
   json?: boolean;
 }
 
 /** The merge options `merge` and `run --merge` share, as config overrides. */
-export function mergeOverrides(flags: Omit<MergeFlags, 'dryRun' | 'json'>): FlagOverride[] {
+export function mergeOverrides(flags: MergeFlagOptions): FlagOverride[] {
   let checkEvery: number | undefined;
   if (flags.checkEvery !== undefined) {
     checkEvery = Number(flags.checkEvery);
