@@ -120,7 +120,7 @@ export function buildReport(registry: Registry, ledger: readonly StampedEvent[],
             label: `usage limit${event.limitType ? ` (${event.limitType})` : ''}: no new agents until its reset`,
           });
         else if (event.action === 'stop') marks.push({ at, label: `usage limit resets beyond --max-wait: the run stops admitting tasks` });
-        else marks.push({ at, label: `usage limit close: at most ${event.limit ?? '?'} agents` });
+        else marks.push({ at, label: `usage limit close: at most ${event.limit ?? 1} agent${event.limit === 1 ? '' : 's'}` });
         break;
       case 'limit':
         limits.push({ at, value: event.limit, reason: event.reason });
