@@ -192,7 +192,13 @@ export function buildReport(registry: Registry, ledger: readonly StampedEvent[],
         turns: attempt.turns,
         costUsd: attempt.costUsd,
       })),
-      waits: waits.get(task.id) ?? [],
+      // A wait ends at the latest when an attempt starts (a ledger cut short may lack the running line).
+      waits: (waits.get(task.id) ?? [])
+        .map((wait) => {
+          const next = task.attemptLog.map((attempt) => time(attempt.startedAt)).filter((started) => started >= wait.start);
+          return { ...wait, end: Math.min(wait.end, ...next) };
+        })
+        .filter((wait) => wait.end > wait.start),
     })),
     sessions: run.sessions.map((session, index) => {
       const last = index === run.sessions.length - 1;
