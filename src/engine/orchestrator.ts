@@ -8,11 +8,11 @@ import { ApiPressure } from '../scheduler/api-pressure.js';
 import { computeLimit, type ConcurrencyLimit } from '../scheduler/limiter.js';
 import { blockedTasks, pickReady, type SchedulableTask } from '../scheduler/policy.js';
 import type { ResourceSample, Sampler } from '../scheduler/sampler.js';
-import { usageDecision, usageNow, type UsageSignal, type UsageState } from '../scheduler/usage-limit.js';
+import type { UsageSignal } from '../scheduler/usage-limit.js';
 import { sameWait, waitingReasons } from '../scheduler/waiting.js';
-import { formatDuration } from '../util/duration.js';
 import { runEndPayload, taskEndPayload, type HookRunner } from '../hooks/hooks.js';
 import type { Registry } from '../state/registry.js';
+import { AccountLimits } from './account-limits.js';
 import type { AttemptRecord, TaskRecord } from '../state/registry.js';
 import type { RunStore } from '../state/store.js';
 import { applyUpdate, attemptSpec, newAttempt, recordResult, type AttemptRequest } from './attempt-record.js';
@@ -51,10 +51,6 @@ export interface RunOutcome {
   paused?: string;
 }
 
-/** Why the run admits nothing more while its running tasks finish. */
-type Halt =
-  { kind: 'budget'; message: string; maxCostUsd: number; costUsd: number } | { kind: 'usage-limit'; message: string; until: number };
-
 /** An attempt under way: what stops it. */
 interface Active {
   stop: AbortController;
@@ -84,10 +80,9 @@ export class Orchestrator {
   private readonly cancelTimers: Array<() => void> = [];
   private cancelWake: (() => void) | undefined;
   private lastLimit: ConcurrencyLimit | undefined;
-  private usage: UsageState = {};
+  private readonly limits: AccountLimits;
   private readonly taskHooks = new Set<Promise<void>>();
   private readonly lateWarnings: string[] = [];
-  private halt: Halt | undefined;
   private resolveDone!: (outcome: RunOutcome) => void;
   private readonly done = new Promise<RunOutcome>((resolve) => {
     this.resolveDone = resolve;
@@ -96,6 +91,7 @@ export class Orchestrator {
   constructor(private readonly deps: OrchestratorDeps) {
     this.clock = deps.clock ?? systemClock;
     this.api = new ApiPressure(deps.config.api, deps.random);
+    this.limits = new AccountLimits(deps.store.registry, deps.config);
   }
 
   private get store(): RunStore {
@@ -118,12 +114,10 @@ export class Orchestrator {
   /** Runs until every task is finished (or the run is stopped); `adopted` are agents already running. */
   async run(adopted: AttemptRequest[] = [], warnings: readonly string[] = []): Promise<RunOutcome> {
     this.fallbackDone = this.store.tasks.some((task) => task.attemptLog.some((attempt) => attempt.kind === 'fallback'));
-    this.restoreUsage();
-    delete this.store.run.halted;
+    const inherited = this.limits.restore(this.clock.now());
     for (const message of warnings) await this.record({ type: 'warning', message });
     await this.checkBudget();
-    const paused = this.usage.pausedUntil;
-    if (paused !== undefined) await this.usageSignal({ status: 'rejected', resetsAt: paused, limitType: this.usage.limitType }, true);
+    if (inherited) await this.usageSignal(inherited);
     await this.resample();
     this.cancelTimers.push(this.clock.every(this.config.heartbeat.interval, () => this.heartbeat()));
     this.cancelTimers.push(this.clock.every(this.config.concurrency.sampleInterval, () => void this.resample().then(() => this.kick())));
@@ -180,78 +174,22 @@ export class Orchestrator {
   }
 
   /** A plan's usage limit seen live in an agent's stream, or in a failed result. */
-  async usageSignal(signal: UsageSignal, force = false): Promise<void> {
-    const now = this.clock.now();
-    // `force`: a resumed run applies the pause it inherited again (it may now be beyond --max-wait).
-    const previous = force ? { ...this.usage, pausedUntil: undefined } : this.usage;
-    const { state, action } = usageDecision(previous, signal, now, this.active.size, this.config.api.maxWait);
-    this.usage = state;
-    this.saveUsage();
-    if (action.kind === 'none') return;
-    if (action.kind === 'pressure') {
-      this.apiSignal(429);
-      return;
-    }
-    const resetsAt = new Date(action.until).toISOString();
-    const event: OrchEvent = { type: 'usage-limit', status: signal.status, resetsAt, action: action.kind === 'cap' ? 'cap' : action.kind };
-    if (state.limitType) event.limitType = state.limitType;
-    if (action.kind === 'cap') event.limit = action.value;
-    if (action.kind === 'stop' && !this.halt) {
-      const message = `the ${state.limitType ? `${state.limitType} ` : ''}usage limit resets at ${resetsAt}, in ${formatDuration(action.until - now)}, later than --max-wait (${formatDuration(this.config.api.maxWait)}): no new task starts; \`orch resume ${this.store.run.id}\` continues after the reset`;
-      this.halt = { kind: 'usage-limit', message, until: action.until };
-      this.store.run.halted = { kind: 'usage-limit', message };
-    }
-    await this.record(event);
+  async usageSignal(signal: UsageSignal): Promise<void> {
+    const outcome = this.limits.usageSignal(signal, this.clock.now(), this.active.size);
+    if (outcome.kind === 'pressure') this.apiSignal(429);
+    if (outcome.kind !== 'event') return;
+    await this.record(outcome.event);
     this.kick();
-  }
-
-  /** The usage-limit state a resumed run left in its registry (a pause or a cap still to come). */
-  private restoreUsage(): void {
-    const saved = this.store.run.usageLimit;
-    if (!saved) return;
-    const parse = (iso: string | undefined): number | undefined => (iso === undefined ? undefined : Date.parse(iso));
-    this.usage = usageNow(
-      { pausedUntil: parse(saved.pausedUntil), limitType: saved.limitType, cap: saved.cap, capUntil: parse(saved.capUntil) },
-      this.clock.now(),
-    );
-  }
-
-  private saveUsage(): void {
-    const usage = usageNow(this.usage, this.clock.now());
-    const iso = (time: number | undefined): string | undefined => (time === undefined ? undefined : new Date(time).toISOString());
-    if (usage.pausedUntil === undefined && usage.cap === undefined) {
-      delete this.store.run.usageLimit;
-      return;
-    }
-    const saved: NonNullable<Registry['run']['usageLimit']> = {};
-    if (usage.pausedUntil !== undefined) saved.pausedUntil = iso(usage.pausedUntil);
-    if (usage.limitType !== undefined) saved.limitType = usage.limitType;
-    if (usage.cap !== undefined) saved.cap = usage.cap;
-    if (usage.capUntil !== undefined) saved.capUntil = iso(usage.capUntil);
-    this.store.run.usageLimit = saved;
-  }
-
-  /** The cost recorded so far: every finished attempt's, as the CLI reported it. */
-  private recordedCost(): number {
-    return this.store.tasks.reduce((total, task) => total + (task.costUsd ?? 0), 0);
-  }
-
-  /** What is left of the run's budget, if it has one. */
-  private budgetLeft(): number | undefined {
-    const max = this.config.budget.maxCostUsd;
-    return max === null ? undefined : max - this.recordedCost();
   }
 
   /** Once the recorded cost reaches the budget, the run admits nothing more. */
   private async checkBudget(): Promise<void> {
-    const max = this.config.budget.maxCostUsd;
-    if (max === null || this.halt) return;
-    const cost = this.recordedCost();
-    if (cost < max) return;
-    const message = `the budget of $${max.toFixed(2)} is reached ($${cost.toFixed(4)} recorded): no new task starts; \`orch resume ${this.store.run.id} --max-cost <more>\` continues`;
-    this.halt = { kind: 'budget', message, maxCostUsd: max, costUsd: cost };
-    this.store.run.halted = { kind: 'budget', message };
-    await this.record({ type: 'budget', costUsd: cost, maxCostUsd: max });
+    const event = this.limits.checkBudget();
+    if (event) await this.record(event);
+  }
+
+  private get halt(): AccountLimits['halt'] {
+    return this.limits.halt;
   }
 
   private stopAll(reason: 'user' | 'abort'): void {
@@ -344,10 +282,9 @@ export class Orchestrator {
     }));
   }
 
+  /** The machine's limit (or an API pause's), with a plan's usage limit applied over it. */
   private currentLimit(now: number): ConcurrencyLimit {
-    const usage = usageNow(this.usage, now);
-    if (usage.pausedUntil !== undefined) return { value: Math.max(1, this.active.size), reason: 'usage-limit' };
-    if (this.api.isPaused(now)) return { value: Math.max(1, this.active.size), reason: 'api' };
+    if (this.api.isPaused(now)) return this.limits.limit({ value: Math.max(1, this.active.size), reason: 'api' }, this.active.size, now);
     const limit = computeLimit({
       sample: this.sample ?? { cores: 1, availableMemMb: Number.MAX_SAFE_INTEGER, loadPerCore: 0 },
       running: this.active.size,
@@ -355,8 +292,7 @@ export class Orchestrator {
       maxParallel: this.config.maxParallel,
       sequential: this.store.run.mode === 'sequential',
     });
-    if (usage.cap !== undefined && usage.cap < limit.value) return { value: usage.cap, reason: 'usage-warning' };
-    return limit;
+    return this.limits.limit(limit, this.active.size, now);
   }
 
   private async tick(): Promise<void> {
@@ -367,7 +303,7 @@ export class Orchestrator {
     await this.skipBlocked();
     await this.checkBudget();
     // A pause or a cap whose reset has passed leaves the registry with the next write.
-    this.saveUsage();
+    this.limits.save(this.clock.now());
 
     const now = this.clock.now();
     const limit = this.currentLimit(now);
@@ -377,7 +313,7 @@ export class Orchestrator {
       await this.record({ type: 'limit', limit: limit.value, reason: limit.reason, running: this.active.size });
     }
 
-    const usagePausedUntil = usageNow(this.usage, now).pausedUntil;
+    const usagePausedUntil = this.limits.usageAt(now).pausedUntil;
     const paused = this.api.isPaused(now) || usagePausedUntil !== undefined;
     if (this.halt) {
       // Nothing new starts; running tasks finish.
@@ -415,8 +351,7 @@ export class Orchestrator {
    * records the tasks whose reason changed as one `waiting` event.
    */
   private async updateWaiting(now: number, limit: ConcurrencyLimit | undefined = this.lastLimit): Promise<void> {
-    const usage = usageNow(this.usage, now);
-    const halt = this.halt;
+    const usage = this.limits.usageAt(now);
     const reasons = waitingReasons({
       tasks: this.store.tasks.map((task) => ({
         id: task.id,
@@ -430,12 +365,7 @@ export class Orchestrator {
       apiPausedUntil: this.api.isPaused(now) ? this.api.until : undefined,
       usagePausedUntil: usage.pausedUntil,
       usageLimitType: usage.limitType,
-      halted:
-        halt?.kind === 'budget'
-          ? { kind: 'budget', maxCostUsd: halt.maxCostUsd, costUsd: halt.costUsd }
-          : halt?.kind === 'usage-limit'
-            ? { kind: 'usage-limit', until: halt.until }
-            : undefined,
+      halted: this.limits.waitingHalt(),
       stopping: this.stopping,
       now,
     });
@@ -553,7 +483,7 @@ export class Orchestrator {
     const { task, attempt } = request;
     const active = this.active.get(task.id)!;
     try {
-      const spec = await attemptSpec(this.store, this.config, request, this.budgetLeft());
+      const spec = await attemptSpec(this.store, this.config, request, this.limits.budgetLeft());
       return await this.deps.executor.run(spec, {
         signal: active.stop.signal,
         kill: active.kill.signal,
@@ -597,8 +527,7 @@ export class Orchestrator {
       backoffMs: this.config.retries.backoff,
       apiRequeues: this.config.retries.apiRequeues,
     };
-    const max = this.config.budget.maxCostUsd;
-    const budgetReached = max !== null && this.recordedCost() >= max;
+    const budgetReached = this.limits.budgetReached();
     const decision = decideAttempt(task, attempt, outcome, result.spawnError, policy, this.stopping, { budgetReached, now });
 
     if (outcome.status === 'failed' && outcome.failure === 'usage-limit' && outcome.resetsAt !== undefined) {

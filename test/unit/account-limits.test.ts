@@ -153,3 +153,36 @@ describe('usage limits and budgets in the retry policy', () => {
     expect(runEnding(counts({ failed: 1, pending: 1 }), false, undefined, undefined, true)).toEqual({ status: 'failed', exitCode: 1 });
   });
 });
+
+describe('AccountLimits: a resumed run’s usage limit and budget', () => {
+  it('applies an inherited pause again (now beyond --max-wait: it stops), and a budget already spent halts at once', async () => {
+    const { AccountLimits } = await import('../../src/engine/account-limits.js');
+    const { T0, at, ranTask, registryOf } = await import('../support/registry.js');
+    const registry = registryOf([ranTask('a', 'succeeded', 0, 10, { costUsd: 0.7 })], {
+      usageLimit: { pausedUntil: at(7200), limitType: 'five_hour' },
+      halted: { kind: 'budget', message: 'from the last session' },
+    });
+    const limits = new AccountLimits(registry, configSchema.parse({ api: { maxWait: '1h' }, budget: { maxCostUsd: 0.5 } }));
+    const inherited = limits.restore(T0);
+    expect(registry.run.halted).toBeUndefined();
+    expect(inherited).toEqual({ status: 'rejected', resetsAt: T0 + 7_200_000, limitType: 'five_hour' });
+    expect(limits.usageSignal(inherited!, T0, 0)).toMatchObject({
+      kind: 'event',
+      event: { type: 'usage-limit', action: 'stop', limitType: 'five_hour' },
+    });
+    expect(registry.run.halted).toMatchObject({ kind: 'usage-limit' });
+    // The first halt stands; the budget is reached all the same.
+    expect(limits.checkBudget()).toBeUndefined();
+    expect(limits.budgetReached()).toBe(true);
+    expect(limits.limit({ value: 4, reason: 'cores' }, 0, T0)).toEqual({ value: 1, reason: 'usage-limit' });
+
+    const fresh = registryOf([ranTask('a', 'succeeded', 0, 10, { costUsd: 0.7 })]);
+    const budget = new AccountLimits(fresh, configSchema.parse({ budget: { maxCostUsd: 0.5 } }));
+    expect(budget.restore(T0)).toBeUndefined();
+    expect(budget.checkBudget()).toEqual({ type: 'budget', costUsd: 0.7, maxCostUsd: 0.5 });
+    expect(budget.waitingHalt()).toEqual({ kind: 'budget', maxCostUsd: 0.5, costUsd: 0.7 });
+    expect(fresh.run.halted?.message).toBe(
+      'the budget of $0.50 is reached ($0.7000 recorded): no new task starts; `orch resume 20260101-000000-abcd --max-cost <more>` continues',
+    );
+  });
+});
