@@ -31,6 +31,8 @@ export type OrchEvent =
       retryInMs?: number;
     }
   | { type: 'task-activity'; taskId: string; activity: string; turns: number }
+  /** A worker took a task's job (`run --workers`); `from` names the worker it was lost on, when it moved. */
+  | { type: 'task-worker'; taskId: string; attempt: number; worker: string; host: string; from?: string }
   | { type: 'limit'; limit: number; reason: LimitReason; running: number }
   | { type: 'api-pressure'; status: number; pausedForMs: number; pausedUntil: string; level: number }
   /**
@@ -78,7 +80,7 @@ export type OrchEvent =
 /** A task's state change: what every transition returns and the ledger records. */
 export type TaskStatusEvent = Extract<OrchEvent, { type: 'task-status' }>;
 
-export type LimitReason = 'cores' | 'memory' | 'load' | 'api' | 'usage-limit' | 'usage-warning' | 'max-parallel' | 'sequential';
+export type LimitReason = 'cores' | 'memory' | 'load' | 'api' | 'usage-limit' | 'usage-warning' | 'max-parallel' | 'sequential' | 'workers';
 
 export interface TaskSummary {
   id: string;

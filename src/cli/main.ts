@@ -10,6 +10,7 @@ import { registerResume } from './commands/resume.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
 import { registerWait } from './commands/wait.js';
+import { registerWorker } from './commands/worker.js';
 import type { CommandContext, CommandIO } from './context.js';
 import { readPackageVersion } from './version.js';
 import { EXIT } from '../domain/exit-codes.js';
@@ -53,6 +54,7 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
   registerLogs(program, context);
   registerInit(program, context);
   registerReport(program, context);
+  registerWorker(program, context);
 
   try {
     await program.parseAsync([...argv]);

@@ -13,6 +13,8 @@ export interface RunFlagOptions {
   fallback?: boolean;
   maxWait?: string;
   maxCost?: string;
+  workers?: string;
+  remote?: string;
 }
 
 /** Numbers arrive as text; anything else is passed on as written so validation can name the flag. */
@@ -34,6 +36,8 @@ export function flagOverrides(options: RunFlagOptions): FlagOverride[] {
     { key: 'fallback.enabled', value: options.fallback === false ? false : undefined, flag: '--no-fallback' },
     { key: 'api.maxWait', value: options.maxWait, flag: '--max-wait' },
     { key: 'budget.maxCostUsd', value: numeric(options.maxCost?.replace(/^\$/, '')), flag: '--max-cost' },
+    { key: 'workers.url', value: options.workers, flag: '--workers' },
+    { key: 'workers.remote', value: options.remote, flag: '--remote' },
   ];
   return overrides.filter((override) => override.value !== undefined);
 }

@@ -17,7 +17,8 @@ import {
   worktreeRootInRepo,
   type RunPaths,
 } from '../state/paths.js';
-import type { Registry, TaskRecord } from '../state/registry.js';
+import type { Registry, RunRecord, TaskRecord } from '../state/registry.js';
+import { withoutSecrets } from '../workers/redis-url.js';
 import { writeRegistry } from '../state/registry-file.js';
 import { RunStore } from '../state/store.js';
 import { excludeStateDir } from '../worktree/git.js';
@@ -40,6 +41,8 @@ export interface NewRun {
   baseBranch?: string | undefined;
   promptFiles: string[];
   detached: boolean;
+  /** `run --workers`: where the attempts go. */
+  workers?: RunRecord['workers'];
 }
 
 /**
@@ -144,7 +147,7 @@ async function writeNewRun(input: NewRun, runId: string, paths: RunPaths): Promi
       ...(input.baseBranch ? { baseBranch: input.baseBranch } : {}),
       promptFiles: input.promptFiles,
       worktreeRoot,
-      config: input.configInput,
+      config: withoutSecrets(input.configInput),
       conflicts: input.analysis.conflicts,
       orchestrator: { ...self, host: hostname() },
       sessions: [{ pid: process.pid, startedAt: now }],
@@ -154,6 +157,7 @@ async function writeNewRun(input: NewRun, runId: string, paths: RunPaths): Promi
       mode: 'parallel',
       limit: { value: 0, reason: 'cores' },
       detached: input.detached,
+      ...(input.workers ? { workers: input.workers } : {}),
     },
     tasks,
   };

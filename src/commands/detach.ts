@@ -103,6 +103,8 @@ async function readFrom(file: string, offset: number): Promise<string> {
  */
 export async function startDetached(request: RunRequest, argv: readonly string[]): Promise<DetachedRun> {
   const prepared = await prepareRun(request);
+  // The background process connects to the workers itself.
+  await prepared.workers?.link.close();
   const runId = newRunId();
   const paths = runPaths(prepared.repoRoot, runId);
   // The log starts in the folder the run is put together in, and moves with it into runs/.
@@ -125,7 +127,8 @@ export async function startDetached(request: RunRequest, argv: readonly string[]
  * run's orchestrator. Its output is appended to the run's orch.log.
  */
 export async function resumeDetached(request: ResumeRequest, argv: readonly string[]): Promise<DetachedRun> {
-  const { paths, registry } = await prepareResume(request);
+  const { paths, registry, workers } = await prepareResume(request);
+  await workers?.link.close();
   const runId = registry.run.id;
   // The run id is pinned: "the latest run" could be another one by the time the background process looks.
   const args = ['resume', runId, ...argv.slice(1).filter((arg) => arg !== '--detach' && arg !== request.runId)];

@@ -2,6 +2,8 @@ import type { OrchConfig } from '../config/schema.js';
 import type { AttemptRequest } from '../engine/attempt-record.js';
 import { Orchestrator, type RunOutcome } from '../engine/orchestrator.js';
 import { LocalExecutor } from '../executor/local.js';
+import { QueueExecutor } from '../executor/queue.js';
+import type { WorkersSetup } from './workers-setup.js';
 import { ConflictIndex } from '../graph/conflicts.js';
 import { chooseSampler } from '../scheduler/sampler.js';
 import type { RunStore } from '../state/store.js';
@@ -17,10 +19,12 @@ export async function executeRun(
   config: OrchConfig,
   env: NodeJS.ProcessEnv,
   onStart: (orchestrator: Orchestrator) => void,
-  options: { adopted?: AttemptRequest[]; warnings?: readonly string[] } = {},
+  options: { adopted?: AttemptRequest[]; warnings?: readonly string[]; workers?: WorkersSetup | undefined } = {},
 ): Promise<RunOutcome> {
   const local = localEnvironment(store, config, env);
+  // Merge agents resolve conflicts in the integration worktree, which is on this machine: they run here.
   const executor = new LocalExecutor(local);
+  const workers = options.workers;
   const holder: { orchestrator?: Orchestrator } = {};
   const integrator = config.merge.enabled
     ? new RunIntegrator({
@@ -51,7 +55,8 @@ export async function executeRun(
     config,
     conflicts: new ConflictIndex(store.run.conflicts),
     sampler: chooseSampler(env),
-    executor,
+    executor: workers ? new QueueExecutor(workers.link, workers.git, config, store.paths.dir, store.run.baseSha) : executor,
+    capacity: workers?.link,
     hooks: localHooks(config, { dir: store.paths.dir, repoRoot: store.run.repoRoot, baseRef: store.run.baseRef }, env),
     integrator,
   });

@@ -18,6 +18,7 @@ export function localEnvironment(store: RunStore, config: OrchConfig, env: NodeJ
     gitMutex: new GitMutex(stateDir(repoRoot)),
     env,
     owner: selfIdentity(),
+    includeRoot: repoRoot,
     // Listed once, when the first worktree needs it; orch's state and worktrees are never copied.
     includeCandidates: () =>
       (candidates ??= includePatterns(repoRoot, config.worktree.include).then((patterns) =>

@@ -20,6 +20,10 @@ import { planResume } from '../engine/resume-plan.js';
 import { removeStaleIndexLock } from '../worktree/git.js';
 import { requireRepoRoot } from '../worktree/repo.js';
 import { executeRun } from './execute.js';
+import { connectWorkersIfAsked } from './run.js';
+import { firstGitLine } from '../worker/clone.js';
+import type { JobState } from '../workers/coordinator.js';
+import { withoutSecrets } from '../workers/redis-url.js';
 
 export interface ResumeRequest {
   cwd: string;
@@ -52,21 +56,48 @@ export async function prepareResume(request: ResumeRequest) {
     );
   }
   const { config, input } = await loadConfig(repoRoot, request.env, request.flags, run.config);
+  if (run.workers && !config.workers.url) {
+    throw new UserError(
+      `run ${run.id} runs its tasks on workers (${run.workers.url}): give their Redis URL with --workers or ORCH_WORKERS to resume it.`,
+    );
+  }
+  const localWarnings: string[] = [];
+  if (!run.workers && config.workers.url) {
+    localWarnings.push(`the workers' URL is ignored: run ${run.id} runs its tasks on this machine`);
+    config.workers.url = null;
+  }
   const hasResult = new Map<string, boolean>();
   for (const task of registry.tasks) if (task.status === 'running') hasResult.set(task.id, await latestAttemptHasResult(paths.dir, task));
-  const actions = planResume(registry.tasks, {
-    liveAgent: (task) => (task.agent ? (isAlive(task.agent) ? task.agent : undefined) : findAgentByEnvironment(run.id, task.id)),
-    hasResult: (task) => hasResult.get(task.id) === true,
-    retryFailed: request.retryFailed,
-  });
-  const startsAgents =
-    [...actions.values()].some((action) => action.kind === 'rerun' || action.kind === 'revive') ||
-    registry.tasks.some((task) => task.status === 'pending');
-  if (startsAgents) await checkAgent(config, request.env, request.cwd);
-  await checkSampler(request.env);
+  if (!run.workers) await checkSampler(request.env);
   await checkStateWritable(repoRoot);
-  const warnings = [...fixedByTheRun(registry, request.env), ...unusedAgentSettings(config, input, registry.tasks)];
-  return { repoRoot, paths, registry, config, input, actions, warnings };
+  const workers = await connectWorkersIfAsked(repoRoot, config, run.workers);
+  try {
+    const jobStates = new Map<string, JobState>();
+    for (const task of registry.tasks) {
+      const job = task.attemptLog.at(-1)?.job;
+      if (task.status === 'running' && job && workers) jobStates.set(task.id, await workers.link.state(job.id));
+    }
+    const actions = planResume(registry.tasks, {
+      liveAgent: (task) => (task.agent ? (isAlive(task.agent) ? task.agent : undefined) : findAgentByEnvironment(run.id, task.id)),
+      hasResult: (task) => hasResult.get(task.id) === true,
+      retryFailed: request.retryFailed,
+      jobState: (task) => jobStates.get(task.id),
+    });
+    const startsAgents =
+      [...actions.values()].some((action) => action.kind === 'rerun' || action.kind === 'revive') ||
+      registry.tasks.some((task) => task.status === 'pending');
+    if (startsAgents && !workers) await checkAgent(config, request.env, request.cwd);
+    const warnings = [
+      ...fixedByTheRun(registry, request.env),
+      ...localWarnings,
+      ...unusedAgentSettings(config, input, registry.tasks),
+      ...(workers?.warnings ?? []),
+    ];
+    return { repoRoot, paths, registry, config, input, actions, warnings, workers };
+  } catch (error) {
+    await workers?.link.close();
+    throw error;
+  }
 }
 
 /**
@@ -95,73 +126,99 @@ export async function resumeRun(
   onStart: (orchestrator: Orchestrator) => void,
 ): Promise<{ store: RunStore; outcome: RunOutcome }> {
   const first = await prepareResume(request);
+  // Checked; the resume connects again once it holds the run.
+  await first.workers?.link.close();
   let orchestrator: Orchestrator | undefined;
   const release = await acquireRunLock(first.paths, first.registry.run.orchestrator, (error) =>
     orchestrator?.abort(new UserError(`lost the run lock: ${error.message}`)),
   );
   try {
     // Read again as the run's only writer: nothing can change it under us from here on.
-    const { paths, registry, config, input, actions, warnings } = await prepareResume({ ...request, runId: first.registry.run.id });
-    const { run } = registry;
-    const now = new Date().toISOString();
-    const self = selfIdentity();
-    run.orchestrator = { ...self, host: hostname() };
-    run.sessions.push({ pid: process.pid, startedAt: now });
-    run.status = 'running';
-    run.heartbeatAt = now;
-    run.config = input;
-    delete run.finishedAt;
-    delete run.exitCode;
-    delete run.reason;
-
-    const store = await RunStore.open(paths, registry, sink);
-    await store.record({
-      type: 'run-started',
-      runId: run.id,
-      baseRef: run.baseRef,
-      baseSha: run.baseSha,
-      tasks: registry.tasks.length,
-      maxParallel: config.maxParallel,
-      resumed: true,
-      detached: false,
+    const { paths, registry, config, input, actions, warnings, workers } = await prepareResume({
+      ...request,
+      runId: first.registry.run.id,
     });
-
-    const adopted: AttemptRequest[] = [];
-    for (const task of registry.tasks) {
-      const action = actions.get(task.id);
-      if (!action || action.kind === 'keep') continue;
-      // Its agent and the orchestrator are both gone: a git lock they left would block every commit.
-      if ((action.kind === 'collect' || action.kind === 'rerun') && (await removeStaleIndexLock(task.worktree))) {
-        await store.record({ type: 'warning', message: `removed a stale git index.lock in ${task.worktree}` });
-      }
-      if (action.kind === 'adopt' || action.kind === 'collect') {
-        const attempt = task.attemptLog.at(-1);
-        if (!attempt) continue;
-        task.agent = action.identity;
-        adopted.push({ task, attempt, adopt: action.identity });
-        continue;
-      }
-      if (action.kind === 'rerun') {
-        if (action.next.kind === 'retry') task.retriesUsed = 0;
-        const reason = action.next.kind === 'retry' ? 'retrying a failed task (--retry-failed)' : 'resuming an interrupted task';
-        await store.record(markPending(task, { reason, next: action.next }));
-      } else {
-        await store.record(markPending(task, { reason: 'its dependency is being retried' }));
-      }
-    }
-
-    const outcome = await executeRun(
-      store,
-      config,
-      request.env,
-      (created) => {
+    try {
+      return await resumePrepared(request, { paths, registry, config, input, actions, warnings, workers }, sink, (created) => {
         orchestrator = created;
         onStart(created);
-      },
-      { adopted, warnings },
-    );
-    return { store, outcome };
+      });
+    } finally {
+      await workers?.link.close();
+    }
   } finally {
     await release();
   }
+}
+
+async function resumePrepared(
+  request: ResumeRequest,
+  prepared: Pick<Awaited<ReturnType<typeof prepareResume>>, 'paths' | 'registry' | 'config' | 'input' | 'actions' | 'warnings' | 'workers'>,
+  sink: EventSink,
+  onStart: (orchestrator: Orchestrator) => void,
+): Promise<{ store: RunStore; outcome: RunOutcome }> {
+  const { paths, registry, config, input, actions, warnings, workers } = prepared;
+  const { run } = registry;
+  if (workers) {
+    // Where the workers start from, again: someone may have tidied the remote since.
+    try {
+      await workers.git.pushBase(run.id, run.baseSha);
+    } catch (error) {
+      throw new UserError(`cannot push the run's base to the remote: ${firstGitLine(error)}; the workers start from it.`);
+    }
+  }
+  const now = new Date().toISOString();
+  const self = selfIdentity();
+  run.orchestrator = { ...self, host: hostname() };
+  run.sessions.push({ pid: process.pid, startedAt: now });
+  run.status = 'running';
+  run.heartbeatAt = now;
+  run.config = withoutSecrets(input);
+  delete run.finishedAt;
+  delete run.exitCode;
+  delete run.reason;
+
+  const store = await RunStore.open(paths, registry, sink);
+  await store.record({
+    type: 'run-started',
+    runId: run.id,
+    baseRef: run.baseRef,
+    baseSha: run.baseSha,
+    tasks: registry.tasks.length,
+    maxParallel: config.maxParallel,
+    resumed: true,
+    detached: false,
+  });
+
+  const adopted: AttemptRequest[] = [];
+  for (const task of registry.tasks) {
+    const action = actions.get(task.id);
+    if (!action || action.kind === 'keep') continue;
+    // Its agent and the orchestrator are both gone: a git lock they left would block every commit.
+    if ((action.kind === 'collect' || action.kind === 'rerun') && (await removeStaleIndexLock(task.worktree))) {
+      await store.record({ type: 'warning', message: `removed a stale git index.lock in ${task.worktree}` });
+    }
+    if (action.kind === 'adopt' || action.kind === 'collect') {
+      const attempt = task.attemptLog.at(-1);
+      if (!attempt) continue;
+      task.agent = action.identity;
+      adopted.push({ task, attempt, adopt: action.identity });
+      continue;
+    }
+    if (action.kind === 'reattach') {
+      const attempt = task.attemptLog.at(-1);
+      if (attempt) adopted.push({ task, attempt, reattach: { jobId: action.jobId } });
+      continue;
+    }
+    if (action.kind === 'rerun') {
+      if (action.next.kind === 'retry') task.retriesUsed = 0;
+      const reason = action.next.kind === 'retry' ? 'retrying a failed task (--retry-failed)' : 'resuming an interrupted task';
+      await store.record(markPending(task, { reason, next: action.next }));
+    } else {
+      await store.record(markPending(task, { reason: 'its dependency is being retried' }));
+    }
+  }
+
+  const outcome = await executeRun(store, config, request.env, onStart, { adopted, warnings, workers });
+  return { store, outcome };
 }

@@ -8,7 +8,11 @@ import { unusedAgentSettings } from '../agent/command.js';
 import { checkSampler } from '../scheduler/sampler.js';
 import { branchOf, resolveCommit } from '../worktree/git.js';
 import { requireRepoRoot } from '../worktree/repo.js';
-import { createRun } from './create-run.js';
+import { createRun, newRunId } from './create-run.js';
+import type { WorkersSetup } from './workers-setup.js';
+import type { OrchConfig } from '../config/schema.js';
+import type { RunRecord } from '../state/registry.js';
+import { firstGitLine } from '../worker/clone.js';
 import type { Orchestrator, RunOutcome } from '../engine/orchestrator.js';
 import { executeRun } from './execute.js';
 import { checkAgent, checkStateWritable } from './preflight.js';
@@ -34,12 +38,19 @@ export async function prepareRun(request: RunRequest) {
       throw new UserError('the repository has no commits yet: commit something first (task branches start from a commit), or pass --base.');
     throw new UserError(`base ref "${config.base}" not found: pass --base with an existing branch, tag or commit.`);
   }
-  await checkAgent(config, request.env, request.cwd);
-  await checkSampler(request.env);
-  await checkStateWritable(repoRoot);
+  // With --workers the agents run on the workers' machines, with their own claude.
+  if (!config.workers.url) await checkAgent(config, request.env, request.cwd);
+  const workers = await connectWorkersIfAsked(repoRoot, config);
+  try {
+    await checkSampler(request.env);
+    await checkStateWritable(repoRoot);
+  } catch (error) {
+    await workers?.link.close();
+    throw error;
+  }
   // Said once at the start of the run, in its output and its ledger.
-  const warnings = [...analysis.warnings, ...unusedAgentSettings(config, input, analysis.tasks)];
-  return { repoRoot, config, input, analysis, baseSha, warnings };
+  const warnings = [...analysis.warnings, ...unusedAgentSettings(config, input, analysis.tasks), ...(workers?.warnings ?? [])];
+  return { repoRoot, config, input, analysis, baseSha, warnings, workers };
 }
 
 /** `orch run`: check, create the run, run it. */
@@ -49,10 +60,33 @@ export async function startRun(
   onStart: (orchestrator: Orchestrator) => void,
 ): Promise<{ store: RunStore; outcome: RunOutcome }> {
   const prepared = await prepareRun(request);
+  const { workers } = prepared;
+  try {
+    return await startPrepared(request, prepared, sink, onStart);
+  } finally {
+    await workers?.link.close();
+  }
+}
+
+async function startPrepared(
+  request: RunRequest,
+  prepared: Awaited<ReturnType<typeof prepareRun>>,
+  sink: EventSink,
+  onStart: (orchestrator: Orchestrator) => void,
+): Promise<{ store: RunStore; outcome: RunOutcome }> {
+  const runId = request.runId ?? newRunId();
+  if (prepared.workers) {
+    try {
+      await prepared.workers.git.pushBase(runId, prepared.baseSha);
+    } catch (error) {
+      throw new UserError(`cannot push the run's base to the remote: ${firstGitLine(error)}; the workers start from it.`);
+    }
+  }
   const store = await createRun(
     {
       repoRoot: prepared.repoRoot,
-      runId: request.runId,
+      runId,
+      workers: prepared.workers?.record,
       config: prepared.config,
       configInput: prepared.input,
       analysis: prepared.analysis,
@@ -77,10 +111,21 @@ export async function startRun(
         orchestrator = created;
         onStart(created);
       },
-      { warnings: prepared.warnings },
+      { warnings: prepared.warnings, workers: prepared.workers },
     );
     return { store, outcome };
   } finally {
     await release();
   }
+}
+
+/** BullMQ is loaded only by runs that use workers: a local run starts without it. */
+export async function connectWorkersIfAsked(
+  repoRoot: string,
+  config: OrchConfig,
+  stored?: RunRecord['workers'],
+): Promise<WorkersSetup | undefined> {
+  if (!config.workers.url) return undefined;
+  const { connectWorkers } = await import('./workers-setup.js');
+  return connectWorkers(repoRoot, config, stored);
 }

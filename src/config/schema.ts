@@ -132,6 +132,14 @@ export const configSchema = z.strictObject({
       into: z.string().min(1).nullable().prefault(null),
     })
     .prefault({}),
+  workers: z
+    .strictObject({
+      /** `run --workers`: the Redis URL of the workers' queue (redis://, rediss:// for TLS); null runs locally. */
+      url: z.string().min(1).nullable().prefault(null),
+      /** The git remote (a name or a URL) the code travels through between coordinator and workers. */
+      remote: z.string().min(1).prefault('origin'),
+    })
+    .prefault({}),
   heartbeat: z
     .strictObject({
       interval: duration.prefault('2s'),

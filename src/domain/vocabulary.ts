@@ -30,6 +30,8 @@ export const FAILURE_KINDS = [
   'spawn',
   'worktree',
   'commit',
+  /** A worker could not fetch or push through the remote, or the job was lost on the way. */
+  'remote',
 ] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 

@@ -28,6 +28,8 @@ export interface AttemptRequest {
   resumeSessionId?: string | undefined;
   /** An agent a previous orchestrator started, to follow instead of starting one. */
   adopt?: AttemptSpec['adopt'];
+  /** A job a previous coordinator queued, to follow instead of queueing one. */
+  reattach?: AttemptSpec['reattach'];
 }
 
 /** What an executor needs to run the attempt, from the run's registry and settings. */
@@ -66,6 +68,7 @@ export async function attemptSpec(
     note: request.note,
     resumeSessionId: request.resumeSessionId,
     adopt: request.adopt,
+    reattach: request.reattach,
     worktree: { ready: task.worktreeReady === true, copiedFiles: task.copiedFiles ?? [], ports: task.ports ?? [] },
   };
 }
@@ -102,6 +105,13 @@ export function applyUpdate(
       return;
     case 'session':
       task.sessionId = update.sessionId;
+      return;
+    case 'job':
+      attempt.job = { id: update.id, queue: update.queue };
+      return;
+    case 'worker':
+      if (attempt.worker && attempt.worker.id !== update.worker.id) attempt.moves = (attempt.moves ?? 0) + 1;
+      attempt.worker = { ...update.worker };
       return;
     case 'activity':
       task.lastActivity = update.activity;

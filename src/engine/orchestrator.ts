@@ -5,7 +5,7 @@ import type { MergeSummary, OrchEvent, TaskStatusEvent } from '../events.js';
 import type { AttemptResult, AttemptUpdate, Executor, StopReason } from '../executor/types.js';
 import type { ConflictIndex } from '../graph/conflicts.js';
 import { ApiPressure } from '../scheduler/api-pressure.js';
-import { computeLimit, type ConcurrencyLimit } from '../scheduler/limiter.js';
+import { computeLimit, workersLimit, type ConcurrencyLimit } from '../scheduler/limiter.js';
 import { blockedTasks, pickReady, type SchedulableTask } from '../scheduler/policy.js';
 import type { ResourceSample, Sampler } from '../scheduler/sampler.js';
 import type { UsageSignal } from '../scheduler/usage-limit.js';
@@ -37,6 +37,14 @@ export interface OrchestratorDeps {
   hooks?: HookRunner | undefined;
   /** `run --merge`: integrates tasks as they succeed. */
   integrator?: Integrator | undefined;
+  /** `run --workers`: attempts run on the workers, as many at once as their slots allow (not this machine's). */
+  capacity?: Capacity | undefined;
+}
+
+/** How many attempts the workers can take at once: refreshed on the sampling timer. */
+export interface Capacity {
+  refresh(): Promise<void>;
+  slots(): number;
 }
 
 export interface RunOutcome {
@@ -221,7 +229,8 @@ export class Orchestrator {
 
   private async resample(): Promise<void> {
     try {
-      this.sample = await this.deps.sampler();
+      if (this.deps.capacity) await this.deps.capacity.refresh();
+      else this.sample = await this.deps.sampler();
     } catch (error) {
       this.fail(error);
     }
@@ -285,12 +294,19 @@ export class Orchestrator {
   /** The machine's limit (or an API pause's), with a plan's usage limit applied over it. */
   private currentLimit(now: number): ConcurrencyLimit {
     if (this.api.isPaused(now)) return this.limits.limit({ value: Math.max(1, this.active.size), reason: 'api' }, this.active.size, now);
+    const sequential = this.store.run.mode === 'sequential';
+    if (this.deps.capacity)
+      return this.limits.limit(
+        workersLimit({ slots: this.deps.capacity.slots(), maxParallel: this.config.maxParallel, sequential }),
+        this.active.size,
+        now,
+      );
     const limit = computeLimit({
       sample: this.sample ?? { cores: 1, availableMemMb: Number.MAX_SAFE_INTEGER, loadPerCore: 0 },
       running: this.active.size,
       concurrency: this.config.concurrency,
       maxParallel: this.config.maxParallel,
-      sequential: this.store.run.mode === 'sequential',
+      sequential,
     });
     return this.limits.limit(limit, this.active.size, now);
   }
@@ -343,6 +359,8 @@ export class Orchestrator {
       this.wakeAt(nextRetry);
       return;
     }
+    // No live worker takes the run's jobs: the next sample looks again.
+    if (limit.value === 0) return;
     throw new Error(`no task can start but ${pending.map((task) => task.id).join(', ')} are pending`);
   }
 
@@ -506,13 +524,26 @@ export class Orchestrator {
       await this.usageSignal(update).catch((error: unknown) => this.fail(error));
       return;
     }
+    const previousWorker = attempt.worker;
     applyUpdate(task, attempt, update, this.clock.now());
     try {
-      if (update.kind === 'activity')
+      if (update.kind === 'worker') {
+        const event: OrchEvent = {
+          type: 'task-worker',
+          taskId: task.id,
+          attempt: attempt.number,
+          worker: update.worker.name,
+          host: update.worker.host,
+        };
+        if (previousWorker && previousWorker.id !== update.worker.id) event.from = previousWorker.name;
+        await this.record(event);
+      } else if (update.kind === 'activity')
         this.store.notify({ type: 'task-activity', taskId: task.id, activity: update.activity, turns: task.turns ?? 0 });
       // The agent's identity must be on disk before anything else happens; the rest rides along.
       else if (update.kind === 'agent') await this.store.save();
       else if (update.kind === 'session') await this.store.save();
+      // The job id is on disk before the job is queued: a resumed coordinator finds it there.
+      else if (update.kind === 'job') await this.store.save();
     } catch (error) {
       this.fail(error);
     }

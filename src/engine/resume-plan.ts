@@ -8,6 +8,8 @@ export type ResumeAction =
   | { kind: 'adopt'; identity: ProcessIdentity }
   /** The agent is gone but its stream holds its final result: read it and finish the task. */
   | { kind: 'collect'; identity: ProcessIdentity }
+  /** Its job is still in the workers' queue (waiting, running, or ended meanwhile): follow it, never queue it twice. */
+  | { kind: 'reattach'; jobId: string }
   /** Run again in the existing worktree. */
   | { kind: 'rerun'; next: { kind: AttemptKind; note: string; resumeSessionId?: string } }
   /** Skipped because of a failure that is now being retried: pending again. */
@@ -19,6 +21,8 @@ export interface ResumeFacts {
   /** Whether the stream of the task's latest attempt ends with a result line. */
   hasResult: (task: TaskRecord) => boolean;
   retryFailed: boolean;
+  /** Where the job of a task's latest attempt stands (`run --workers`); undefined for an attempt without one. */
+  jobState?: (task: TaskRecord) => 'waiting' | 'active' | 'completed' | 'failed' | 'missing' | undefined;
 }
 
 export const INTERRUPTED_NOTE =
@@ -39,6 +43,13 @@ export function planResume(tasks: readonly TaskRecord[], facts: ResumeFacts): Ma
   for (const task of tasks) {
     switch (task.status) {
       case 'running': {
+        const job = task.attemptLog.at(-1)?.job;
+        if (job) {
+          const state = facts.jobState?.(task);
+          // A job that never reached the queue (the coordinator died in between) runs again.
+          actions.set(task.id, state && state !== 'missing' ? { kind: 'reattach', jobId: job.id } : rerunInterrupted(task));
+          break;
+        }
         const live = facts.liveAgent(task);
         if (live) actions.set(task.id, { kind: 'adopt', identity: live });
         else if (task.agent && facts.hasResult(task)) actions.set(task.id, { kind: 'collect', identity: task.agent });

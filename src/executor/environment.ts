@@ -12,6 +12,10 @@ export interface LocalEnvironment {
   env: NodeJS.ProcessEnv;
   /** The orchestrator process: owner of port reservations. */
   owner: ProcessIdentity;
+  /** Where the untracked files to copy into new worktrees come from (the repository, or a worker's `--include-from`). */
+  includeRoot: string;
+  /** Where port reservations are kept, when not in the machine-wide default place (a worker keeps them in its workdir). */
+  portsDir?: string | undefined;
   /** The untracked files to copy into new worktrees (computed once per run). */
   includeCandidates: () => Promise<string[]>;
 }

@@ -61,7 +61,8 @@ export async function startAgent(
   const logs = path.dirname(path.join(runDir, spec.attempt.log));
   await mkdir(logs, { recursive: true });
   const prepared = await prepareWorktree({
-    repoRoot: environment.repoRoot,
+    includeRoot: environment.includeRoot,
+    portsDir: environment.portsDir,
     spec,
     config,
     env: environment.env,

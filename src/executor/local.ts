@@ -19,7 +19,7 @@ export class LocalExecutor implements Executor {
         const agent = ProcessGroup.adopt(spec.adopt);
         // Its ports were reserved by the orchestrator that died: this one holds them now.
         if (spec.worktree.ports.length > 0) {
-          await reclaimPorts(spec.worktree.ports, this.environment.owner, spec.runId, spec.task.id);
+          await reclaimPorts(spec.worktree.ports, this.environment.owner, spec.runId, spec.task.id, this.environment.portsDir);
           ports.push(...spec.worktree.ports);
         }
         return await watchAgent(this.environment, spec, control, agent, spec.worktree.copiedFiles);
@@ -35,7 +35,7 @@ export class LocalExecutor implements Executor {
       if (!(started instanceof ProcessGroup)) return started;
       return await watchAgent(this.environment, spec, control, started, copiedFiles);
     } finally {
-      if (ports.length > 0) await releasePorts(ports, this.environment.owner);
+      if (ports.length > 0) await releasePorts(ports, this.environment.owner, this.environment.portsDir);
     }
   }
 }

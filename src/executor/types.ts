@@ -78,6 +78,8 @@ export interface AttemptSpec {
   resumeSessionId?: string | undefined;
   /** Follow this agent, started by an orchestrator that died, instead of starting one. */
   adopt?: ProcessIdentity | undefined;
+  /** Follow this job, queued for the workers by a coordinator that died, instead of queueing one. */
+  reattach?: { jobId: string } | undefined;
   /** What earlier attempts already did in the same worktree. */
   worktree: {
     /** Merges, copies and setup completed once: a new attempt in it does not repeat them. */
@@ -111,6 +113,10 @@ export type AttemptUpdate =
   | { kind: 'prepared'; ready: boolean; copiedFiles: string[]; setupMs?: number | undefined }
   | { kind: 'session'; sessionId: string }
   | { kind: 'activity'; activity: string; turns: number }
+  /** The attempt was queued for the workers as this job (recorded before it is queued: resume finds it by this id). */
+  | { kind: 'job'; id: string; queue: string }
+  /** A worker took the job (another one, when the first was lost). */
+  | { kind: 'worker'; worker: { id: string; name: string; host: string } }
   /** The agent's CLI is retrying an API error: pressure on the account that the whole run should feel. */
   | { kind: 'api-retry'; status: number; retryDelayMs?: number | undefined }
   /**

@@ -90,5 +90,9 @@ export function describeEvent(event: StampedEvent): string | undefined {
     case 'task-activity':
     case 'waiting':
       return undefined;
+    case 'task-worker':
+      return event.from
+        ? chalk.yellow(`${chalk.bold(event.taskId)} moved from ${event.from} (lost) to ${event.worker} on ${event.host}`)
+        : chalk.dim(`  ${event.taskId} runs on ${event.worker} (${event.host})`);
   }
 }

@@ -114,6 +114,7 @@ function timeline(model: ReportModel): string {
         `${iso(attempt.start)} · ${formatDuration(attempt.end - attempt.start)}`,
         attempt.turns !== undefined ? `${attempt.turns} turns` : '',
         attempt.costUsd !== undefined ? formatCost(attempt.costUsd) : '',
+        attempt.worker ? `on worker ${attempt.worker}` : '',
         attempt.reason ?? '',
       ].filter(Boolean);
       out.push(

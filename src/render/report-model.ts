@@ -56,6 +56,8 @@ export interface ReportTask {
     reason?: string | undefined;
     turns?: number | undefined;
     costUsd?: number | undefined;
+    /** The orch worker that ran it (`run --workers`). */
+    worker?: string | undefined;
   }>;
   /** Why it waited, and when (from the ledger's `waiting` events). */
   waits: Array<{ start: number; end: number; reason: WaitReason }>;
@@ -141,6 +143,7 @@ export function buildReport(registry: Registry, ledger: readonly StampedEvent[],
         marks.push({ at, label: `merge queue ${event.status}` });
         break;
       case 'run-started':
+      case 'task-worker':
       case 'task-activity':
       case 'warning':
       case 'merge-status':
@@ -191,6 +194,7 @@ export function buildReport(registry: Registry, ledger: readonly StampedEvent[],
         reason: attempt.reason,
         turns: attempt.turns,
         costUsd: attempt.costUsd,
+        worker: attempt.worker ? `${attempt.worker.name} (${attempt.worker.host})` : undefined,
       })),
       // A wait ends at the latest when an attempt starts (a ledger cut short may lack the running line).
       waits: (waits.get(task.id) ?? [])

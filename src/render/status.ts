@@ -17,6 +17,7 @@ export function renderStatus(view: StatusView): string {
     `base ${run.baseRef} (${shortSha(run.baseSha)}) · started ${clock(run.startedAt)} · limit ${run.limit.value} (${run.limit.reason})${mode}`,
   );
   lines.push(formatCounts(run.counts));
+  if (run.workers) lines.push(`on workers at ${run.workers.url} · code through ${run.workers.remote}`);
   const limits = accountLimits(view);
   if (limits) lines.push(chalk.yellow(limits));
   if (run.reason) lines.push(run.status === 'paused' ? chalk.yellow(run.reason) : chalk.red(run.reason));
@@ -35,7 +36,7 @@ export function renderStatus(view: StatusView): string {
       task.liveness && task.liveness !== 'alive' ? `${task.status} (${task.liveness})` : task.status,
     ),
     task.elapsedMs === undefined ? '—' : formatDuration(task.elapsedMs),
-    task.status === 'running' && task.agent ? String(task.agent.pid) : '—',
+    run.workers ? workerOf(task) : task.status === 'running' && task.agent ? String(task.agent.pid) : '—',
     task.status === 'running' ? ago(task.heartbeatAgeMs) : '—',
     task.branch,
     task.turns === undefined ? '—' : String(task.turns),
@@ -46,7 +47,7 @@ export function renderStatus(view: StatusView): string {
         ? describeWait(task.waiting)
         : (task.reason ?? task.merge?.reason ?? ''),
   ]);
-  const header = ['task', 'status', 'elapsed', 'pid', 'heartbeat', 'branch', 'turns', 'cost', 'activity / reason'];
+  const header = ['task', 'status', 'elapsed', run.workers ? 'worker' : 'pid', 'heartbeat', 'branch', 'turns', 'cost', 'activity / reason'];
   if (run.merge) {
     // The merge column comes before the reason: what became of each task's work.
     header.splice(8, 0, 'merge');
@@ -75,6 +76,12 @@ function accountLimits(view: StatusView): string | undefined {
     parts.push(`budget ${formatCost(spent)} of ${formatBudget(max)}`);
   }
   return parts.length > 0 ? parts.join(' · ') : undefined;
+}
+
+/** Where a task of a run on workers ran (or runs): its latest attempt's worker and host. */
+function workerOf(task: StatusView['tasks'][number]): string {
+  const worker = task.attemptLog.at(-1)?.worker;
+  return worker ? `${worker.name} (${worker.host})` : '—';
 }
 
 export function renderRunList(runs: readonly RunListEntry[], unreadable: ReadonlyArray<{ id: string; error: string }>): string {

@@ -33,3 +33,22 @@ export function computeLimit(input: LimitInput): ConcurrencyLimit {
   const smallest = candidates.reduce((best, candidate) => (candidate.value < best.value ? candidate : best));
   return { value: Math.max(1, smallest.value), reason: smallest.reason };
 }
+
+export interface WorkersLimitInput {
+  /** The slots of the live workers that take this run's jobs. */
+  slots: number;
+  maxParallel: OrchConfig['maxParallel'];
+  sequential: boolean;
+}
+
+/**
+ * How many attempts a run with `--workers` may have under way: the live workers' slots, capped
+ * by `--max-parallel` and by the sequential mode. Zero when no worker is alive: nothing starts
+ * until one is (the coordinator's own machine does not run agents, so its load does not count).
+ */
+export function workersLimit(input: WorkersLimitInput): ConcurrencyLimit {
+  const candidates: ConcurrencyLimit[] = [{ value: Math.max(0, input.slots), reason: 'workers' }];
+  if (input.maxParallel !== 'auto') candidates.push({ value: input.maxParallel, reason: 'max-parallel' });
+  if (input.sequential) candidates.push({ value: 1, reason: 'sequential' });
+  return candidates.reduce((best, candidate) => (candidate.value < best.value ? candidate : best));
+}

@@ -44,7 +44,10 @@ export function taskLiveness(task: TaskRecord, run: RunLivenessView, probe: Live
     view.elapsedMs = Math.max(0, end - Date.parse(task.startedAt));
   }
   if (task.heartbeatAt && task.status === 'running') view.heartbeatAgeMs = Math.max(0, probe.now - Date.parse(task.heartbeatAt));
-  if (task.status === 'running') {
+  // An agent on a worker (`run --workers`) is not a process here: it lives while its job does, followed while the run is.
+  const remote = task.attemptLog.at(-1)?.job !== undefined;
+  if (task.status === 'running' && remote) view.liveness = run.liveness === 'running' ? 'alive' : 'orphaned';
+  else if (task.status === 'running') {
     if (!agentAlive) view.liveness = 'dead';
     else view.liveness = run.liveness === 'running' ? 'alive' : 'orphaned';
   } else if (agentAlive && task.agent) {

@@ -38,6 +38,12 @@ const attemptSchema = z.object({
   /** This attempt's turns and cost (the task's figures are their sums). */
   turns: z.number().int().optional(),
   costUsd: z.number().optional(),
+  /** The job that carries the attempt to the workers (`run --workers`): resume finds it again by this id. */
+  job: z.object({ id: z.string(), queue: z.string() }).optional(),
+  /** The worker running it (the last one, when its job moved after a worker was lost). */
+  worker: z.object({ id: z.string(), name: z.string(), host: z.string() }).optional(),
+  /** How many times its job moved to another worker. */
+  moves: z.number().int().optional(),
 });
 export type AttemptRecord = z.infer<typeof attemptSchema>;
 
@@ -196,6 +202,15 @@ const runSchema = z.object({
   /** The run stopped admitting tasks on purpose (a usage limit beyond --max-wait, the budget); cleared on resume. */
   halted: z.object({ kind: z.enum(['usage-limit', 'budget']), message: z.string() }).optional(),
   detached: z.boolean().optional(),
+  /** Where a run with `--workers` sends its attempts; the URL is stored without its password. */
+  workers: z
+    .object({
+      url: z.string(),
+      /** The remote the code travels through, as workers see it (no credentials). */
+      remote: z.string(),
+      queue: z.string(),
+    })
+    .optional(),
   /** The merge queue's integration branch and worktree, once one was made. */
   merge: z
     .object({

@@ -9,7 +9,10 @@ import { reservePorts } from './ports.js';
 import { runSetup } from './setup.js';
 
 export interface PrepareContext {
-  repoRoot: string;
+  /** Where the untracked files to copy come from: the user's checkout (on a worker, its `--include-from`). */
+  includeRoot: string;
+  /** Where port reservations are kept (the default: shared by every orch of this user on the machine). */
+  portsDir?: string | undefined;
   spec: AttemptSpec;
   config: OrchConfig;
   env: NodeJS.ProcessEnv;
@@ -52,14 +55,14 @@ export function orchEnvironment(spec: AttemptSpec, ports: readonly number[]): Re
  */
 export async function prepareWorktree(context: PrepareContext): Promise<Prepared> {
   const { spec, config } = context;
-  const ports = await reservePorts(config.worktree.ports, context.owner, spec.runId, spec.task.id);
+  const ports = await reservePorts(config.worktree.ports, context.owner, spec.runId, spec.task.id, { dir: context.portsDir });
   context.onPorts(ports);
   const env = orchEnvironment(spec, ports);
   let copiedFiles = spec.worktree.copiedFiles;
   let setupMs: number | undefined;
 
   if (context.fresh) {
-    const copied = await copyIncludes(context.repoRoot, spec.task.worktree, await context.includeCandidates());
+    const copied = await copyIncludes(context.includeRoot, spec.task.worktree, await context.includeCandidates());
     copiedFiles = [...new Set([...copiedFiles, ...copied])];
     if (config.worktree.setup.length > 0) {
       const started = Date.now();

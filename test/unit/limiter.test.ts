@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
 import { ApiPressure } from '../../src/scheduler/api-pressure.js';
-import { computeLimit, type LimitInput } from '../../src/scheduler/limiter.js';
+import { computeLimit, workersLimit, type LimitInput } from '../../src/scheduler/limiter.js';
 
 const concurrency = configSchema.parse({}).concurrency; // 2 per core, 300 MB each, 1024 MB reserve, load 2 per core
 const input = (overrides: Partial<Omit<LimitInput, 'sample'>> & { sample?: Partial<LimitInput['sample']> } = {}): LimitInput => ({
@@ -78,5 +78,18 @@ describe('ApiPressure', () => {
     expect(new ApiPressure(config, () => 0).signal(429, 0)!.delayMs).toBe(5_000);
     expect(new ApiPressure(config, () => 0.5).signal(429, 0)!.delayMs).toBe(7_500);
     expect(new ApiPressure(config, () => 0).signal(429, 0, 8_000)!.delayMs).toBe(8_000);
+  });
+});
+
+describe('workersLimit', () => {
+  it.each([
+    { slots: 8, maxParallel: 'auto' as const, sequential: false, expected: { value: 8, reason: 'workers' } },
+    { slots: 8, maxParallel: 3, sequential: false, expected: { value: 3, reason: 'max-parallel' } },
+    { slots: 2, maxParallel: 3, sequential: false, expected: { value: 2, reason: 'workers' } },
+    { slots: 8, maxParallel: 'auto' as const, sequential: true, expected: { value: 1, reason: 'sequential' } },
+    { slots: 0, maxParallel: 'auto' as const, sequential: true, expected: { value: 0, reason: 'workers' } },
+    { slots: 0, maxParallel: 4, sequential: false, expected: { value: 0, reason: 'workers' } },
+  ])('$slots slots, max $maxParallel, sequential $sequential → $expected.value ($expected.reason)', ({ expected, ...input }) => {
+    expect(workersLimit(input)).toEqual(expected);
   });
 });

@@ -27,6 +27,7 @@ export function addRunOptions(command: Command): Command {
       '--max-wait <duration>',
       'wait for a plan’s usage limit to reset at most this long, e.g. 2h (default 6h); beyond it the run stops (exit 75)',
     )
+    .option('--workers <redis-url>', 'run the agents on orch workers through this Redis (redis://, rediss://; or ORCH_WORKERS)')
     .option('--detach', 'run in the background: print the run id and return at once')
     .option('--json', 'print NDJSON events instead of text');
 }
@@ -42,6 +43,7 @@ export function registerRun(program: Command, context: CommandContext): void {
         .argument('<prompts...>', 'prompt files, globs or directories of .md files')
         .option('--base <ref>', 'branch or commit the task branches start from (default: HEAD)')
         .option('--worktree-root <dir>', 'where worktrees go (default .gadugi/worktrees)')
+        .option('--remote <name|url>', 'with --workers: the git remote the code travels through (default: origin)')
         .option('--merge', 'integrate each task into orch/<run-id>/integration as soon as it succeeds (see orch merge)')
         // Set by --detach for the background process it starts.
         .addOption(new Option('--run-id <id>').hideHelp()),
