@@ -31,6 +31,7 @@ export function renderReportText(model: ReportModel): string {
         const facts = [
           attempt.turns !== undefined ? `${attempt.turns} turns` : undefined,
           attempt.costUsd !== undefined ? formatCost(attempt.costUsd) : undefined,
+          attempt.worker ? `on worker ${attempt.worker}` : undefined,
         ]
           .filter(Boolean)
           .join(', ');
