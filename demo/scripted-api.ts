@@ -13,8 +13,12 @@ export interface ToolCall {
   input: Record<string, unknown>;
 }
 
-export type Reply =
-  { tool: ToolCall } | { text: string } | { error: { status: number; type: string; message: string; retryAfterSeconds?: number } };
+/** Extra response headers, e.g. the `anthropic-ratelimit-unified-*` ones a plan's usage limit sends. */
+export type ReplyHeaders = Record<string, string>;
+
+export type Reply = (
+  { tool: ToolCall } | { text: string } | { error: { status: number; type: string; message: string; retryAfterSeconds?: number } }
+) & { headers?: ReplyHeaders };
 
 export interface Conversation {
   /** The user's prompt: the last text block of the first user turn. */
@@ -128,8 +132,8 @@ function readConversation(body: Json): Conversation {
   return conversation;
 }
 
-function sendEvents(response: ServerResponse, events: Array<[string, Json]>): void {
-  response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+function sendEvents(response: ServerResponse, events: Array<[string, Json]>, headers: ReplyHeaders = {}): void {
+  response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...headers });
   for (const [type, data] of events) response.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
   response.end();
 }
@@ -138,7 +142,7 @@ let counter = 0;
 
 function answer(response: ServerResponse, body: Json, reply: Reply): void {
   if ('error' in reply) {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...reply.headers };
     if (reply.error.retryAfterSeconds !== undefined) headers['retry-after'] = String(reply.error.retryAfterSeconds);
     response.writeHead(reply.error.status, headers);
     response.end(JSON.stringify({ type: 'error', error: { type: reply.error.type, message: reply.error.message } }));
@@ -155,7 +159,7 @@ function answer(response: ServerResponse, body: Json, reply: Reply): void {
       : { type: 'text_delta', text: reply.text };
   const stopReason = 'tool' in reply ? 'tool_use' : 'end_turn';
   if (body.stream !== true) {
-    response.writeHead(200, { 'content-type': 'application/json' });
+    response.writeHead(200, { 'content-type': 'application/json', ...reply.headers });
     const content = 'tool' in reply ? [{ ...block, input: reply.tool.input }] : [{ type: 'text', text: reply.text }];
     response.end(
       JSON.stringify({
@@ -171,28 +175,32 @@ function answer(response: ServerResponse, body: Json, reply: Reply): void {
     );
     return;
   }
-  sendEvents(response, [
+  sendEvents(
+    response,
     [
-      'message_start',
-      {
-        message: {
-          id: `msg_scripted_${counter}`,
-          type: 'message',
-          role: 'assistant',
-          model,
-          content: [],
-          stop_reason: null,
-          stop_sequence: null,
-          usage,
+      [
+        'message_start',
+        {
+          message: {
+            id: `msg_scripted_${counter}`,
+            type: 'message',
+            role: 'assistant',
+            model,
+            content: [],
+            stop_reason: null,
+            stop_sequence: null,
+            usage,
+          },
         },
-      },
+      ],
+      ['content_block_start', { index: 0, content_block: block }],
+      ['content_block_delta', { index: 0, delta }],
+      ['content_block_stop', { index: 0 }],
+      ['message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: 20 } }],
+      ['message_stop', {}],
     ],
-    ['content_block_start', { index: 0, content_block: block }],
-    ['content_block_delta', { index: 0, delta }],
-    ['content_block_stop', { index: 0 }],
-    ['message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: 20 } }],
-    ['message_stop', {}],
-  ]);
+    reply.headers,
+  );
 }
 
 async function readBody(request: IncomingMessage): Promise<Json> {

@@ -6,7 +6,8 @@
  *    printed as one figure (scripts/coverage.ts);
  * 2. the same suite again under each Node binary named in ORCH_TEST_NODES (paths separated by
  *    ':'), with that Node first on PATH, so orch and the fake agents run on it too. `.ci/run`
- *    installs Node 22 and 24 from the npm registry and names them here.
+ *    installs Node 22 and 24 from the npm registry and names them here. These runs set
+ *    ORCH_TEST_REPEAT=1: the headless-Chromium test of the HTML report runs once.
  *
  * Exits non-zero if any run fails.
  */
@@ -52,6 +53,8 @@ for (const node of (process.env.ORCH_TEST_NODES ?? '').split(':').filter(Boolean
   console.log(`\n== the suite on Node ${version} (${node})`);
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: [path.dirname(node), process.env.PATH ?? ''].join(path.delimiter) };
   delete env.ORCH_COVERAGE_DIR;
+  // Tests that prove something independent of Node (the HTML report in Chromium) run once.
+  env.ORCH_TEST_REPEAT = '1';
   if ((await run(node, [vitest, 'run'], env)) !== 0) failures.push(`Node ${version}`);
 }
 

@@ -1,4 +1,5 @@
 import type { AttemptKind, FailureKind, MergeStatus, RunStatus, TaskStatus } from './domain/vocabulary.js';
+import type { WaitReason } from './domain/waiting.js';
 
 /**
  * Everything core code reports, as data. Renderers (TTY, plain lines, NDJSON) consume these;
@@ -34,6 +35,23 @@ export type OrchEvent =
   | { type: 'task-worker'; taskId: string; attempt: number; worker: string; host: string; from?: string }
   | { type: 'limit'; limit: number; reason: LimitReason; running: number }
   | { type: 'api-pressure'; status: number; pausedForMs: number; pausedUntil: string; level: number }
+  /**
+   * A plan's usage limit, seen in an agent's stream or result: new starts pause until the reset
+   * (`pause`), the run stops admitting tasks because the reset is beyond --max-wait (`stop`), or,
+   * after a warning, the limit is held at `limit` until the reset (`cap`).
+   */
+  | {
+      type: 'usage-limit';
+      status: 'rejected' | 'allowed_warning';
+      resetsAt: string;
+      limitType?: string;
+      action: 'pause' | 'stop' | 'cap';
+      limit?: number;
+    }
+  /** The run's recorded cost reached its budget: no new task starts. */
+  | { type: 'budget'; costUsd: number; maxCostUsd: number }
+  /** Why pending tasks wait, for the tasks whose reason changed (a task stops waiting when it starts). */
+  | { type: 'waiting'; changes: Array<{ taskId: string; waiting: WaitReason }> }
   | { type: 'mode'; mode: 'sequential'; reason: string }
   /** The run stops admitting tasks and stops its running agents: the moment Ctrl-C (or an abort) reached it. */
   | { type: 'stopping'; reason: 'interrupt' | 'abort'; running: number; message?: string }
@@ -62,7 +80,7 @@ export type OrchEvent =
 /** A task's state change: what every transition returns and the ledger records. */
 export type TaskStatusEvent = Extract<OrchEvent, { type: 'task-status' }>;
 
-export type LimitReason = 'cores' | 'memory' | 'load' | 'api' | 'max-parallel' | 'sequential' | 'workers';
+export type LimitReason = 'cores' | 'memory' | 'load' | 'api' | 'usage-limit' | 'usage-warning' | 'max-parallel' | 'sequential' | 'workers';
 
 export interface TaskSummary {
   id: string;

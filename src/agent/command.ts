@@ -17,6 +17,8 @@ export interface InvocationContext {
   maxTurns?: number | undefined;
   /** Continue this Claude session instead of starting a new one. */
   resumeSessionId?: string | undefined;
+  /** `--max-budget-usd`: `agent.maxBudgetUsd`, capped by what is left of the run's budget. */
+  maxBudgetUsd?: number | undefined;
 }
 
 /**
@@ -37,7 +39,8 @@ const PLACEHOLDERS = {
   permission_mode: (agent: OrchConfig['agent']) => agent.permissionMode,
   allowed_tools: (agent: OrchConfig['agent']) => agent.allowedTools,
   append_system_prompt: (agent: OrchConfig['agent']) => agent.appendSystemPrompt ?? undefined,
-  max_budget_usd: (agent: OrchConfig['agent']) => (agent.maxBudgetUsd === null ? undefined : String(agent.maxBudgetUsd)),
+  max_budget_usd: (_agent: OrchConfig['agent'], context: InvocationContext) =>
+    context.maxBudgetUsd === undefined ? undefined : String(context.maxBudgetUsd),
   extra_args: (agent: OrchConfig['agent']) => agent.extraArgs,
   resume_session_id: (_agent: OrchConfig['agent'], context: InvocationContext) => context.resumeSessionId,
 } satisfies Record<string, (agent: OrchConfig['agent'], context: InvocationContext) => string | string[] | undefined>;
@@ -83,7 +86,7 @@ export function buildInvocation(agent: OrchConfig['agent'], context: InvocationC
   if (context.model) args.push('--model', context.model);
   if (context.maxTurns) args.push('--max-turns', String(context.maxTurns));
   if (agent.appendSystemPrompt) args.push('--append-system-prompt', agent.appendSystemPrompt);
-  if (agent.maxBudgetUsd) args.push('--max-budget-usd', String(agent.maxBudgetUsd));
+  if (context.maxBudgetUsd !== undefined) args.push('--max-budget-usd', String(context.maxBudgetUsd));
   if (context.resumeSessionId) args.push('--resume', context.resumeSessionId);
   args.push(...agent.extraArgs);
   // Last, because it takes a variable number of values (one rule per argument, spaces allowed).
@@ -113,7 +116,7 @@ export function unusedAgentSettings(
     ['permission_mode', '--permission-mode or agent.permissionMode', input.agent?.permissionMode !== undefined],
     ['allowed_tools', 'agent.allowedTools', input.agent?.allowedTools !== undefined],
     ['append_system_prompt', 'agent.appendSystemPrompt', config.agent.appendSystemPrompt !== null],
-    ['max_budget_usd', 'agent.maxBudgetUsd', config.agent.maxBudgetUsd !== null],
+    ['max_budget_usd', 'agent.maxBudgetUsd or budget.maxCostUsd', config.agent.maxBudgetUsd !== null || config.budget.maxCostUsd !== null],
     ['extra_args', 'agent.extraArgs', config.agent.extraArgs.length > 0],
   ];
   return set

@@ -1,10 +1,12 @@
 import { PRESSURE_STATUSES, type FailureKind } from '../domain/vocabulary.js';
 import type { StopReason } from '../executor/types.js';
-import type { AgentResult } from './stream.js';
+import { isUsageLimitText, parseResetTime } from './reset-time.js';
+import type { AgentResult, RateLimitInfo } from './stream.js';
 
 export type Outcome =
   | { status: 'succeeded'; reason?: string }
-  | { status: 'failed'; failure: FailureKind; reason: string; apiStatus?: number }
+  /** `resetsAt` (ms since epoch): when a plan's usage limit that refused the agent resets. */
+  | { status: 'failed'; failure: FailureKind; reason: string; apiStatus?: number; resetsAt?: number }
   | { status: 'interrupted'; reason: string };
 
 export interface OutcomeInput {
@@ -17,6 +19,10 @@ export interface OutcomeInput {
   stoppedBy?: StopReason | undefined;
   /** "text" agents (not Claude Code) have no result line: exit 0 is success. */
   output: 'stream-json' | 'text';
+  /** The latest `rejected` usage-limit report in the agent's stream, if any. */
+  rejected?: RateLimitInfo | undefined;
+  /** Now, to read a reset time written as a time of day ("resets 4pm"). */
+  now?: number;
 }
 
 function lastLine(text: string): string {
@@ -33,10 +39,37 @@ function exitText(input: OutcomeInput): string {
   return `exited ${input.exitCode ?? '?'}`;
 }
 
-function resultFailure(result: AgentResult): Outcome {
+/**
+ * A plan's usage limit refused the agent: the result says `api_error: "usage_limit_reached"` or
+ * "You've hit your … limit · resets …" (seen with the real CLI and a subscription login), and the
+ * reset comes from the stream's `rate_limit_event` or, failing that, from the text.
+ */
+function usageLimitFailure(result: AgentResult, text: string, input: OutcomeInput): Outcome | undefined {
+  if (result.apiError !== 'usage_limit_reached' && !isUsageLimitText(text)) return undefined;
+  const resetsAt = input.rejected?.resetsAt ?? parseResetTime(text, input.now ?? Date.now());
+  if (resetsAt === undefined) return undefined;
+  return {
+    status: 'failed',
+    failure: 'usage-limit',
+    reason: `usage limit: ${lastLine(text) || 'the plan’s usage limit is reached'}`,
+    apiStatus: result.apiErrorStatus ?? 429,
+    resetsAt,
+  };
+}
+
+function resultFailure(result: AgentResult, input: OutcomeInput): Outcome {
   const text = result.text ?? result.errors.join('; ');
   if (/not logged in/i.test(text)) {
     return { status: 'failed', failure: 'not-logged-in', reason: `claude is not logged in (${lastLine(text)})` };
+  }
+  const usage = usageLimitFailure(result, text, input);
+  if (usage) return usage;
+  if (result.subtype === 'error_max_budget_usd') {
+    return {
+      status: 'failed',
+      failure: 'budget',
+      reason: `error_max_budget_usd: ${lastLine(text) || 'the agent reached --max-budget-usd'}`,
+    };
   }
   const status = result.apiErrorStatus;
   if (status !== undefined && PRESSURE_STATUSES.has(status)) {
@@ -93,7 +126,7 @@ export function classifyOutcome(input: OutcomeInput): Outcome {
     const detail = lastLine(input.stderrTail);
     return { status: 'failed', failure: 'exit-code', reason: `${exitText(input)} without a result${detail ? `: ${detail}` : ''}` };
   }
-  if (result.isError) return resultFailure(result);
+  if (result.isError) return resultFailure(result, input);
   if (input.exitCode !== 0 && input.exitCode !== null) {
     return { status: 'failed', failure: 'exit-code', reason: `${exitText(input)} after a successful result` };
   }

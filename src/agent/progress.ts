@@ -1,9 +1,11 @@
-import type { AgentResult, StreamEvent } from './stream.js';
+import type { AgentResult, RateLimitInfo, StreamEvent } from './stream.js';
 
 /** What orch knows of a running agent from its stream so far. */
 export class AgentProgress {
   sessionId: string | undefined;
   result: AgentResult | undefined;
+  /** The latest `rejected` usage-limit report in the stream (its reset time explains an error result). */
+  rejected: RateLimitInfo | undefined;
   private readonly messageIds = new Set<string>();
   private anonymousTurns = 0;
 
@@ -27,6 +29,12 @@ export class AgentProgress {
       }
       case 'api-retry':
         return `API ${event.status ?? 'error'}: retry ${event.attempt ?? '?'}/${event.maxRetries ?? '?'}`;
+      case 'rate-limit':
+        if (event.info.status === 'rejected' && !event.info.usingOverage) {
+          this.rejected = event.info;
+          return `usage limit reached${event.info.limitType ? ` (${event.info.limitType})` : ''}`;
+        }
+        return undefined;
       case 'result':
         this.result = event.result;
         if (event.result.sessionId) this.sessionId = event.result.sessionId;

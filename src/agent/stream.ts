@@ -8,10 +8,26 @@ export interface AgentResult {
   costUsd?: number;
   sessionId?: string;
   apiErrorStatus?: number;
+  /** The CLI's name for the API error, e.g. `usage_limit_reached` (a plan's usage limit). */
+  apiError?: string;
   terminalReason?: string;
   errors: string[];
   /** Names of tools the permission mode refused. */
   permissionDenials: string[];
+}
+
+/**
+ * A plan's usage limit as the CLI reports it (`rate_limit_event`, seen with a subscription login):
+ * `allowed`, `allowed_warning` (close to the limit) or `rejected` (used up), and when it resets.
+ */
+export interface RateLimitInfo {
+  status: string;
+  /** When the limit resets, ms since epoch (the CLI gives epoch seconds). */
+  resetsAt?: number;
+  /** `five_hour`, `seven_day`, `seven_day_opus`… */
+  limitType?: string;
+  /** Paid extra usage covers requests past the limit: nothing is refused. */
+  usingOverage: boolean;
 }
 
 /** One line of `claude -p --output-format stream-json --verbose`, as orch uses it. */
@@ -20,6 +36,7 @@ export type StreamEvent =
   | { kind: 'assistant'; messageId?: string; text?: string; toolUse?: { name: string; summary: string } }
   | { kind: 'tool-result'; isError: boolean; text: string }
   | { kind: 'api-retry'; status?: number; attempt?: number; maxRetries?: number; delayMs?: number }
+  | { kind: 'rate-limit'; info: RateLimitInfo }
   | { kind: 'result'; result: AgentResult }
   | { kind: 'other'; type: string };
 
@@ -64,8 +81,18 @@ function parseResult(line: Json): AgentResult {
   assign('costUsd', num(line.total_cost_usd));
   assign('sessionId', str(line.session_id));
   assign('apiErrorStatus', num(line.api_error_status));
+  assign('apiError', str(line.api_error));
   assign('terminalReason', str(line.terminal_reason));
   return result;
+}
+
+function parseRateLimit(info: Json): RateLimitInfo {
+  const parsed: RateLimitInfo = { status: str(info.status) ?? 'unknown', usingOverage: info.isUsingOverage === true };
+  const resetsAt = num(info.resetsAt);
+  if (resetsAt !== undefined) parsed.resetsAt = resetsAt * 1000;
+  const limitType = str(info.rateLimitType);
+  if (limitType) parsed.limitType = limitType;
+  return parsed;
 }
 
 /** Parses one line; undefined for blank or non-JSON lines (the stream may hold stray output). */
@@ -81,6 +108,8 @@ export function parseStreamLine(raw: string): StreamEvent | undefined {
   if (!isObject(line)) return undefined;
   const type = str(line.type) ?? 'unknown';
   if (type === 'result') return { kind: 'result', result: parseResult(line) };
+  if (type === 'rate_limit_event' && isObject(line.rate_limit_info))
+    return { kind: 'rate-limit', info: parseRateLimit(line.rate_limit_info) };
   if (type === 'system') {
     if (line.subtype === 'init') {
       const event: StreamEvent = { kind: 'init' };

@@ -1,4 +1,5 @@
 import type { EventSink } from '../events.js';
+import type { Registry } from '../state/registry.js';
 import type { UserError } from '../errors.js';
 import type { CommandContext } from './context.js';
 import { handleStopSignals, type Interruptible } from './signals.js';
@@ -9,6 +10,15 @@ export interface DrivenOutcome {
   exitCode: number;
   error?: UserError | undefined;
   internalError?: Error | undefined;
+  /** Things to say once it has ended (an onRunEnd hook that failed). */
+  warnings?: string[] | undefined;
+  /** Why it stopped before its end on purpose, and how to continue. */
+  paused?: string | undefined;
+}
+
+/** What a live view draws from: the run's registry as it is now (read-only). */
+export interface Watchable {
+  registry?: () => Registry;
 }
 
 /**
@@ -18,7 +28,7 @@ export interface DrivenOutcome {
 export async function driveRun(
   context: CommandContext,
   json: boolean,
-  start: (sink: EventSink, onStart: (target: Interruptible) => void) => Promise<{ outcome: DrivenOutcome }>,
+  start: (sink: EventSink, onStart: (target: Interruptible & Watchable) => void) => Promise<{ outcome: DrivenOutcome }>,
 ): Promise<void> {
   const { chooseRenderer } = await import('../render/renderer.js');
   const renderer = chooseRenderer(json, context.out);
@@ -27,10 +37,16 @@ export async function driveRun(
   try {
     const { outcome } = await start(
       (event) => renderer.event(event),
-      (target) => signals.attach(target),
+      (target) => {
+        signals.attach(target);
+        const { registry } = target;
+        if (registry) renderer.attach?.(() => registry.call(target));
+      },
     );
     renderer.close();
     if (outcome.error) context.err(`orch: ${outcome.error.message}`);
+    if (outcome.paused) context.err(`orch: ${outcome.paused}`);
+    for (const warning of outcome.warnings ?? []) context.err(`orch: warning: ${warning}`);
     // A bug in orch: where it happened is worth more than a tidy line.
     if (outcome.internalError?.stack) context.err(outcome.internalError.stack);
     context.setExitCode(outcome.exitCode);

@@ -6,6 +6,7 @@ import { registerLogs } from './commands/logs.js';
 import { registerMcp } from './commands/mcp.js';
 import { registerMerge } from './commands/merge.js';
 import { registerPlan } from './commands/plan.js';
+import { registerReport } from './commands/report.js';
 import { registerResume } from './commands/resume.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
@@ -54,6 +55,7 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
   registerLogs(program, context);
   registerInit(program, context);
   registerMcp(program, context);
+  registerReport(program, context);
   registerWorker(program, context);
 
   try {

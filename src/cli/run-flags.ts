@@ -11,6 +11,8 @@ export interface RunFlagOptions {
   permissionMode?: string;
   worktreeRoot?: string;
   fallback?: boolean;
+  maxWait?: string;
+  maxCost?: string;
   workers?: string;
   remote?: string;
 }
@@ -32,6 +34,8 @@ export function flagOverrides(options: RunFlagOptions): FlagOverride[] {
     { key: 'agent.permissionMode', value: options.permissionMode, flag: '--permission-mode' },
     { key: 'worktree.root', value: options.worktreeRoot, flag: '--worktree-root' },
     { key: 'fallback.enabled', value: options.fallback === false ? false : undefined, flag: '--no-fallback' },
+    { key: 'api.maxWait', value: options.maxWait, flag: '--max-wait' },
+    { key: 'budget.maxCostUsd', value: numeric(options.maxCost?.replace(/^\$/, '')), flag: '--max-cost' },
     { key: 'workers.url', value: options.workers, flag: '--workers' },
     { key: 'workers.remote', value: options.remote, flag: '--remote' },
   ];

@@ -8,6 +8,7 @@ import { ConflictIndex } from '../graph/conflicts.js';
 import { chooseSampler } from '../scheduler/sampler.js';
 import type { RunStore } from '../state/store.js';
 import { localEnvironment } from './local-environment.js';
+import { localHooks } from '../hooks/hooks.js';
 import { RunIntegrator } from '../merge/run-integrator.js';
 import { mergeSettings } from '../merge/queue.js';
 import { integrationBranchName, integrationWorktreePath } from '../state/paths.js';
@@ -56,6 +57,7 @@ export async function executeRun(
     sampler: chooseSampler(env),
     executor: workers ? new QueueExecutor(workers.link, workers.git, config, store.paths.dir, store.run.baseSha) : executor,
     capacity: workers?.link,
+    hooks: localHooks(config, { dir: store.paths.dir, repoRoot: store.run.repoRoot, baseRef: store.run.baseRef }, env),
     integrator,
   });
   holder.orchestrator = orchestrator;

@@ -35,6 +35,8 @@ export interface MergeOutcome {
 export interface MergeControl {
   interrupt(): void;
   killNow(): void;
+  /** The run's registry as the queue changes it (for a live view). */
+  registry(): Registry;
 }
 
 /** The merge settings a merge (or `run --merge`) is about to use: git recent enough, `--into` usable, the check startable. */
@@ -132,6 +134,7 @@ export async function mergeRun(
       runFinished: () => true,
     });
     onStart({
+      registry: () => store.registry,
       interrupt: () => stop.abort('user'),
       killNow: () => {
         stop.abort('user');

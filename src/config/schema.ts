@@ -102,6 +102,8 @@ export const configSchema = z.strictObject({
       backoffBase: duration.prefault('15s'),
       backoffMax: duration.prefault('5m'),
       quietPeriod: duration.prefault('60s'),
+      // A plan's usage limit that resets later than this stops the run (resumable, exit 75) instead of waiting.
+      maxWait: duration.prefault('6h'),
     })
     .prefault({}),
   fallback: z
@@ -142,6 +144,21 @@ export const configSchema = z.strictObject({
     .strictObject({
       interval: duration.prefault('2s'),
       staleAfter: duration.prefault('30s'),
+    })
+    .prefault({}),
+  budget: z
+    .strictObject({
+      /** Once the run's recorded cost reaches this, no new task starts (null: no budget). */
+      maxCostUsd: z.number().positive().nullable().prefault(null),
+    })
+    .prefault({}),
+  hooks: z
+    .strictObject({
+      /** Run (argv, no shell) when a task ends: succeeded, failed or skipped. */
+      onTaskEnd: z.array(z.string().min(1)).min(1).nullable().prefault(null),
+      /** Run (argv, no shell) when the run ends, whatever its ending. */
+      onRunEnd: z.array(z.string().min(1)).min(1).nullable().prefault(null),
+      timeout: duration.prefault('30s'),
     })
     .prefault({}),
 });

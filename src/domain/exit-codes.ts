@@ -6,6 +6,11 @@ export const EXIT = {
   failed: 1,
   /** Bad input or an unusable environment: nothing was done. */
   usage: 2,
+  /**
+   * The run stopped before its end on purpose and `orch resume` continues it: a plan's usage limit
+   * resets later than `--max-wait`, or the run's budget (`--max-cost`) was reached. EX_TEMPFAIL.
+   */
+  paused: 75,
   /** `orch wait --timeout` passed before the run ended (as timeout(1) does). */
   waitTimeout: 124,
   /** Interrupted (Ctrl-C, SIGTERM). */

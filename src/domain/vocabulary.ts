@@ -7,14 +7,21 @@
 export const TASK_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'interrupted'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
-export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'interrupted', 'aborted'] as const;
+/** `paused`: stopped before the end on purpose (a usage limit beyond --max-wait, the budget): `orch resume` continues it. */
+export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'interrupted', 'aborted', 'paused'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
-/** Why a task failed; `timeout`, `setup` and `rate-limited` are named by the issues users file. */
+/**
+ * Why a task failed; `timeout`, `setup` and `rate-limited` are named by the issues users file.
+ * `usage-limit`: a plan's usage window is used up (it resets at a known time); `budget`: the agent
+ * reached its `--max-budget-usd`.
+ */
 export const FAILURE_KINDS = [
   'agent-error',
   'api-error',
   'rate-limited',
+  'usage-limit',
+  'budget',
   'not-logged-in',
   'timeout',
   'no-result',

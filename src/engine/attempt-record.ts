@@ -33,7 +33,12 @@ export interface AttemptRequest {
 }
 
 /** What an executor needs to run the attempt, from the run's registry and settings. */
-export async function attemptSpec(store: RunStore, config: OrchConfig, request: AttemptRequest): Promise<AttemptSpec> {
+export async function attemptSpec(
+  store: RunStore,
+  config: OrchConfig,
+  request: AttemptRequest,
+  budgetLeftUsd?: number,
+): Promise<AttemptSpec> {
   const { task, attempt } = request;
   const run = store.run;
   return {
@@ -49,6 +54,7 @@ export async function attemptSpec(store: RunStore, config: OrchConfig, request: 
       timeoutMs: task.timeoutMs ?? config.timeouts.task,
       model: task.model ?? config.agent.model ?? undefined,
       maxTurns: task.maxTurns ?? config.agent.maxTurns ?? undefined,
+      maxBudgetUsd: agentBudget(config.agent.maxBudgetUsd, budgetLeftUsd),
     },
     attempt: { number: attempt.number, kind: attempt.kind, log: attempt.log, stderr: attempt.stderr, prompt: attempt.prompt },
     base: task.startSha ? { ref: run.merge?.branch ?? run.baseRef, sha: task.startSha } : { ref: run.baseRef, sha: run.baseSha },
@@ -67,11 +73,21 @@ export async function attemptSpec(store: RunStore, config: OrchConfig, request: 
   };
 }
 
+/**
+ * An agent's `--max-budget-usd`: the configured one, capped by what is left of the run's budget
+ * (rounded down to a hundredth of a cent, never below one).
+ */
+export function agentBudget(configured: number | null, leftUsd: number | undefined): number | undefined {
+  if (leftUsd === undefined) return configured ?? undefined;
+  const left = Math.max(0.0001, Math.floor(leftUsd * 10_000) / 10_000);
+  return configured === null ? left : Math.min(configured, left);
+}
+
 /** Applies what an executor saw while the attempt ran to the task's record (the caller saves it). */
 export function applyUpdate(
   task: TaskRecord,
   attempt: AttemptRecord,
-  update: Exclude<AttemptUpdate, { kind: 'api-retry' }>,
+  update: Exclude<AttemptUpdate, { kind: 'api-retry' } | { kind: 'usage-limit' }>,
   now: number,
 ): void {
   switch (update.kind) {

@@ -1,5 +1,7 @@
 import type { Outcome } from '../agent/outcome.js';
-import { machineRefused } from '../domain/vocabulary.js';
+import { machineRefused, type FailureKind } from '../domain/vocabulary.js';
+
+const ACCOUNT_FAILURES: ReadonlySet<FailureKind> = new Set(['rate-limited', 'usage-limit', 'budget']);
 
 export interface BreakerPolicy {
   /** `fallback.enabled`: with it off (`--no-fallback`), repeated failures never switch the run to one task at a time. */
@@ -28,8 +30,8 @@ export interface BreakerVerdict {
 }
 
 /**
- * The circuit breaker: parallel failures in a row (not rate limiting, which is the account's,
- * not the tasks') switch the run to one task at a time, and a machine that refuses to start
+ * The circuit breaker: parallel failures in a row (not rate limiting, usage limits or budgets,
+ * which are the account's, not the tasks') switch the run to one task at a time, and a machine that refuses to start
  * processes does so at once (that protects the machine, so it holds even with `--no-fallback`).
  * A success resets the count.
  */
@@ -44,7 +46,8 @@ export function breakerAfterAttempt(consecutiveFailures: number, input: BreakerI
       switchToSequential: `the machine refused to start an agent (${input.spawnError})`,
     };
   }
-  if (!input.parallel || outcome.failure === 'rate-limited') return { consecutiveFailures, failedInParallel: false };
+  // Rate limiting, a plan's usage limit and a spent budget are the account's, not the task's.
+  if (!input.parallel || ACCOUNT_FAILURES.has(outcome.failure)) return { consecutiveFailures, failedInParallel: false };
   const count = consecutiveFailures + 1;
   const verdict: BreakerVerdict = { consecutiveFailures: count, failedInParallel: true };
   if (policy.enabled && count >= policy.threshold) verdict.switchToSequential = `${count} tasks failed in a row while running in parallel`;

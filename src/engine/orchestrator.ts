@@ -8,6 +8,11 @@ import { ApiPressure } from '../scheduler/api-pressure.js';
 import { computeLimit, workersLimit, type ConcurrencyLimit } from '../scheduler/limiter.js';
 import { blockedTasks, pickReady, type SchedulableTask } from '../scheduler/policy.js';
 import type { ResourceSample, Sampler } from '../scheduler/sampler.js';
+import type { UsageSignal } from '../scheduler/usage-limit.js';
+import { sameWait, waitingReasons } from '../scheduler/waiting.js';
+import { runEndPayload, taskEndPayload, type HookRunner } from '../hooks/hooks.js';
+import type { Registry } from '../state/registry.js';
+import { AccountLimits } from './account-limits.js';
 import type { AttemptRecord, TaskRecord } from '../state/registry.js';
 import type { RunStore } from '../state/store.js';
 import { applyUpdate, attemptSpec, newAttempt, recordResult, type AttemptRequest } from './attempt-record.js';
@@ -28,6 +33,8 @@ export interface OrchestratorDeps {
   sampler: Sampler;
   clock?: Clock;
   random?: () => number;
+  /** The user's notification hooks (`hooks.onTaskEnd`, `hooks.onRunEnd`), if any. */
+  hooks?: HookRunner | undefined;
   /** `run --merge`: integrates tasks as they succeed. */
   integrator?: Integrator | undefined;
   /** `run --workers`: attempts run on the workers, as many at once as their slots allow (not this machine's). */
@@ -46,6 +53,10 @@ export interface RunOutcome {
   error?: UserError;
   /** Set when the run was aborted by a bug in orch: its stack trace is worth printing. */
   internalError?: Error;
+  /** Things to say after the run's end that its ledger could no longer hold (an onRunEnd hook that failed). */
+  warnings?: string[];
+  /** Why the run stopped before its end on purpose (a usage limit beyond --max-wait, the budget): what `orch resume` needs. */
+  paused?: string;
 }
 
 /** An attempt under way: what stops it. */
@@ -77,6 +88,9 @@ export class Orchestrator {
   private readonly cancelTimers: Array<() => void> = [];
   private cancelWake: (() => void) | undefined;
   private lastLimit: ConcurrencyLimit | undefined;
+  private readonly limits: AccountLimits;
+  private readonly taskHooks = new Set<Promise<void>>();
+  private readonly lateWarnings: string[] = [];
   private resolveDone!: (outcome: RunOutcome) => void;
   private readonly done = new Promise<RunOutcome>((resolve) => {
     this.resolveDone = resolve;
@@ -85,6 +99,7 @@ export class Orchestrator {
   constructor(private readonly deps: OrchestratorDeps) {
     this.clock = deps.clock ?? systemClock;
     this.api = new ApiPressure(deps.config.api, deps.random);
+    this.limits = new AccountLimits(deps.store.registry, deps.config);
   }
 
   private get store(): RunStore {
@@ -99,10 +114,18 @@ export class Orchestrator {
     return this.interrupted || this.abortError !== undefined;
   }
 
+  /** The run's registry as it is now (for renderers to read: the engine is its only writer). */
+  registry(): Registry {
+    return this.store.registry;
+  }
+
   /** Runs until every task is finished (or the run is stopped); `adopted` are agents already running. */
   async run(adopted: AttemptRequest[] = [], warnings: readonly string[] = []): Promise<RunOutcome> {
     this.fallbackDone = this.store.tasks.some((task) => task.attemptLog.some((attempt) => attempt.kind === 'fallback'));
+    const inherited = this.limits.restore(this.clock.now());
     for (const message of warnings) await this.record({ type: 'warning', message });
+    await this.checkBudget();
+    if (inherited) await this.usageSignal(inherited);
     await this.resample();
     this.cancelTimers.push(this.clock.every(this.config.heartbeat.interval, () => this.heartbeat()));
     this.cancelTimers.push(this.clock.every(this.config.concurrency.sampleInterval, () => void this.resample().then(() => this.kick())));
@@ -158,16 +181,50 @@ export class Orchestrator {
       .catch((error: unknown) => this.fail(error));
   }
 
+  /** A plan's usage limit seen live in an agent's stream, or in a failed result. */
+  async usageSignal(signal: UsageSignal): Promise<void> {
+    const outcome = this.limits.usageSignal(signal, this.clock.now(), this.active.size);
+    if (outcome.kind === 'pressure') this.apiSignal(429);
+    if (outcome.kind !== 'event') return;
+    await this.record(outcome.event);
+    this.kick();
+  }
+
+  /** Once the recorded cost reaches the budget, the run admits nothing more. */
+  private async checkBudget(): Promise<void> {
+    const event = this.limits.checkBudget();
+    if (event) await this.record(event);
+  }
+
+  private get halt(): AccountLimits['halt'] {
+    return this.limits.halt;
+  }
+
   private stopAll(reason: 'user' | 'abort'): void {
     for (const { stop } of this.active.values()) if (!stop.signal.aborted) stop.abort(reason satisfies StopReason);
     this.deps.integrator?.stop(reason);
   }
 
   /** Every state change also says this orchestrator was alive then (where a session killed with kill -9 ends). */
-  private record(event: OrchEvent): Promise<unknown> {
+  private async record(event: OrchEvent): Promise<void> {
     const session = this.store.run.sessions.at(-1);
     if (session) session.lastAliveAt = new Date(this.clock.now()).toISOString();
-    return this.store.record(event);
+    await this.store.record(event);
+    if (event.type === 'task-status' && (event.status === 'succeeded' || event.status === 'failed' || event.status === 'skipped')) {
+      this.startTaskHook(this.store.task(event.taskId));
+    }
+  }
+
+  /** `hooks.onTaskEnd`, in the background: the run goes on; a failure is recorded as a warning. */
+  private startTaskHook(task: TaskRecord): void {
+    const hooks = this.deps.hooks;
+    if (!hooks) return;
+    const running = hooks
+      .run(taskEndPayload(this.store.run, task))
+      .then((failure) => (failure ? this.record({ type: 'warning', message: failure }) : undefined))
+      .catch(() => undefined)
+      .finally(() => this.taskHooks.delete(running));
+    this.taskHooks.add(running);
   }
 
   private async resample(): Promise<void> {
@@ -234,17 +291,24 @@ export class Orchestrator {
     }));
   }
 
+  /** The machine's limit (or an API pause's), with a plan's usage limit applied over it. */
   private currentLimit(now: number): ConcurrencyLimit {
-    if (this.api.isPaused(now)) return { value: Math.max(1, this.active.size), reason: 'api' };
+    if (this.api.isPaused(now)) return this.limits.limit({ value: Math.max(1, this.active.size), reason: 'api' }, this.active.size, now);
     const sequential = this.store.run.mode === 'sequential';
-    if (this.deps.capacity) return workersLimit({ slots: this.deps.capacity.slots(), maxParallel: this.config.maxParallel, sequential });
-    return computeLimit({
+    if (this.deps.capacity)
+      return this.limits.limit(
+        workersLimit({ slots: this.deps.capacity.slots(), maxParallel: this.config.maxParallel, sequential }),
+        this.active.size,
+        now,
+      );
+    const limit = computeLimit({
       sample: this.sample ?? { cores: 1, availableMemMb: Number.MAX_SAFE_INTEGER, loadPerCore: 0 },
       running: this.active.size,
       concurrency: this.config.concurrency,
       maxParallel: this.config.maxParallel,
       sequential,
     });
+    return this.limits.limit(limit, this.active.size, now);
   }
 
   private async tick(): Promise<void> {
@@ -253,6 +317,9 @@ export class Orchestrator {
       return;
     }
     await this.skipBlocked();
+    await this.checkBudget();
+    // A pause or a cap whose reset has passed leaves the registry with the next write.
+    this.limits.save(this.clock.now());
 
     const now = this.clock.now();
     const limit = this.currentLimit(now);
@@ -262,18 +329,28 @@ export class Orchestrator {
       await this.record({ type: 'limit', limit: limit.value, reason: limit.reason, running: this.active.size });
     }
 
-    const paused = this.api.isPaused(now);
-    if (paused) this.wakeAt(this.api.until);
+    const usagePausedUntil = this.limits.usageAt(now).pausedUntil;
+    const paused = this.api.isPaused(now) || usagePausedUntil !== undefined;
+    if (this.halt) {
+      // Nothing new starts; running tasks finish.
+    } else if (paused) this.wakeAt(Math.max(this.api.until, usagePausedUntil ?? 0));
     else {
       const ready = pickReady(this.schedulable(), new Set(this.active.keys()), limit.value - this.active.size, this.deps.conflicts, now);
       for (const id of ready) this.launch(id);
     }
-    if (this.active.size > 0) return;
+    // Decided on what runs now: an attempt that ends while the reasons are recorded kicks another tick.
+    const busy = this.active.size > 0;
+    await this.updateWaiting(now, limit);
+    if (busy) return;
 
     const pending = this.store.tasks.filter((task) => task.status === 'pending');
     if (pending.length === 0) {
-      if (await this.startFallbackPass()) this.kick();
+      if (!this.halt && (await this.startFallbackPass())) this.kick();
       else await this.finish();
+      return;
+    }
+    if (this.halt) {
+      await this.finish();
       return;
     }
     if (paused) return;
@@ -285,6 +362,39 @@ export class Orchestrator {
     // No live worker takes the run's jobs: the next sample looks again.
     if (limit.value === 0) return;
     throw new Error(`no task can start but ${pending.map((task) => task.id).join(', ')} are pending`);
+  }
+
+  /**
+   * Works out why each pending task waits (see scheduler/waiting.ts), keeps it on the task, and
+   * records the tasks whose reason changed as one `waiting` event.
+   */
+  private async updateWaiting(now: number, limit: ConcurrencyLimit | undefined = this.lastLimit): Promise<void> {
+    const usage = this.limits.usageAt(now);
+    const reasons = waitingReasons({
+      tasks: this.store.tasks.map((task) => ({
+        id: task.id,
+        status: task.status,
+        dependsOn: task.dependsOn,
+        retryAt: task.retryAt ? Date.parse(task.retryAt) : undefined,
+      })),
+      running: new Set(this.active.keys()),
+      conflicts: this.store.run.conflicts,
+      limit: limit ?? { value: 1, reason: 'cores' },
+      apiPausedUntil: this.api.isPaused(now) ? this.api.until : undefined,
+      usagePausedUntil: usage.pausedUntil,
+      usageLimitType: usage.limitType,
+      halted: this.limits.waitingHalt(),
+      stopping: this.stopping,
+      now,
+    });
+    const changes: Array<{ taskId: string; waiting: NonNullable<TaskRecord['waiting']> }> = [];
+    for (const [id, reason] of reasons) {
+      const task = this.store.task(id);
+      if (sameWait(task.waiting, reason)) continue;
+      task.waiting = reason;
+      changes.push({ taskId: id, waiting: reason });
+    }
+    if (changes.length > 0) await this.record({ type: 'waiting', changes });
   }
 
   /** Wakes the scheduler at a given time (a retry's backoff or an API pause ending). */
@@ -391,7 +501,7 @@ export class Orchestrator {
     const { task, attempt } = request;
     const active = this.active.get(task.id)!;
     try {
-      const spec = await attemptSpec(this.store, this.config, request);
+      const spec = await attemptSpec(this.store, this.config, request, this.limits.budgetLeft());
       return await this.deps.executor.run(spec, {
         signal: active.stop.signal,
         kill: active.kill.signal,
@@ -408,6 +518,10 @@ export class Orchestrator {
   private async onUpdate(task: TaskRecord, attempt: AttemptRecord, update: AttemptUpdate): Promise<void> {
     if (update.kind === 'api-retry') {
       this.apiSignal(update.status, update.retryDelayMs);
+      return;
+    }
+    if (update.kind === 'usage-limit') {
+      await this.usageSignal(update).catch((error: unknown) => this.fail(error));
       return;
     }
     const previousWorker = attempt.worker;
@@ -444,9 +558,12 @@ export class Orchestrator {
       backoffMs: this.config.retries.backoff,
       apiRequeues: this.config.retries.apiRequeues,
     };
-    const decision = decideAttempt(task, attempt, outcome, result.spawnError, policy, this.stopping);
+    const budgetReached = this.limits.budgetReached();
+    const decision = decideAttempt(task, attempt, outcome, result.spawnError, policy, this.stopping, { budgetReached, now });
 
-    if (outcome.status === 'failed' && outcome.apiStatus !== undefined) this.apiSignal(outcome.apiStatus);
+    if (outcome.status === 'failed' && outcome.failure === 'usage-limit' && outcome.resetsAt !== undefined) {
+      await this.usageSignal({ status: 'rejected', resetsAt: outcome.resetsAt });
+    } else if (outcome.status === 'failed' && outcome.apiStatus !== undefined) this.apiSignal(outcome.apiStatus);
     const breaker = breakerAfterAttempt(
       this.consecutiveParallelFailures,
       { outcome, parallel: attempt.parallel, spawnError: result.spawnError, stopping: this.stopping },
@@ -466,11 +583,17 @@ export class Orchestrator {
       );
     }
     await this.record(event);
+    await this.checkBudget();
   }
 
   private async finish(): Promise<void> {
     if (this.finishing) return;
     this.finishing = true;
+    try {
+      await this.updateWaiting(this.clock.now());
+    } catch {
+      // A full disk: the run-finished record below says so.
+    }
     // The merge queue ends first, with the heartbeat still going (its checks may take a while).
     let merge: MergeSummary | undefined;
     try {
@@ -487,10 +610,14 @@ export class Orchestrator {
       session.finishedAt = now;
       session.lastAliveAt = now;
     }
+    // Task hooks still running finish first: their failures belong in the ledger, before its end.
+    while (this.taskHooks.size > 0) await Promise.all([...this.taskHooks]);
     const summary = summarize(this.store.registry, this.clock.now());
     if (merge) summary.merge = merge;
-    const { status, exitCode } = runEnding(summary.counts, this.interrupted, this.abortError?.exitCode, merge);
+    const { status, exitCode } = runEnding(summary.counts, this.interrupted, this.abortError?.exitCode, merge, this.halt !== undefined);
     if (this.abortError) run.reason = this.abortError.message;
+    else if (this.halt && summary.counts.pending > 0) run.reason = this.halt.message;
+    else delete run.halted;
     run.status = status;
     run.exitCode = exitCode;
     run.finishedAt = now;
@@ -504,11 +631,16 @@ export class Orchestrator {
       this.resolveDone(this.outcome(this.abortError.exitCode));
       return;
     }
+    // The run has ended on record; a hook that fails now can only be said, not recorded.
+    const failure = await this.deps.hooks?.run(runEndPayload(run, summary, exitCode));
+    if (failure) this.lateWarnings.push(failure);
     this.resolveDone(this.outcome(exitCode));
   }
 
   private outcome(exitCode: number): RunOutcome {
     const outcome: RunOutcome = { exitCode };
+    if (this.lateWarnings.length > 0) outcome.warnings = [...this.lateWarnings];
+    if (exitCode === EXIT.paused && this.halt) outcome.paused = this.halt.message;
     if (this.abortError) outcome.error = this.abortError;
     if (this.internalError) outcome.internalError = this.internalError;
     return outcome;

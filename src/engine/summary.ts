@@ -55,16 +55,22 @@ export function summarize(registry: Registry, now: number = Date.now()): RunSumm
   };
 }
 
-/** How a run ends, from what happened to it: aborted (its own code), interrupted (130), failed (1), succeeded (0). */
+/**
+ * How a run ends, from what happened to it: aborted (its own code), interrupted (130), failed (1),
+ * paused (75: it stopped admitting tasks on purpose — a usage limit beyond --max-wait, the budget —
+ * and tasks are left for `orch resume`), succeeded (0). A failure outranks a pause: it needs a look.
+ */
 export function runEnding(
   counts: Record<TaskStatus, number>,
   interrupted: boolean,
   abortExitCode: number | undefined,
   merge?: MergeSummary,
+  halted = false,
 ): { status: RunStatus; exitCode: number } {
   if (abortExitCode !== undefined) return { status: 'aborted', exitCode: abortExitCode };
   if (interrupted) return { status: 'interrupted', exitCode: EXIT.interrupted };
   if (counts.failed > 0 || counts.skipped > 0) return { status: 'failed', exitCode: EXIT.failed };
+  if (halted && counts.pending > 0) return { status: 'paused', exitCode: EXIT.paused };
   // With --merge the run is only a success when every task was integrated too.
   if (merge && (merge.counts.merged < merge.tasks.length || merge.into?.moved === false))
     return { status: 'failed', exitCode: EXIT.failed };

@@ -20,6 +20,7 @@ export function markRunning(task: TaskRecord, attempt: AttemptRecord): TaskStatu
   delete task.finishedAt;
   delete task.retryAt;
   delete task.next;
+  delete task.waiting;
   delete task.agent;
   delete task.reason;
   delete task.failure;
@@ -41,6 +42,7 @@ export function markSkipped(task: TaskRecord, cause: TaskRecord, now: string): T
   task.skippedBecause = cause.id;
   task.reason = `dependency ${cause.id} ${cause.status}`;
   task.finishedAt = now;
+  delete task.waiting;
   return { type: 'task-status', taskId: task.id, status: 'skipped', previous, attempt: task.attempts, reason: task.reason };
 }
 
@@ -110,6 +112,7 @@ export function markFinished(
   const previous = task.status;
   task.status = status;
   task.finishedAt = now;
+  delete task.waiting;
   delete task.reason;
   delete task.failure;
   if (detail.reason) task.reason = detail.reason;

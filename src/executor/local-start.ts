@@ -174,6 +174,7 @@ async function spawnAgent(
     model: task.model,
     maxTurns: task.maxTurns,
     resumeSessionId: spec.resumeSessionId,
+    maxBudgetUsd: task.maxBudgetUsd,
   });
   const agent = ProcessGroup.spawn({
     file: invocation.file,

@@ -55,6 +55,18 @@ export async function watchAgent(
     if (event.kind === 'api-retry' && event.status !== undefined) {
       void control.update({ kind: 'api-retry', status: event.status, retryDelayMs: event.delayMs });
     }
+    if (
+      event.kind === 'rate-limit' &&
+      !event.info.usingOverage &&
+      (event.info.status === 'rejected' || event.info.status === 'allowed_warning')
+    ) {
+      void control.update({
+        kind: 'usage-limit',
+        status: event.info.status,
+        resetsAt: event.info.resetsAt,
+        limitType: event.info.limitType,
+      });
+    }
     if (progress.sessionId && progress.sessionId !== hadSession) void control.update({ kind: 'session', sessionId: progress.sessionId });
     if (activity) void control.update({ kind: 'activity', activity, turns: progress.turns });
   });
@@ -100,6 +112,8 @@ export async function watchAgent(
     stderrTail: await readTail(stderrFile),
     stoppedBy: stop.aborted ? (stop.reason as StopReason) : undefined,
     output: config.agent.command ? config.agent.output : 'stream-json',
+    rejected: progress.rejected,
+    now: Date.now(),
   });
   const saved = options.saveWork ? await saveWork(spec, outcome, copiedFiles) : { outcome };
   return {

@@ -98,7 +98,8 @@ export class QueueExecutor implements Executor {
         permissionMode: agent.permissionMode,
         allowedTools: agent.allowedTools,
         appendSystemPrompt: agent.appendSystemPrompt,
-        maxBudgetUsd: agent.maxBudgetUsd,
+        // agent.maxBudgetUsd capped by what is left of the run's budget when the attempt starts.
+        maxBudgetUsd: spec.task.maxBudgetUsd ?? null,
         extraArgs: agent.extraArgs,
         inactivityMs: timeouts.inactivity,
         killGraceMs: timeouts.killGrace,

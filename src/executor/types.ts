@@ -53,6 +53,8 @@ export interface AttemptSpec {
     timeoutMs: number;
     model?: string | undefined;
     maxTurns?: number | undefined;
+    /** The agent's `--max-budget-usd`: `agent.maxBudgetUsd`, capped by what is left of the run's budget. */
+    maxBudgetUsd?: number | undefined;
   };
   attempt: {
     number: number;
@@ -116,7 +118,12 @@ export type AttemptUpdate =
   /** A worker took the job (another one, when the first was lost). */
   | { kind: 'worker'; worker: { id: string; name: string; host: string } }
   /** The agent's CLI is retrying an API error: pressure on the account that the whole run should feel. */
-  | { kind: 'api-retry'; status: number; retryDelayMs?: number | undefined };
+  | { kind: 'api-retry'; status: number; retryDelayMs?: number | undefined }
+  /**
+   * The agent's CLI reported the plan's usage limit: used up (`rejected`) or close (`allowed_warning`),
+   * with its reset (ms since epoch). The whole run should feel it.
+   */
+  | { kind: 'usage-limit'; status: 'rejected' | 'allowed_warning'; resetsAt?: number | undefined; limitType?: string | undefined };
 
 export interface AttemptResult {
   outcome: Outcome;

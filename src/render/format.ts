@@ -29,6 +29,7 @@ export function colorStatus(status: string, text: string = status): string {
       return chalk.red(text);
     case 'skipped':
     case 'interrupted':
+    case 'paused':
     case 'stale':
     case 'orphaned':
       return chalk.yellow(text);
@@ -54,6 +55,11 @@ export function shortSha(sha: string): string {
 
 export function formatCost(usd: number | undefined): string {
   return usd === undefined ? '—' : `$${usd.toFixed(usd < 1 ? 4 : 2)}`;
+}
+
+/** A budget as people set it: "$5.00", "$0.50". */
+export function formatBudget(usd: number): string {
+  return `$${usd.toFixed(2)}`;
 }
 
 /** Lays out rows as aligned columns (widths measured without colour codes). */

@@ -1,7 +1,8 @@
 import chalk from 'chalk';
 import type { StampedEvent } from '../events.js';
 import { formatDuration } from '../util/duration.js';
-import { STATUS_SYMBOL, colorStatus, shortSha } from './format.js';
+import { STATUS_SYMBOL, colorStatus, formatBudget, formatCost, shortSha } from './format.js';
+import { shortTime } from './waiting.js';
 
 /** One human line for a state change; undefined for events not worth a line of their own. */
 export function describeEvent(event: StampedEvent): string | undefined {
@@ -27,6 +28,19 @@ export function describeEvent(event: StampedEvent): string | undefined {
       return chalk.dim(`limit ${event.limit} (${event.reason}), ${event.running} running`);
     case 'api-pressure':
       return chalk.yellow(`API ${event.status}: no new agents for ${formatDuration(event.pausedForMs)} (backoff level ${event.level})`);
+    case 'usage-limit': {
+      const limit = event.limitType ? ` (${event.limitType})` : '';
+      const at = shortTime(event.resetsAt, Date.parse(event.at));
+      if (event.action === 'pause') return chalk.yellow(`usage limit reached${limit}: no new agents until it resets at ${at}`);
+      if (event.action === 'stop')
+        return chalk.yellow(`usage limit reached${limit}: it resets at ${at}, beyond --max-wait; running tasks finish, then the run stops`);
+      const agents = event.limit ?? 1;
+      return chalk.yellow(`usage limit close${limit}: at most ${agents} agent${agents === 1 ? '' : 's'} until it resets at ${at}`);
+    }
+    case 'budget':
+      return chalk.yellow(
+        `budget reached: ${formatCost(event.costUsd)} of ${formatBudget(event.maxCostUsd)}; no new task starts, running ones finish`,
+      );
     case 'mode':
       return chalk.yellow(`switching to one task at a time: ${event.reason}`);
     case 'stopping':
@@ -74,6 +88,7 @@ export function describeEvent(event: StampedEvent): string | undefined {
     case 'merge-finished':
       return `merge queue ${colorStatus(event.status === 'finished' ? (event.exitCode === 0 ? 'succeeded' : 'failed') : event.status, event.status)} (exit ${event.exitCode})`;
     case 'task-activity':
+    case 'waiting':
       return undefined;
     case 'task-worker':
       return event.from

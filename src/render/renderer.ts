@@ -1,8 +1,7 @@
-import { stripVTControlCharacters } from 'node:util';
-import ora, { type Ora } from 'ora';
-import chalk from 'chalk';
+import { createLogUpdate } from 'log-update';
 import type { StampedEvent } from '../events.js';
-import { formatDuration } from '../util/duration.js';
+import type { Registry } from '../state/registry.js';
+import { renderDashboard } from './dashboard.js';
 import { clock } from './format.js';
 import { describeEvent } from './lines.js';
 import { renderMergeSummary } from './merge.js';
@@ -10,6 +9,8 @@ import { renderSummary } from './summary.js';
 
 export interface Renderer {
   event(event: StampedEvent): void;
+  /** The run's registry, once the run exists (read-only): what a live view draws from. */
+  attach?(registry: () => Registry): void;
   close(): void;
 }
 
@@ -38,55 +39,68 @@ export function plainRenderer(write: Write): Renderer {
   };
 }
 
-/** A terminal: state changes as lines, and a live spinner listing the running tasks. */
+/** Events worth a line of their own above the dashboard (besides tasks that end). */
+const NOTABLE: ReadonlySet<StampedEvent['type']> = new Set([
+  'run-started',
+  'api-pressure',
+  'usage-limit',
+  'budget',
+  'mode',
+  'stopping',
+  'warning',
+  'merge-started',
+  'merge-status',
+  'merge-check',
+  'merge-resolve',
+  'merge-into',
+]);
+
+/**
+ * A terminal: one screen redrawn in place (see dashboard.ts) from the run's registry, with the
+ * notable events (warnings, pauses, limits, the budget) printed above it, and the summary at the end.
+ */
 export function ttyRenderer(stream: NodeJS.WriteStream): Renderer {
-  const running = new Map<string, { since: number; activity: string }>();
-  let header = '';
-  const spinner: Ora = ora({ stream, discardStdin: false, hideCursor: true });
-  const refresh = (): void => {
-    if (running.size === 0) {
-      if (spinner.isSpinning) spinner.stop();
-      return;
-    }
-    const now = Date.now();
-    // Lines longer than the terminal would wrap and throw off the spinner's count of lines to redraw.
-    const width = Math.max(20, (stream.columns ?? 80) - 4);
-    const fit = (line: string): string =>
-      stripVTControlCharacters(line).length > width ? `${stripVTControlCharacters(line).slice(0, width - 1)}…` : line;
-    const lines = [...running].map(([id, state]) =>
-      fit(`  ${chalk.bold(id)} ${chalk.dim(formatDuration(now - state.since))} ${state.activity}`),
-    );
-    spinner.text = [fit(`${running.size} running${header ? ` · ${header}` : ''}`), ...lines].join('\n');
-    if (!spinner.isSpinning) spinner.start();
+  const screen = createLogUpdate(stream);
+  let source: (() => Registry) | undefined;
+  let finished = false;
+  let scheduled: NodeJS.Timeout | undefined;
+  const draw = (): void => {
+    scheduled = undefined;
+    if (!source || finished) return;
+    screen(renderDashboard(source(), { now: Date.now(), columns: stream.columns ?? 80, rows: stream.rows ?? 24 }));
   };
-  const timer = setInterval(refresh, 1000);
+  // Activity comes in bursts: at most one redraw per 100 ms, and one a second for the clocks.
+  const soon = (): void => {
+    scheduled ??= setTimeout(draw, 100);
+  };
+  const timer = setInterval(draw, 1000);
   timer.unref();
-  const print = (text: string): void => {
-    const spinning = spinner.isSpinning;
-    if (spinning) spinner.stop();
-    stream.write(`${text}\n`);
-    if (spinning) refresh();
-  };
   return {
+    attach(registry) {
+      source = registry;
+      draw();
+    },
     event(event) {
-      if (event.type === 'task-status') {
-        if (event.status === 'running') running.set(event.taskId, { since: Date.parse(event.at), activity: chalk.dim('starting') });
-        else running.delete(event.taskId);
+      // Tasks that end (or will run again) leave a line in the scrollback: the run's history.
+      const ended = event.type === 'task-status' && event.status !== 'running';
+      if (NOTABLE.has(event.type) || ended) {
+        const line = describeEvent(event);
+        if (line) screen.persist(`${clock(event.at)} ${line}`);
       }
-      if (event.type === 'task-activity') {
-        const state = running.get(event.taskId);
-        if (state) state.activity = event.activity;
+      if (event.type === 'run-finished' || event.type === 'merge-finished') {
+        finished = true;
+        screen.clear();
+        const summary = event.type === 'run-finished' ? renderSummary(event.summary) : renderMergeSummary(event.summary);
+        stream.write(`${describeEvent(event) ?? ''}\n\n${summary}\n`);
+        return;
       }
-      if (event.type === 'limit') header = `limit ${event.limit} (${event.reason})`;
-      const line = describeEvent(event);
-      if (line) print(line);
-      if (event.type === 'run-finished') print(`\n${renderSummary(event.summary)}`);
-      if (event.type === 'merge-finished') print(`\n${renderMergeSummary(event.summary)}`);
-      refresh();
+      soon();
     },
     close() {
       clearInterval(timer);
-      if (spinner.isSpinning) spinner.stop();
+      if (scheduled) clearTimeout(scheduled);
+      if (!finished) draw();
+      screen.done();
     },
   };
 }

@@ -1,7 +1,9 @@
 import chalk from 'chalk';
 import type { RunListEntry, StatusView } from '../commands/status.js';
 import { formatDuration } from '../util/duration.js';
-import { clock, colorStatus, formatCost, formatCounts, mergeColor, shortSha, table } from './format.js';
+import { clock, colorStatus, formatBudget, formatCost, formatCounts, mergeColor, shortSha, table } from './format.js';
+import { describeWait, shortTime } from './waiting.js';
+import { budgetOf } from './dashboard.js';
 
 const ago = (ms: number | undefined): string => (ms === undefined ? '—' : `${formatDuration(ms)} ago`);
 
@@ -16,7 +18,9 @@ export function renderStatus(view: StatusView): string {
   );
   lines.push(formatCounts(run.counts));
   if (run.workers) lines.push(`on workers at ${run.workers.url} · code through ${run.workers.remote}`);
-  if (run.reason) lines.push(chalk.red(run.reason));
+  const limits = accountLimits(view);
+  if (limits) lines.push(chalk.yellow(limits));
+  if (run.reason) lines.push(run.status === 'paused' ? chalk.yellow(run.reason) : chalk.red(run.reason));
   if (run.liveness === 'stale') lines.push(chalk.yellow(`the orchestrator is gone: \`orch resume ${run.id}\` finishes the run`));
   if (run.merge) {
     const merged = view.tasks.filter((task) => task.merge?.status === 'merged').length;
@@ -37,7 +41,11 @@ export function renderStatus(view: StatusView): string {
     task.branch,
     task.turns === undefined ? '—' : String(task.turns),
     formatCost(task.costUsd),
-    task.status === 'running' ? (task.lastActivity ?? '') : (task.reason ?? task.merge?.reason ?? ''),
+    task.status === 'running'
+      ? (task.lastActivity ?? '')
+      : task.status === 'pending' && task.waiting
+        ? describeWait(task.waiting)
+        : (task.reason ?? task.merge?.reason ?? ''),
   ]);
   const header = ['task', 'status', 'elapsed', run.workers ? 'worker' : 'pid', 'heartbeat', 'branch', 'turns', 'cost', 'activity / reason'];
   if (run.merge) {
@@ -49,6 +57,25 @@ export function renderStatus(view: StatusView): string {
   }
   lines.push(table(header, rows));
   return lines.join('\n');
+}
+
+/** Usage limits and the budget, when they hold the run back (or while a run has a budget). */
+function accountLimits(view: StatusView): string | undefined {
+  const { run } = view;
+  const parts: string[] = [];
+  const now = Date.now();
+  const usage = run.usageLimit;
+  const live = run.status === 'running' || run.status === 'paused';
+  if (live && usage?.pausedUntil && Date.parse(usage.pausedUntil) > now)
+    parts.push(`usage limit${usage.limitType ? ` (${usage.limitType})` : ''}: resumes at ${shortTime(usage.pausedUntil, now)}`);
+  if (live && usage?.cap !== undefined && usage.capUntil && Date.parse(usage.capUntil) > now)
+    parts.push(`usage limit close: at most ${usage.cap} agent${usage.cap === 1 ? '' : 's'} until ${shortTime(usage.capUntil, now)}`);
+  const max = budgetOf(view);
+  if (max !== undefined) {
+    const spent = view.tasks.reduce((total, task) => total + (task.costUsd ?? 0), 0);
+    parts.push(`budget ${formatCost(spent)} of ${formatBudget(max)}`);
+  }
+  return parts.length > 0 ? parts.join(' · ') : undefined;
 }
 
 /** Where a task of a run on workers ran (or runs): its latest attempt's worker and host. */

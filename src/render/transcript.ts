@@ -35,6 +35,12 @@ export function renderTranscriptEvent(event: StreamEvent): string | undefined {
       return chalk.yellow(
         `! API ${event.status ?? 'error'}: retry ${event.attempt ?? '?'}/${event.maxRetries ?? '?'}${event.delayMs !== undefined ? ` in ${formatDuration(event.delayMs)}` : ''}`,
       );
+    case 'rate-limit': {
+      const { info } = event;
+      if (info.status === 'allowed') return undefined;
+      const reset = info.resetsAt !== undefined ? `, resets ${new Date(info.resetsAt).toLocaleString()}` : '';
+      return chalk.yellow(`! usage limit ${info.status}${info.limitType ? ` (${info.limitType})` : ''}${reset}`);
+    }
     case 'result': {
       const { result } = event;
       const facts = [

@@ -1,10 +1,23 @@
 import { z } from 'zod';
 import type { ProcessIdentity } from '../process/process-info.js';
 import { ATTEMPT_KINDS, ATTEMPT_OUTCOMES, FAILURE_KINDS, MERGE_STATUSES, RUN_STATUSES, TASK_STATUSES } from '../domain/vocabulary.js';
+import type { WaitReason } from '../domain/waiting.js';
 
 const isoTime = z.string();
 
 const processIdentity = z.object({ pid: z.number().int(), startTime: z.string() }) satisfies z.ZodType<ProcessIdentity>;
+
+export const waitReasonSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('dependency'), on: z.array(z.string()) }),
+  z.object({ kind: z.literal('retry'), at: isoTime }),
+  z.object({ kind: z.literal('conflict'), with: z.string(), files: z.array(z.string()) }),
+  z.object({ kind: z.literal('limit'), limit: z.number().int(), reason: z.string() }),
+  z.object({ kind: z.literal('api-pause'), until: isoTime }),
+  z.object({ kind: z.literal('usage-limit'), until: isoTime, limitType: z.string().optional(), stopped: z.boolean() }),
+  z.object({ kind: z.literal('budget'), maxCostUsd: z.number(), costUsd: z.number() }),
+  z.object({ kind: z.literal('stopping') }),
+  z.object({ kind: z.literal('ready') }),
+]) satisfies z.ZodType<WaitReason>;
 
 const attemptSchema = z.object({
   number: z.number().int().min(1),
@@ -58,6 +71,8 @@ const taskSchema = z.object({
   retriesUsed: z.number().int().min(0).default(0),
   apiRequeues: z.number().int().min(0).default(0),
   attemptLog: z.array(attemptSchema),
+  /** Why a pending task is not running now (the engine's latest reading). */
+  waiting: waitReasonSchema.optional(),
   /** When a failed task may be retried (backoff). */
   retryAt: isoTime.optional(),
   /** How the task's next attempt starts, when it is not a first attempt. */
@@ -172,6 +187,20 @@ const runSchema = z.object({
   modeReason: z.string().optional(),
   limit: z.object({ value: z.number().int(), reason: z.string() }),
   apiPausedUntil: isoTime.optional(),
+  /**
+   * A plan's usage limit: new starts paused until its reset (`pausedUntil`), or, after a warning,
+   * no more agents than `cap` until `capUntil`.
+   */
+  usageLimit: z
+    .object({
+      pausedUntil: isoTime.optional(),
+      limitType: z.string().optional(),
+      cap: z.number().int().optional(),
+      capUntil: isoTime.optional(),
+    })
+    .optional(),
+  /** The run stopped admitting tasks on purpose (a usage limit beyond --max-wait, the budget); cleared on resume. */
+  halted: z.object({ kind: z.enum(['usage-limit', 'budget']), message: z.string() }).optional(),
   detached: z.boolean().optional(),
   /** Where a run with `--workers` sends its attempts; the URL is stored without its password. */
   workers: z

@@ -94,7 +94,7 @@ export async function runJob(context: JobContext, payload: JobPayload): Promise<
   };
   const spec: AttemptSpec = {
     runId,
-    task: { ...payload.task, branch, worktree },
+    task: { ...payload.task, branch, worktree, maxBudgetUsd: payload.settings.maxBudgetUsd ?? undefined },
     attempt: { number: payload.attempt.number, kind: payload.attempt.kind, ...files },
     base: payload.base,
     mergeFirst: payload.mergeFirst.map((other) => ({ ...other, branch: branchName(runId, other.taskId) })),

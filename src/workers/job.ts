@@ -68,7 +68,13 @@ export type WorkerTag = z.infer<typeof workerTagSchema>;
 
 const outcomeSchema = z.discriminatedUnion('status', [
   z.object({ status: z.literal('succeeded'), reason: z.string().optional() }),
-  z.object({ status: z.literal('failed'), failure: z.enum(FAILURE_KINDS), reason: z.string(), apiStatus: z.number().int().optional() }),
+  z.object({
+    status: z.literal('failed'),
+    failure: z.enum(FAILURE_KINDS),
+    reason: z.string(),
+    apiStatus: z.number().int().optional(),
+    resetsAt: z.number().optional(),
+  }),
   z.object({ status: z.literal('interrupted'), reason: z.string() }),
 ]);
 
@@ -107,6 +113,12 @@ export const jobProgressSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('session'), sessionId: z.string() }),
   z.object({ kind: z.literal('activity'), activity: z.string(), turns: z.number().int() }),
   z.object({ kind: z.literal('api-retry'), status: z.number().int(), retryDelayMs: z.number().optional() }),
+  z.object({
+    kind: z.literal('usage-limit'),
+    status: z.enum(['rejected', 'allowed_warning']),
+    resetsAt: z.number().optional(),
+    limitType: z.string().optional(),
+  }),
 ]);
 export type JobProgress = z.infer<typeof jobProgressSchema>;
 

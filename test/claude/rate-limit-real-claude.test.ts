@@ -7,7 +7,7 @@ import { readLedger, readRunRegistry } from '../support/run-state.js';
 import { writeFiles } from '../support/tmp.js';
 
 describe('rate limiting with the real claude CLI (offline, scripted Messages API)', () => {
-  it('reads the CLI’s api_retry events and 429 result: the run pauses and the task is requeued, not failed', async () => {
+  it('reads the CLI’s api_retry events and 429 result: the run pauses and the task is requeued, not failed (an API key: no usage-limit event)', async () => {
     let rejected = 0;
     const api = await scriptedApi((conversation) => {
       // The first two requests are rate limited: the CLI retries once (CLAUDE_CODE_MAX_RETRIES=1), then gives up.
@@ -19,6 +19,11 @@ describe('rate limiting with the real claude CLI (offline, scripted Messages API
             type: 'rate_limit_error',
             message: 'Number of requests has exceeded your rate limit',
             retryAfterSeconds: 1,
+          },
+          // With an API key the CLI ignores a plan's usage-limit headers: this stays a plain 429.
+          headers: {
+            'anthropic-ratelimit-unified-status': 'rejected',
+            'anthropic-ratelimit-unified-reset': String(Math.ceil(Date.now() / 1000) + 3600),
           },
         };
       }
@@ -43,6 +48,7 @@ describe('rate limiting with the real claude CLI (offline, scripted Messages API
     const ledger = await readLedger(repo);
     expect(ledger.find((event) => event.type === 'api-pressure')).toMatchObject({ status: 429 });
     expect(ledger.some((event) => event.type === 'task-status' && event.status === 'failed')).toBe(false);
+    expect(ledger.some((event) => event.type === 'usage-limit')).toBe(false);
     expect(await git(repo, 'show', `${task.branch}:limited.txt`)).toBe('made it');
   });
 });

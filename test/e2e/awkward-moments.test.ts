@@ -1,7 +1,16 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { agentScript, agentStarts, agentState, fakeAgentEnv, finishes, killStrays } from '../support/agents.js';
+import {
+  agentScript,
+  agentStarts,
+  agentState,
+  fakeAgentEnv,
+  finishes,
+  killStrays,
+  processesWithCommandLine,
+  processesWithEnv,
+} from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { readRunRegistry } from '../support/run-state.js';
@@ -27,6 +36,15 @@ describe('crashes at awkward moments', () => {
       },
       20_000,
       'setup to start',
+    );
+    // The log names the command before it starts: wait until its `sleep` runs, so none is left half-started.
+    await waitFor(
+      async () => {
+        const mine = new Set(await processesWithEnv(`FAKE_CLAUDE_STATE=${state}`));
+        return (await processesWithCommandLine('sleep 60')).some((pid) => mine.has(pid));
+      },
+      20_000,
+      'the setup command to run',
     );
     orch.kill('SIGKILL');
     await orch;

@@ -7,6 +7,7 @@ import { ConflictIndex } from '../../src/graph/conflicts.js';
 import { runPaths } from '../../src/state/paths.js';
 import type { Registry, TaskRecord } from '../../src/state/registry.js';
 import { RunStore } from '../../src/state/store.js';
+import type { HookRunner } from '../../src/hooks/hooks.js';
 import { FakeClock } from './fake-clock.js';
 import { FakeExecutor } from './fake-executor.js';
 import { taskRecord } from './records.js';
@@ -46,6 +47,7 @@ export async function startEngine(
     /** A run on workers: their slots, changed by the test (read at each sample). */
     workers?: { slots: number };
     onEvent?: (event: StampedEvent, harness: EngineHarness) => void;
+    hooks?: HookRunner;
   } = {},
 ): Promise<EngineHarness> {
   const dir = await tempDir('orch-engine-');
@@ -106,6 +108,7 @@ export async function startEngine(
     clock,
     random: () => 0.5,
     capacity: options.workers && { refresh: () => Promise.resolve(), slots: () => options.workers?.slots ?? 0 },
+    hooks: options.hooks,
   });
   const harness: EngineHarness = {
     orchestrator,

@@ -22,6 +22,11 @@ export function addRunOptions(command: Command): Command {
     .option('--max-turns <n>', 'turn limit for every agent (frontmatter `max_turns` wins)')
     .option('--permission-mode <mode>', 'claude --permission-mode (default acceptEdits)')
     .option('--no-fallback', 'no circuit breaker, no sequential re-run of tasks that failed in parallel')
+    .option('--max-cost <usd>', 'the run’s budget in US dollars: once spent, no new task starts (exit 75)')
+    .option(
+      '--max-wait <duration>',
+      'wait for a plan’s usage limit to reset at most this long, e.g. 2h (default 6h); beyond it the run stops (exit 75)',
+    )
     .option('--workers <redis-url>', 'run the agents on orch workers through this Redis (redis://, rediss://; or ORCH_WORKERS)')
     .option('--detach', 'run in the background: print the run id and return at once')
     .option('--json', 'print NDJSON events instead of text');

@@ -38,12 +38,26 @@ export function registerStatus(program: Command, context: CommandContext): void 
       }
       // --watch: redraw every second while the run is live; a pinned run id keeps it steady.
       const pinned = runId ?? view.run.id;
-      const tty = process.stdout.isTTY === true && !options.json;
+      const tty = process.stdout.isTTY === true && (process.stdout.columns ?? 0) > 0 && !options.json;
+      if (tty) {
+        // On a terminal: the same dashboard `orch run` shows, redrawn in place, then the full status.
+        const [{ createLogUpdate }, { renderDashboard }] = await Promise.all([import('log-update'), import('../../render/dashboard.js')]);
+        const screen = createLogUpdate(process.stdout);
+        while (view.run.liveness === 'running') {
+          screen(renderDashboard(view, { now: Date.now(), columns: process.stdout.columns, rows: process.stdout.rows }));
+          await sleep(1000);
+          view = await loadStatus(repoRoot, pinned, context.env);
+        }
+        screen.clear();
+        screen.done();
+        context.out(renderStatus(view));
+        context.setExitCode(EXIT.ok);
+        return;
+      }
       let previous = '';
       for (;;) {
         const text = options.json ? JSON.stringify(view) : renderStatus(view);
-        if (tty) context.out(`\u001b[2J\u001b[H${text}`);
-        else if (text !== previous) context.out(text);
+        if (text !== previous) context.out(text);
         previous = text;
         if (view.run.liveness !== 'running') break;
         await sleep(1000);

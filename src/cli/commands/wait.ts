@@ -8,7 +8,7 @@ import { EXIT } from '../../domain/exit-codes.js';
 export function registerWait(program: Command, context: CommandContext): void {
   program
     .command('wait')
-    .description('block until a run (and an orch merge of it) ends; exit with its code (0, 1, 130), or 124 if the timeout passes first')
+    .description('block until a run (and an orch merge of it) ends; exit with its code (0, 1, 75, 130), or 124 if the timeout passes first')
     .argument('[run-id]', 'the run to wait for (default: the latest)')
     .option('--timeout <duration>', 'give up after this long, e.g. 300 (seconds), 5m')
     .action(async (runId: string | undefined, options: { timeout?: string }) => {
