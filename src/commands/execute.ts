@@ -5,6 +5,7 @@ import { LocalExecutor } from '../executor/local.js';
 import { QueueExecutor } from '../executor/queue.js';
 import type { WorkersSetup } from './workers-setup.js';
 import { ConflictIndex } from '../graph/conflicts.js';
+import { earlierDurations } from '../engine/history.js';
 import { chooseSampler } from '../scheduler/sampler.js';
 import type { RunStore } from '../state/store.js';
 import { localEnvironment } from './local-environment.js';
@@ -59,6 +60,11 @@ export async function executeRun(
     capacity: workers?.link,
     hooks: localHooks(config, { dir: store.paths.dir, repoRoot: store.run.repoRoot, baseRef: store.run.baseRef }, env),
     integrator,
+    earlier: await earlierDurations(
+      store.run.repoRoot,
+      store.tasks.map((task) => task.id),
+      store.run.id,
+    ),
   });
   holder.orchestrator = orchestrator;
   onStart(orchestrator);

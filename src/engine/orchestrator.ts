@@ -21,6 +21,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { Integrator } from './integrator.js';
 import { decideAttempt } from './decide.js';
 import { fallbackCandidates } from './fallback.js';
+import { pendingRanks } from './history.js';
 import { RETRY_NOTE } from './resume-plan.js';
 import { runEnding, summarize } from './summary.js';
 import { markAttemptEnded, markPending, markRunning, markSkipped } from './transitions.js';
@@ -39,6 +40,8 @@ export interface OrchestratorDeps {
   integrator?: Integrator | undefined;
   /** `run --workers`: attempts run on the workers, as many at once as their slots allow (not this machine's). */
   capacity?: Capacity | undefined;
+  /** What each task id took when it last succeeded in an earlier run of the repository: ranks ready tasks by critical path. */
+  earlier?: ReadonlyMap<string, number> | undefined;
 }
 
 /** How many attempts the workers can take at once: refreshed on the sampling timer. */
@@ -281,6 +284,7 @@ export class Orchestrator {
   }
 
   private schedulable(): SchedulableTask[] {
+    const { ranks } = pendingRanks(this.store.tasks, this.deps.earlier ?? new Map(), this.deps.conflicts);
     return this.store.tasks.map((task) => ({
       id: task.id,
       status: task.status,
@@ -288,6 +292,7 @@ export class Orchestrator {
       priority: task.priority,
       order: task.order,
       retryAt: task.retryAt ? Date.parse(task.retryAt) : undefined,
+      remaining: ranks.get(task.id),
     }));
   }
 

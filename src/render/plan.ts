@@ -1,10 +1,13 @@
 import chalk from 'chalk';
 import type { Analysis } from '../graph/analyze.js';
 import { conflictOrder } from '../graph/waves.js';
+import type { PlanSchedule } from '../commands/plan-schedule.js';
+import { formatDuration } from '../util/duration.js';
 
 /** The `--json` form of a plan: one object, stable field names. */
-export function planToJson(analysis: Analysis): object {
+export function planToJson(analysis: Analysis, schedule?: PlanSchedule): object {
   return {
+    ...(schedule ? { schedule } : {}),
     tasks: analysis.tasks.map((task) => ({
       id: task.id,
       title: task.title,
@@ -22,7 +25,35 @@ export function planToJson(analysis: Analysis): object {
 
 const list = (items: readonly string[]): string => (items.length > 0 ? items.join(', ') : chalk.dim('—'));
 
-export function renderPlan(analysis: Analysis): string {
+/** A length in the schedule's unit: a duration when measured, else a count of tasks. */
+function length(schedule: PlanSchedule, value: number): string {
+  if (schedule.unit === 'ms') return formatDuration(value);
+  const rounded = Math.round(value * 10) / 10;
+  return `${rounded} ${rounded === 1 ? 'task' : 'tasks'}`;
+}
+
+/** The critical path and the expected length of the run, as `orch plan` prints them. */
+export function renderSchedule(schedule: PlanSchedule): string[] {
+  const lines: string[] = [];
+  lines.push(chalk.bold(`Critical path (${length(schedule, schedule.criticalPathLength)})`));
+  lines.push(`  ${schedule.criticalPath.join(' → ') || chalk.dim('—')}`);
+  const slots = `${schedule.slots} at once (${schedule.slotsFrom === 'max-parallel' ? 'maxParallel' : 'cores'})`;
+  lines.push(
+    `  expected length of the run: ${length(schedule, schedule.expectedLength)} with ${slots}; no schedule is shorter than ${length(schedule, schedule.lowerBound)}`,
+  );
+  const earlier = Object.values(schedule.durations).filter((duration) => duration.source === 'earlier-run').length;
+  const total = Object.keys(schedule.durations).length;
+  lines.push(
+    chalk.dim(
+      schedule.unit === 'ms'
+        ? `  durations: ${earlier} of ${total} tasks as they took in earlier runs of this repository, the others their median`
+        : '  durations: no earlier run of these tasks in this repository, so each counts as one task',
+    ),
+  );
+  return lines;
+}
+
+export function renderPlan(analysis: Analysis, schedule?: PlanSchedule): string {
   const lines: string[] = [];
   lines.push(chalk.bold(`Tasks (${analysis.tasks.length})`));
   for (const task of analysis.tasks) {
@@ -44,6 +75,7 @@ export function renderPlan(analysis: Analysis): string {
   lines.push('');
   lines.push(chalk.bold(`Waves (${analysis.waves.length})`));
   analysis.waves.forEach((wave, index) => lines.push(`  ${index + 1}: ${wave.join(', ')}`));
+  if (schedule) lines.push('', ...renderSchedule(schedule));
   if (analysis.warnings.length > 0) {
     lines.push('');
     lines.push(chalk.bold.yellow(`Warnings (${analysis.warnings.length})`));

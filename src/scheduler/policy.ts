@@ -1,5 +1,4 @@
 import type { ConflictIndex } from '../graph/conflicts.js';
-import { byPriorityThenOrder } from '../graph/waves.js';
 import type { TaskStatus } from '../domain/vocabulary.js';
 
 export interface SchedulableTask {
@@ -10,11 +9,19 @@ export interface SchedulableTask {
   order: number;
   /** A failed task waiting out its retry backoff (ms since epoch). */
   retryAt?: number | undefined;
+  /** The expected length of the rest of the graph from this task on (see critical-path.ts). */
+  remaining?: number | undefined;
+}
+
+/** Higher priority first, then the longer remaining path (the critical path first), then the order given. */
+export function byPriorityThenPath(a: SchedulableTask, b: SchedulableTask): number {
+  return b.priority - a.priority || (b.remaining ?? 0) - (a.remaining ?? 0) || a.order - b.order;
 }
 
 /**
- * The pending tasks to start now, best first: every dependency succeeded, no conflict with a
- * running task (or with another task picked in the same call), backoff over, within capacity.
+ * The pending tasks to start now, best first (priority, then the longest remaining path, then the
+ * order given): every dependency succeeded, no conflict with a running task (or with another task
+ * picked in the same call), backoff over, within capacity.
  */
 export function pickReady(
   tasks: readonly SchedulableTask[],
@@ -27,7 +34,7 @@ export function pickReady(
   const statusOf = new Map(tasks.map((task) => [task.id, task.status]));
   const busy = new Set(running);
   const picked: string[] = [];
-  for (const task of [...tasks].sort(byPriorityThenOrder)) {
+  for (const task of [...tasks].sort(byPriorityThenPath)) {
     if (picked.length >= capacity) break;
     if (task.status !== 'pending' || busy.has(task.id)) continue;
     if (task.retryAt !== undefined && task.retryAt > now) continue;

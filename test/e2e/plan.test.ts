@@ -160,3 +160,58 @@ describe('orch plan', () => {
     expect(usage.stderr).toContain("unknown option '--frobnicate'");
   });
 });
+
+describe('orch plan: the critical path and the expected length of the run', () => {
+  /** Four short tasks given first, a chain of three given last. */
+  const CHAIN_LAST = {
+    'prompts/1-a.md': '# a\nDo a.\n',
+    'prompts/2-b.md': '# b\nDo b.\n',
+    'prompts/3-c.md': '# c\nDo c.\n',
+    'prompts/4-d.md': '# d\nDo d.\n',
+    'prompts/5-x.md': '---\nid: x\n---\n# x\nFirst link.\n',
+    'prompts/6-y.md': '---\nid: y\ndepends_on: [x]\n---\n# y\nSecond link.\n',
+    'prompts/7-z.md': '---\nid: z\ndepends_on: [y]\n---\n# z\nThird link.\n',
+  };
+
+  it('shows the chain as the critical path and the expected length, in tasks when nothing was measured', async () => {
+    const repo = await tempRepo({ 'README.md': '' });
+    await writeFiles(repo, CHAIN_LAST);
+    const result = await runOrch(['plan', '--max-parallel', '2', 'prompts/*.md'], { cwd: repo });
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('Critical path (3 tasks)\n  x → y → z\n');
+    // 7 tasks on 2 slots: x first, then y and z each the moment the link before ends: 4 tasks long.
+    expect(result.stdout).toContain(
+      'expected length of the run: 4 tasks with 2 at once (maxParallel); no schedule is shorter than 3.5 tasks',
+    );
+    expect(result.stdout).toContain('durations: no earlier run of these tasks in this repository, so each counts as one task');
+  });
+
+  it('gives the same in --json', async () => {
+    const repo = await tempRepo({ 'README.md': '' });
+    await writeFiles(repo, { ...CHAIN_LAST, '.gadugi/config.json': '{ "maxParallel": 3 }' });
+    const result = await runOrch(['plan', '--json', 'prompts/*.md'], { cwd: repo });
+    expect(result.exitCode).toBe(0);
+    const { schedule } = JSON.parse(result.stdout) as { schedule: Record<string, unknown> & { durations: Record<string, unknown> } };
+    expect(schedule).toMatchObject({
+      slots: 3,
+      slotsFrom: 'max-parallel',
+      unit: 'task',
+      criticalPath: ['x', 'y', 'z'],
+      criticalPathLength: 3,
+      expectedLength: 3,
+      lowerBound: 3,
+    });
+    expect(schedule.durations['1-a']).toEqual({ expected: 1, source: 'unit' });
+  });
+
+  it('rejects a --max-parallel that is not a whole number: one line, exit 2', async () => {
+    const repo = await tempRepo({ 'README.md': '' });
+    await writeFiles(repo, CHAIN_LAST);
+    const result = await runOrch(['plan', '--max-parallel', 'many', 'prompts/*.md'], { cwd: repo });
+    expect(result.exitCode).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^orch: invalid config value for "maxParallel" \(from --max-parallel\)/);
+  });
+});

@@ -48,6 +48,8 @@ export async function startEngine(
     workers?: { slots: number };
     onEvent?: (event: StampedEvent, harness: EngineHarness) => void;
     hooks?: HookRunner;
+    /** What tasks took in earlier runs of the repository (ranks ready tasks by critical path). */
+    earlier?: ReadonlyMap<string, number>;
   } = {},
 ): Promise<EngineHarness> {
   const dir = await tempDir('orch-engine-');
@@ -109,6 +111,7 @@ export async function startEngine(
     random: () => 0.5,
     capacity: options.workers && { refresh: () => Promise.resolve(), slots: () => options.workers?.slots ?? 0 },
     hooks: options.hooks,
+    earlier: options.earlier,
   });
   const harness: EngineHarness = {
     orchestrator,

@@ -44,7 +44,8 @@ describe('the engine, in-process (fake clock, fake executor)', () => {
   });
 
   it('builds a task on the conflicting tasks that succeeded before it started, not on one that failed', async () => {
-    const engine = await startEngine([{ id: 'a' }, { id: 'b' }, { id: 'c' }], {
+    // b conflicts with both, so critical-path-first would start it first: a lower priority makes it wait for them.
+    const engine = await startEngine([{ id: 'a' }, { id: 'b', priority: -1 }, { id: 'c' }], {
       conflicts: [
         { a: 'a', b: 'b' },
         { a: 'b', b: 'c' },

@@ -1,0 +1,56 @@
+import type { ConflictIndex } from '../graph/conflicts.js';
+import { expectedDurations, remainingPaths, type ExpectedDurations } from '../scheduler/critical-path.js';
+import type { TaskRecord } from '../state/registry.js';
+import { readRegistry } from '../state/registry-file.js';
+import { runPaths } from '../state/paths.js';
+import { listRunIds } from '../state/runs.js';
+
+/** How many earlier runs are read at most (newest first) to find the tasks' durations. */
+export const HISTORY_RUNS = 50;
+
+/** The agent time a finished task took (every attempt summed), if it succeeded with a measured time. */
+export function succeededMs(task: Pick<TaskRecord, 'status' | 'agentMs'>): number | undefined {
+  return task.status === 'succeeded' && task.agentMs !== undefined ? task.agentMs : undefined;
+}
+
+/**
+ * What each of these task ids took the last time it succeeded in an earlier run of this
+ * repository (newest run first, at most HISTORY_RUNS runs read). A registry that cannot be read
+ * is passed over: history only orders tasks, it never stops a run.
+ */
+export async function earlierDurations(repoRoot: string, ids: readonly string[], currentRunId?: string): Promise<Map<string, number>> {
+  const wanted = new Set(ids);
+  const found = new Map<string, number>();
+  const runs = (await listRunIds(repoRoot)).filter((id) => id !== currentRunId && (currentRunId === undefined || id < currentRunId));
+  for (const runId of runs.reverse().slice(0, HISTORY_RUNS)) {
+    if (found.size === wanted.size) break;
+    const registry = await readRegistry(runPaths(repoRoot, runId).registry).catch(() => undefined);
+    for (const task of registry?.tasks ?? []) {
+      const ms = succeededMs(task);
+      if (ms !== undefined && wanted.has(task.id) && !found.has(task.id)) found.set(task.id, ms);
+    }
+  }
+  return found;
+}
+
+/**
+ * The ranks the scheduler orders ready tasks by: each pending task's remaining path, with the
+ * expected durations from earlier runs, else this run's finished tasks, else one unit.
+ */
+export function pendingRanks(
+  tasks: ReadonlyArray<Pick<TaskRecord, 'id' | 'status' | 'dependsOn' | 'order' | 'agentMs'>>,
+  earlier: ReadonlyMap<string, number>,
+  conflicts: ConflictIndex,
+): { ranks: Map<string, number>; durations: ExpectedDurations } {
+  const pending = tasks.filter((task) => task.status === 'pending');
+  const finished = tasks.flatMap((task) => {
+    const ms = succeededMs(task);
+    return ms === undefined ? [] : [ms];
+  });
+  const durations = expectedDurations(
+    pending.map((task) => task.id),
+    earlier,
+    finished,
+  );
+  return { ranks: remainingPaths(pending, durations.byId, conflicts), durations };
+}
