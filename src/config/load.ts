@@ -17,6 +17,7 @@ export const ENV_OVERRIDES: ReadonlyArray<{ name: string; key: string }> = [
   { name: 'ORCH_WORKTREE_ROOT', key: 'worktree.root' },
   { name: 'ORCH_RETRIES', key: 'retries.count' },
   { name: 'ORCH_TASK_TIMEOUT', key: 'timeouts.task' },
+  { name: 'ORCH_SANDBOX', key: 'agent.sandbox' },
 ];
 
 /** A value set on the command line, with the flag that set it (for error messages). */
