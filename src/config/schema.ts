@@ -1,11 +1,14 @@
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
 
-/** Tools a WorkflowManager run may use without asking: git, and the usual ways to build and test. */
+/**
+ * Tools a WorkflowManager run may use without asking: git, and the usual ways to build and test.
+ * No bare `Edit` or `Write`: the acceptEdits permission mode already accepts edits inside the
+ * agent's worktree, and such a rule would let its file tools write anywhere (verified with the
+ * pinned CLI: the sandbox confines commands, not Claude Code's own file tools).
+ */
 export const DEFAULT_ALLOWED_TOOLS = [
   'Read',
-  'Edit',
-  'Write',
   'Glob',
   'Grep',
   'Bash(git:*)',
