@@ -1,4 +1,5 @@
 import type { AttemptKind, FailureKind, RunStatus, TaskStatus } from './domain/vocabulary.js';
+import type { RefChange } from './worktree/refs-guard.js';
 
 /**
  * Everything core code reports, as data. Renderers (TTY, plain lines, NDJSON) consume these;
@@ -36,6 +37,11 @@ export type OrchEvent =
   /** The run stops admitting tasks and stops its running agents: the moment Ctrl-C (or an abort) reached it. */
   | { type: 'stopping'; reason: 'interrupt' | 'abort'; running: number; message?: string }
   | { type: 'warning'; message: string }
+  /**
+   * The refs guard found refs other than the task's branch changed by its agent and put them
+   * back (`changes`, recorded before anything is deleted), or could not put some back (`problems`).
+   */
+  | { type: 'refs-restored'; taskId: string; attempt: number; changes: RefChange[]; problems: string[] }
   | { type: 'run-finished'; status: RunStatus; exitCode: number; summary: RunSummary };
 
 /** A task's state change: what every transition returns and the ledger records. */
@@ -54,6 +60,8 @@ export interface TaskSummary {
   attempts: number;
   reason?: string;
   succeededInFallback: boolean;
+  /** What the refs guard put back after this task's agents, one line per change, over all attempts. */
+  refsRestored: string[];
 }
 
 export interface RunSummary {

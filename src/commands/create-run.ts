@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { SandboxState } from '../agent/sandbox.js';
 import type { ConfigInput, OrchConfig } from '../config/schema.js';
 import { environmentError } from '../errors.js';
 import type { EventSink } from '../events.js';
@@ -40,6 +41,7 @@ export interface NewRun {
   baseBranch?: string | undefined;
   promptFiles: string[];
   detached: boolean;
+  sandbox: SandboxState;
 }
 
 /**
@@ -154,6 +156,7 @@ async function writeNewRun(input: NewRun, runId: string, paths: RunPaths): Promi
       mode: 'parallel',
       limit: { value: 0, reason: 'cores' },
       detached: input.detached,
+      sandbox: { enabled: input.sandbox.enabled, summary: input.sandbox.summary },
     },
     tasks,
   };

@@ -1,6 +1,8 @@
+import type { SandboxState } from '../agent/sandbox.js';
 import type { OrchConfig } from '../config/schema.js';
 import type { AttemptRequest } from '../engine/attempt-record.js';
 import { Orchestrator, type RunOutcome } from '../engine/orchestrator.js';
+import { RefsGuard } from '../executor/guard.js';
 import { LocalExecutor } from '../executor/local.js';
 import { ConflictIndex } from '../graph/conflicts.js';
 import { selfIdentity } from '../process/process-info.js';
@@ -16,16 +18,19 @@ export async function executeRun(
   config: OrchConfig,
   env: NodeJS.ProcessEnv,
   onStart: (orchestrator: Orchestrator) => void,
-  options: { adopted?: AttemptRequest[]; warnings?: readonly string[] } = {},
+  options: { sandbox: SandboxState; adopted?: AttemptRequest[]; warnings?: readonly string[] },
 ): Promise<RunOutcome> {
   const repoRoot = store.run.repoRoot;
   const worktreesInRepo = worktreeRootInRepo(repoRoot, store.run.worktreeRoot);
   let candidates: Promise<string[]> | undefined;
+  const gitMutex = new GitMutex(stateDir(repoRoot));
   const executor = new LocalExecutor({
     config,
     repoRoot,
     runDir: store.paths.dir,
-    gitMutex: new GitMutex(stateDir(repoRoot)),
+    gitMutex,
+    sandbox: options.sandbox,
+    refsGuard: new RefsGuard(repoRoot, store.run.id, gitMutex),
     env,
     owner: selfIdentity(),
     // Listed once per run, when the first worktree needs it; orch's state and worktrees are never copied.

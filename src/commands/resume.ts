@@ -13,11 +13,14 @@ import { RunStore } from '../state/store.js';
 import type { AttemptRequest } from '../engine/attempt-record.js';
 import { markPending } from '../engine/transitions.js';
 import { unusedAgentSettings } from '../agent/command.js';
+import { sandboxState, sandboxWarning } from '../agent/sandbox.js';
 import { checkSampler } from '../scheduler/sampler.js';
 import type { Orchestrator, RunOutcome } from '../engine/orchestrator.js';
 import { checkAgent, checkStateWritable } from './preflight.js';
 import { planResume } from '../engine/resume-plan.js';
-import { removeStaleIndexLock } from '../worktree/git.js';
+import { gitCommonDir, removeStaleIndexLock } from '../worktree/git.js';
+import { removeSandboxLeftovers } from '../worktree/sandbox-leftovers.js';
+import { pathExists } from '../util/fs.js';
 import { requireRepoRoot } from '../worktree/repo.js';
 import { executeRun } from './execute.js';
 
@@ -63,10 +66,18 @@ export async function prepareResume(request: ResumeRequest) {
     [...actions.values()].some((action) => action.kind === 'rerun' || action.kind === 'revive') ||
     registry.tasks.some((task) => task.status === 'pending');
   if (startsAgents) await checkAgent(config, request.env, request.cwd);
+  // Agents already running keep the sandbox they started with; only new ones need this machine's.
+  const sandbox = startsAgents
+    ? await sandboxState(config, request.env, request.cwd)
+    : (run.sandbox ?? { enabled: false, summary: 'sandbox: off (no agent starts in this session)' });
   await checkSampler(request.env);
   await checkStateWritable(repoRoot);
-  const warnings = [...fixedByTheRun(registry, request.env), ...unusedAgentSettings(config, input, registry.tasks)];
-  return { repoRoot, paths, registry, config, input, actions, warnings };
+  const warnings = [
+    ...fixedByTheRun(registry, request.env),
+    ...unusedAgentSettings(config, input, registry.tasks),
+    ...(startsAgents ? sandboxWarning(config, sandbox) : []),
+  ];
+  return { repoRoot, paths, registry, config, input, actions, warnings, sandbox };
 }
 
 /**
@@ -101,7 +112,10 @@ export async function resumeRun(
   );
   try {
     // Read again as the run's only writer: nothing can change it under us from here on.
-    const { paths, registry, config, input, actions, warnings } = await prepareResume({ ...request, runId: first.registry.run.id });
+    const { paths, registry, config, input, actions, warnings, sandbox } = await prepareResume({
+      ...request,
+      runId: first.registry.run.id,
+    });
     const { run } = registry;
     const now = new Date().toISOString();
     const self = selfIdentity();
@@ -110,6 +124,7 @@ export async function resumeRun(
     run.status = 'running';
     run.heartbeatAt = now;
     run.config = input;
+    run.sandbox = { enabled: sandbox.enabled, summary: sandbox.summary };
     delete run.finishedAt;
     delete run.exitCode;
     delete run.reason;
@@ -133,6 +148,12 @@ export async function resumeRun(
       // Its agent and the orchestrator are both gone: a git lock they left would block every commit.
       if ((action.kind === 'collect' || action.kind === 'rerun') && (await removeStaleIndexLock(task.worktree))) {
         await store.record({ type: 'warning', message: `removed a stale git index.lock in ${task.worktree}` });
+      }
+      // Likewise what Claude Code's sandbox leaves when its CLI is killed mid-command.
+      if ((action.kind === 'collect' || action.kind === 'rerun') && (await pathExists(task.worktree))) {
+        const left = await removeSandboxLeftovers(task.worktree, await gitCommonDir(run.repoRoot), { configLock: true });
+        if (left.length > 0)
+          await store.record({ type: 'warning', message: `removed what a killed agent's sandbox left behind: ${left.join(', ')}` });
       }
       if (action.kind === 'adopt' || action.kind === 'collect') {
         const attempt = task.attemptLog.at(-1);
@@ -158,7 +179,7 @@ export async function resumeRun(
         orchestrator = created;
         onStart(created);
       },
-      { adopted, warnings },
+      { adopted, warnings, sandbox },
     );
     return { store, outcome };
   } finally {

@@ -5,6 +5,7 @@ import { loadAnalysis } from './analysis.js';
 import { acquireRunLock } from '../state/run-lock.js';
 import type { RunStore } from '../state/store.js';
 import { unusedAgentSettings } from '../agent/command.js';
+import { sandboxState, sandboxWarning } from '../agent/sandbox.js';
 import { checkSampler } from '../scheduler/sampler.js';
 import { branchOf, resolveCommit } from '../worktree/git.js';
 import { requireRepoRoot } from '../worktree/repo.js';
@@ -35,11 +36,12 @@ export async function prepareRun(request: RunRequest) {
     throw new UserError(`base ref "${config.base}" not found: pass --base with an existing branch, tag or commit.`);
   }
   await checkAgent(config, request.env, request.cwd);
+  const sandbox = await sandboxState(config, request.env, request.cwd);
   await checkSampler(request.env);
   await checkStateWritable(repoRoot);
   // Said once at the start of the run, in its output and its ledger.
-  const warnings = [...analysis.warnings, ...unusedAgentSettings(config, input, analysis.tasks)];
-  return { repoRoot, config, input, analysis, baseSha, warnings };
+  const warnings = [...analysis.warnings, ...unusedAgentSettings(config, input, analysis.tasks), ...sandboxWarning(config, sandbox)];
+  return { repoRoot, config, input, analysis, baseSha, warnings, sandbox };
 }
 
 /** `orch run`: check, create the run, run it. */
@@ -61,6 +63,7 @@ export async function startRun(
       baseBranch: await branchOf(prepared.repoRoot, prepared.config.base),
       promptFiles: prepared.analysis.tasks.map((task) => task.file),
       detached: request.detached,
+      sandbox: prepared.sandbox,
     },
     sink,
   );
@@ -77,7 +80,7 @@ export async function startRun(
         orchestrator = created;
         onStart(created);
       },
-      { warnings: prepared.warnings },
+      { warnings: prepared.warnings, sandbox: prepared.sandbox },
     );
     return { store, outcome };
   } finally {

@@ -65,7 +65,7 @@ export async function attemptSpec(store: RunStore, config: OrchConfig, request: 
 export function applyUpdate(
   task: TaskRecord,
   attempt: AttemptRecord,
-  update: Exclude<AttemptUpdate, { kind: 'api-retry' }>,
+  update: Exclude<AttemptUpdate, { kind: 'api-retry' | 'warning' }>,
   now: number,
 ): void {
   switch (update.kind) {
@@ -83,6 +83,10 @@ export function applyUpdate(
       return;
     case 'session':
       task.sessionId = update.sessionId;
+      return;
+    case 'refs':
+      if (update.changes.length > 0) attempt.refsRestored = [...(attempt.refsRestored ?? []), ...update.changes];
+      if (update.problems.length > 0) attempt.refsProblems = [...(attempt.refsProblems ?? []), ...update.problems];
       return;
     case 'activity':
       task.lastActivity = update.activity;

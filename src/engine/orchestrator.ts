@@ -376,6 +376,10 @@ export class Orchestrator {
       this.apiSignal(update.status, update.retryDelayMs);
       return;
     }
+    if (update.kind === 'warning') {
+      await this.record({ type: 'warning', message: `${task.id}: ${update.message}` }).catch((error: unknown) => this.fail(error));
+      return;
+    }
     applyUpdate(task, attempt, update, this.clock.now());
     try {
       if (update.kind === 'activity')
@@ -383,6 +387,14 @@ export class Orchestrator {
       // The agent's identity must be on disk before anything else happens; the rest rides along.
       else if (update.kind === 'agent') await this.store.save();
       else if (update.kind === 'session') await this.store.save();
+      else if (update.kind === 'refs')
+        await this.record({
+          type: 'refs-restored',
+          taskId: task.id,
+          attempt: attempt.number,
+          changes: update.changes,
+          problems: update.problems,
+        });
     } catch (error) {
       this.fail(error);
     }

@@ -1,6 +1,8 @@
+import type { SandboxState } from '../agent/sandbox.js';
 import type { OrchConfig } from '../config/schema.js';
 import type { ProcessIdentity } from '../process/process-info.js';
 import type { GitMutex } from '../worktree/mutex.js';
+import type { RefsGuard } from './guard.js';
 
 /** What the local executor needs from the machine and the run it works for. */
 export interface LocalEnvironment {
@@ -14,4 +16,8 @@ export interface LocalEnvironment {
   owner: ProcessIdentity;
   /** The untracked files to copy into new worktrees (computed once per run). */
   includeCandidates: () => Promise<string[]>;
+  /** Whether agents run in Claude Code's sandbox (decided once per orchestrator). */
+  sandbox: SandboxState;
+  /** Records refs before each agent and puts back what it should not have changed. */
+  refsGuard: RefsGuard;
 }

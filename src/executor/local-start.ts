@@ -7,6 +7,8 @@ import { ProcessGroup } from '../process/process-group.js';
 import { ensureWorktree, mergeBranches } from '../worktree/git.js';
 import { prepareWorktree, type Prepared } from '../worktree/prepare.js';
 import type { LocalEnvironment } from './environment.js';
+import type { GuardedAttempt } from './guard.js';
+import { prepareSandbox, refsFileOf } from './local-sandbox.js';
 import type { AttemptControl, AttemptResult, AttemptSpec } from './types.js';
 
 const STOPPED_BEFORE_START: AttemptResult = { outcome: { status: 'interrupted', reason: 'stopped before the agent started' } };
@@ -22,6 +24,7 @@ export async function startAgent(
   control: AttemptControl,
   ports: number[],
   copiedFiles: string[],
+  guard: GuardedAttempt,
 ): Promise<ProcessGroup | AttemptResult> {
   const { config, runDir } = environment;
   const { task } = spec;
@@ -103,6 +106,7 @@ export async function startAgent(
     );
   }
 
+  const sandbox = await prepareSandbox(environment, spec);
   const invocation = buildInvocation(config.agent, {
     runId: spec.runId,
     taskId: task.id,
@@ -112,12 +116,15 @@ export async function startAgent(
     model: task.model,
     maxTurns: task.maxTurns,
     resumeSessionId: spec.resumeSessionId,
+    settingsFile: sandbox?.settingsFile,
   });
+  // Every ref as it is the moment before the agent starts: what the refs guard compares with after.
+  await guard.record(path.join(runDir, refsFileOf(spec)));
   const agent = ProcessGroup.spawn({
     file: invocation.file,
     args: invocation.args,
     cwd: task.worktree,
-    env: { ...environment.env, ...prepared.env },
+    env: { ...environment.env, ...prepared.env, ...sandbox?.env },
     stdinFile: promptFile,
     stdoutFile: path.join(runDir, spec.attempt.log),
     stderrFile: path.join(runDir, spec.attempt.stderr),

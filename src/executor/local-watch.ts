@@ -6,8 +6,11 @@ import { AgentProgress } from '../agent/progress.js';
 import { parseStreamLine } from '../agent/stream.js';
 import { errorFirstLine, errorMessage } from '../errors.js';
 import { SpawnError, type AgentExit, type ProcessGroup } from '../process/process-group.js';
-import { commitLeftovers, commitsSince } from '../worktree/git.js';
+import { commitLeftovers, commitsSince, gitCommonDir } from '../worktree/git.js';
+import { removeSandboxLeftovers } from '../worktree/sandbox-leftovers.js';
+import { describeChange } from '../worktree/refs-guard.js';
 import type { LocalEnvironment } from './environment.js';
+import type { GuardedAttempt, GuardReport } from './guard.js';
 import type { AttemptControl, AttemptResult, AttemptSpec, StopReason } from './types.js';
 
 const WATCHDOG_INTERVAL_MS = 500;
@@ -39,6 +42,7 @@ export async function watchAgent(
   control: AttemptControl,
   agent: ProcessGroup,
   copiedFiles: readonly string[],
+  guard: GuardedAttempt,
 ): Promise<AttemptResult> {
   const { config, runDir } = environment;
   const logFile = path.join(runDir, spec.attempt.log);
@@ -90,9 +94,13 @@ export async function watchAgent(
   await follower.stop();
   // Whatever the agent left running in its process group goes with it.
   await agent.reapGroup(graceMs);
+  if (environment.sandbox.enabled) await removeLeftovers(environment, spec, control, exit.signal !== null || stop.aborted);
+
+  // Before its work is saved: the worktree must be back on its branch, other refs as they were.
+  const refs = await checkRefs(guard, copiedFiles, control);
 
   const result = progress.result;
-  const outcome = classifyOutcome({
+  const classified = classifyOutcome({
     exitCode: exit.exitCode,
     signal: exit.signal,
     result,
@@ -100,6 +108,7 @@ export async function watchAgent(
     stoppedBy: stop.aborted ? (stop.reason as StopReason) : undefined,
     output: config.agent.command ? config.agent.output : 'stream-json',
   });
+  const outcome = config.agent.refsGuard === 'fail' ? failOnRefs(classified, refs) : classified;
   const saved = await saveWork(spec, outcome, copiedFiles);
   return {
     outcome: saved.outcome,
@@ -109,6 +118,42 @@ export async function watchAgent(
     sessionId: result?.sessionId ?? progress.sessionId,
     permissionDenials: result?.permissionDenials ?? [],
     commits: saved.commits,
+  };
+}
+
+/**
+ * A sandboxed CLI killed in the middle of a command leaves its placeholder files behind (see
+ * removeSandboxLeftovers): they go before anything is committed. The repository's config lock
+ * is only looked at when this agent was killed: a live sandbox of another agent may hold it.
+ */
+async function removeLeftovers(environment: LocalEnvironment, spec: AttemptSpec, control: AttemptControl, killed: boolean): Promise<void> {
+  const removed = await removeSandboxLeftovers(spec.task.worktree, await gitCommonDir(environment.repoRoot), { configLock: killed });
+  if (removed.length > 0) {
+    await control.update({
+      kind: 'warning',
+      message: `removed what Claude Code's sandbox left behind when its agent was stopped mid-command: ${removed.join(', ')}`,
+    });
+  }
+}
+
+/** The refs guard's check (it reports what it finds as it goes); a guard that cannot check says so instead of failing the attempt. */
+async function checkRefs(guard: GuardedAttempt, copiedFiles: readonly string[], control: AttemptControl): Promise<GuardReport | undefined> {
+  try {
+    return await guard.check(copiedFiles);
+  } catch (error) {
+    const problems = [`the refs guard could not check: ${errorFirstLine(error)}`];
+    await control.update({ kind: 'refs', changes: [], problems });
+    return { changes: [], problems };
+  }
+}
+
+/** With `agent.refsGuard: "fail"`, an attempt whose agent changed refs outside its branch fails (they were put back all the same). */
+function failOnRefs(outcome: Outcome, refs: GuardReport | undefined): Outcome {
+  if (!refs || refs.changes.length === 0 || outcome.status === 'interrupted') return outcome;
+  return {
+    status: 'failed',
+    failure: 'refs',
+    reason: `the agent changed refs outside its branch: ${refs.changes.map(describeChange).join('; ')}`,
   };
 }
 

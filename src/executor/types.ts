@@ -1,6 +1,7 @@
 import type { Outcome } from '../agent/outcome.js';
 import type { AttemptKind } from '../domain/vocabulary.js';
 import type { ProcessIdentity } from '../process/process-info.js';
+import type { RefChange } from '../worktree/refs-guard.js';
 
 /**
  * The seam between deciding what runs and running it. The engine (src/engine/) decides that an
@@ -91,7 +92,14 @@ export type AttemptUpdate =
   | { kind: 'session'; sessionId: string }
   | { kind: 'activity'; activity: string; turns: number }
   /** The agent's CLI is retrying an API error: pressure on the account that the whole run should feel. */
-  | { kind: 'api-retry'; status: number; retryDelayMs?: number | undefined };
+  | { kind: 'api-retry'; status: number; retryDelayMs?: number | undefined }
+  /**
+   * The refs guard's findings: refs other than the task's branch that the agent changed (reported
+   * before they are put back), or what could not be put back.
+   */
+  | { kind: 'refs'; changes: RefChange[]; problems: string[] }
+  /** Something the user should know about the attempt, kept in the ledger (not a state change). */
+  | { kind: 'warning'; message: string };
 
 export interface AttemptResult {
   outcome: Outcome;

@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import type { StampedEvent } from '../events.js';
 import { formatDuration } from '../util/duration.js';
+import { describeChange } from '../worktree/refs-guard.js';
 import { STATUS_SYMBOL, colorStatus, shortSha } from './format.js';
 
 /** One human line for a state change; undefined for events not worth a line of their own. */
@@ -37,6 +38,12 @@ export function describeEvent(event: StampedEvent): string | undefined {
       );
     case 'warning':
       return chalk.yellow(`! ${event.message}`);
+    case 'refs-restored':
+      return chalk.yellow(
+        event.changes.length > 0
+          ? `! ${event.taskId}'s agent changed refs outside its branch (attempt ${event.attempt}): ${event.changes.map(describeChange).join('; ')}`
+          : `! refs guard, ${event.taskId} (attempt ${event.attempt}): ${event.problems.join('; ')}`,
+      );
     case 'run-finished':
       return `run ${colorStatus(event.status)} (exit ${event.exitCode})`;
     case 'task-activity':

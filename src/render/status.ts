@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import type { RunListEntry, StatusView } from '../commands/status.js';
 import { formatDuration } from '../util/duration.js';
+import { describeChange } from '../worktree/refs-guard.js';
 import { clock, colorStatus, formatCost, formatCounts, shortSha, table } from './format.js';
 
 const ago = (ms: number | undefined): string => (ms === undefined ? '—' : `${formatDuration(ms)} ago`);
@@ -15,6 +16,7 @@ export function renderStatus(view: StatusView): string {
     `base ${run.baseRef} (${shortSha(run.baseSha)}) · started ${clock(run.startedAt)} · limit ${run.limit.value} (${run.limit.reason})${mode}`,
   );
   lines.push(formatCounts(run.counts));
+  if (run.sandbox) lines.push(run.sandbox.enabled ? run.sandbox.summary : chalk.yellow(run.sandbox.summary));
   if (run.reason) lines.push(chalk.red(run.reason));
   if (run.liveness === 'stale') lines.push(chalk.yellow(`the orchestrator is gone: \`orch resume ${run.id}\` finishes the run`));
   lines.push('');
@@ -33,6 +35,13 @@ export function renderStatus(view: StatusView): string {
     task.status === 'running' ? (task.lastActivity ?? '') : (task.reason ?? ''),
   ]);
   lines.push(table(['task', 'status', 'elapsed', 'pid', 'heartbeat', 'branch', 'turns', 'cost', 'activity / reason'], rows));
+  for (const task of view.tasks) {
+    for (const attempt of task.attemptLog) {
+      const found = [...(attempt.refsRestored ?? []).map(describeChange), ...(attempt.refsProblems ?? [])];
+      if (found.length > 0)
+        lines.push(chalk.yellow(`! ${task.id} (attempt ${attempt.number}): refs put back by the guard: ${found.join('; ')}`));
+    }
+  }
   return lines.join('\n');
 }
 

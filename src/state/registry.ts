@@ -6,6 +6,14 @@ const isoTime = z.string();
 
 const processIdentity = z.object({ pid: z.number().int(), startTime: z.string() }) satisfies z.ZodType<ProcessIdentity>;
 
+const refChangeSchema = z.object({
+  ref: z.string(),
+  action: z.enum(['created', 'moved', 'deleted', 'switched']),
+  before: z.string().optional(),
+  after: z.string().optional(),
+  suspects: z.array(z.string()).optional(),
+});
+
 const attemptSchema = z.object({
   number: z.number().int().min(1),
   kind: z.enum(ATTEMPT_KINDS),
@@ -25,6 +33,10 @@ const attemptSchema = z.object({
   /** This attempt's turns and cost (the task's figures are their sums). */
   turns: z.number().int().optional(),
   costUsd: z.number().optional(),
+  /** Refs other than the task's branch that this attempt's agent changed, put back by the refs guard. */
+  refsRestored: z.array(refChangeSchema).optional(),
+  /** What the refs guard could not put back or check. */
+  refsProblems: z.array(z.string()).optional(),
 });
 export type AttemptRecord = z.infer<typeof attemptSchema>;
 
@@ -122,6 +134,8 @@ const runSchema = z.object({
   limit: z.object({ value: z.number().int(), reason: z.string() }),
   apiPausedUntil: isoTime.optional(),
   detached: z.boolean().optional(),
+  /** Whether this session's agents run in Claude Code's sandbox, and the line that says so. */
+  sandbox: z.object({ enabled: z.boolean(), summary: z.string() }).optional(),
 });
 export type RunRecord = z.infer<typeof runSchema>;
 

@@ -2,7 +2,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readProcessInfo } from '../../src/process/process-info.js';
-import { agentScript, agentStarts, agentState, fakeAgentEnv, finishes, processesWithEnv } from '../support/agents.js';
+import { agentScript, agentStarts, agentState, fakeAgentEnv, finishes, processesWithEnv, roomyMachine } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { readLedger, readRunRegistry } from '../support/run-state.js';
@@ -21,7 +21,8 @@ describe('signals and crashes', () => {
       'prompts/c.md': `# C\nThis depends on a.\n${agentScript({ steps: finishes('c.txt') })}`,
     });
     const state = await agentState();
-    const env = fakeAgentEnv(state);
+    // Several agents at once, whatever the load of the machine running the tests.
+    const env = fakeAgentEnv(state, { ORCH_SAMPLER_FILE: await roomyMachine(state) });
     const orch = startOrch(['run', 'prompts/*.md', '--max-parallel', '2'], { cwd: repo, env });
     await waitFor(async () => (await agentStarts(state)).length === 2, 20_000, 'two agents to start');
     await waitFor(
@@ -83,7 +84,8 @@ describe('signals and crashes', () => {
       // Conflicts with adopt, so it was not started before the crash: runs normally on resume.
       'prompts/later.md': `---\nfiles: [adopt.txt]\n---\n# Later\n${agentScript({ steps: finishes('later.txt') })}`,
     });
-    const env = fakeAgentEnv(state);
+    // Several agents at once, whatever the load of the machine running the tests.
+    const env = fakeAgentEnv(state, { ORCH_SAMPLER_FILE: await roomyMachine(state) });
     const orch = startOrch(['run', 'prompts/adopt.md', 'prompts/dies.md', 'prompts/alone.md', 'prompts/later.md', '--max-parallel', '3'], {
       cwd: repo,
       env,
