@@ -5,6 +5,7 @@
  */
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { claudeMemory } from './claude-memory.js';
+import { mergeVsShell } from './merge-vs-shell.js';
 import { formatSpread } from './measure.js';
 import { runVsShell } from './run-vs-shell.js';
 
@@ -16,6 +17,7 @@ console.log(`repetitions: ${repetitions} (median, min–max)\n`);
 
 const sideBySide = await runVsShell({ repetitions });
 const memory = await claudeMemory(repetitions);
+const merge = await mergeVsShell({ repetitions });
 
 const rows: string[][] = [
   [
@@ -31,6 +33,12 @@ const rows: string[][] = [
     `${(sideBySide.orch.treeRss.median / sideBySide.shell.treeRss.median).toFixed(1)}×`,
   ],
   ['  peak RSS of orch’s own processes (without the agents)', formatSpread(sideBySide.orch.ownRss, 'MB', 1), '—', '—'],
+  [
+    'orch merge of 32 task branches, check `true` after each, wall',
+    formatSpread(merge.orch, 's', 2, 1000),
+    `shell loop (git merge + check): ${formatSpread(merge.shell, 's', 2, 1000)}`,
+    formatSpread(merge.ratio, '×'),
+  ],
   ['one real claude agent on a one-file task (offline), peak RSS of its process tree', formatSpread(memory.peakRss, 'MB', 0), '—', '—'],
 ];
 console.log('| row | orch | baseline | ratio |');

@@ -1,4 +1,4 @@
-import type { AttemptKind, FailureKind, RunStatus, TaskStatus } from './domain/vocabulary.js';
+import type { AttemptKind, FailureKind, MergeStatus, RunStatus, TaskStatus } from './domain/vocabulary.js';
 import type { RefChange } from './worktree/refs-guard.js';
 
 /**
@@ -41,7 +41,34 @@ export type OrchEvent =
    * The refs guard found refs other than the task's branch changed by its agent and put them
    * back (`changes`, recorded before anything is deleted), or could not put some back (`problems`).
    */
-  | { type: 'refs-restored'; taskId: string; attempt: number; changes: RefChange[]; problems: string[] }
+  | {
+      type: 'refs-restored';
+      taskId: string;
+      attempt: number;
+      changes: RefChange[];
+      problems: string[];
+      /** Set for the merge agent that resolved the task's conflict (not one of the task's own attempts). */
+      agent?: 'merge';
+    }
+  /** The merge queue starts (or continues) integrating the run's tasks into its integration branch. */
+  | { type: 'merge-started'; branch: string; head: string; resumed: boolean }
+  /** A task's place in the merge queue changed. */
+  | {
+      type: 'merge-status';
+      taskId: string;
+      status: MergeStatus;
+      previous?: MergeStatus | undefined;
+      commit?: string;
+      conflictFiles?: string[];
+      reason?: string;
+    }
+  /** The check ran on the integration branch after these tasks' merges. */
+  | { type: 'merge-check'; taskIds: string[]; passed: boolean; exitCode: number | null; timedOut: boolean; durationMs: number; log: string }
+  /** An agent resolves (or failed to resolve) a conflict. */
+  | { type: 'merge-resolve'; taskId: string; stage: 'started' | 'resolved' | 'failed'; reason?: string }
+  /** `--into`: the branch was fast-forwarded to the integration branch. */
+  | { type: 'merge-into'; branch: string; from: string; to: string }
+  | { type: 'merge-finished'; status: 'finished' | 'interrupted' | 'aborted'; exitCode: number; summary: MergeSummary }
   | { type: 'run-finished'; status: RunStatus; exitCode: number; summary: RunSummary };
 
 /** A task's state change: what every transition returns and the ledger records. */
@@ -75,6 +102,17 @@ export interface RunSummary {
   /** taskTimeMs ÷ wallMs: how many agents ran at once, on average. Not a speedup: nothing ran the tasks one by one to compare with. */
   averageConcurrency: number;
   costUsd: number;
+  /** `run --merge`: how the merge queue ended. */
+  merge?: MergeSummary;
+}
+
+export interface MergeSummary {
+  branch: string;
+  head: string;
+  counts: Record<MergeStatus, number>;
+  tasks: Array<{ id: string; status: MergeStatus; commit?: string; conflictFiles?: string[]; checkMs?: number; reason?: string }>;
+  /** `--into`: the branch moved to the integration head, or why it was not. */
+  into?: { branch: string; moved: boolean; reason?: string };
 }
 
 /** An event as written to the ledger and printed by `--json`: numbered and timestamped. */

@@ -18,19 +18,47 @@ export interface PromptValues {
   task_prompt: string;
 }
 
-const TEMPLATE_URL = new URL('../../templates/workflow-manager.md', import.meta.url);
-let cachedTemplate: string | undefined;
+/** The values the merge agent's template (templates/resolve-conflict.md) refers to. */
+export interface ResolveValues {
+  run_id: string;
+  task_id: string;
+  task_title: string;
+  worktree: string;
+  integration_branch: string;
+  task_branch: string;
+  /** A markdown list. */
+  conflict_files: string;
+  /** What to run before committing (the check), or what to do without one. */
+  check_instruction: string;
+  task_prompt: string;
+  /** The prompts of the integrated tasks on the other side of the conflict. */
+  integrated_tasks: string;
+}
+
+const templates = new Map<string, string>();
+
+function template(name: 'workflow-manager' | 'resolve-conflict'): string {
+  let text = templates.get(name);
+  if (text === undefined) {
+    text = readFileSync(new URL(`../../templates/${name}.md`, import.meta.url), 'utf8');
+    templates.set(name, text);
+  }
+  return text;
+}
 
 export function workflowManagerTemplate(): string {
-  cachedTemplate ??= readFileSync(TEMPLATE_URL, 'utf8');
-  return cachedTemplate;
+  return template('workflow-manager');
+}
+
+export function resolveConflictTemplate(): string {
+  return template('resolve-conflict');
 }
 
 /** Fills `{{name}}` template variables in one pass, so text inside the values is never expanded. */
-export function renderPrompt(template: string, values: PromptValues): string {
-  const rendered = template.replace(/\{\{(\w+)\}\}/g, (match, name: string) => {
-    if (!(name in values)) throw new Error(`unknown template variable ${match} in the WorkflowManager template`);
-    return values[name as keyof PromptValues];
+export function renderPrompt<Values extends object>(text: string, values: Values): string {
+  const rendered = text.replace(/\{\{(\w+)\}\}/g, (match, name: string) => {
+    if (!(name in values)) throw new Error(`unknown template variable ${match}`);
+    return String(values[name as keyof Values]);
   });
   return `${rendered.replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
 }

@@ -1,17 +1,24 @@
 import type { EventSink } from '../events.js';
-import type { Orchestrator, RunOutcome } from '../engine/orchestrator.js';
+import type { UserError } from '../errors.js';
 import type { CommandContext } from './context.js';
-import { handleStopSignals } from './signals.js';
+import { handleStopSignals, type Interruptible } from './signals.js';
 import { EXIT } from '../domain/exit-codes.js';
 
+/** How a driven command ended: its exit code, and why when it was stopped by its environment or a bug. */
+export interface DrivenOutcome {
+  exitCode: number;
+  error?: UserError | undefined;
+  internalError?: Error | undefined;
+}
+
 /**
- * What `run` and `resume` share: a renderer for the events, Ctrl-C/SIGTERM passed on to the
- * orchestrator, and the run's exit code (with its abort reason, if any, on stderr).
+ * What `run`, `resume` and `merge` share: a renderer for the events, Ctrl-C/SIGTERM passed on to
+ * what is running, and its exit code (with its abort reason, if any, on stderr).
  */
 export async function driveRun(
   context: CommandContext,
   json: boolean,
-  start: (sink: EventSink, onStart: (orchestrator: Orchestrator) => void) => Promise<{ outcome: RunOutcome }>,
+  start: (sink: EventSink, onStart: (target: Interruptible) => void) => Promise<{ outcome: DrivenOutcome }>,
 ): Promise<void> {
   const { chooseRenderer } = await import('../render/renderer.js');
   const renderer = chooseRenderer(json, context.out);
@@ -20,7 +27,7 @@ export async function driveRun(
   try {
     const { outcome } = await start(
       (event) => renderer.event(event),
-      (orchestrator) => signals.attach(orchestrator),
+      (target) => signals.attach(target),
     );
     renderer.close();
     if (outcome.error) context.err(`orch: ${outcome.error.message}`);

@@ -3,6 +3,7 @@ import { UserError, errorMessage } from '../errors.js';
 import { registerClean } from './commands/clean.js';
 import { registerInit } from './commands/init.js';
 import { registerLogs } from './commands/logs.js';
+import { registerMerge } from './commands/merge.js';
 import { registerPlan } from './commands/plan.js';
 import { registerResume } from './commands/resume.js';
 import { registerRun } from './commands/run.js';
@@ -45,6 +46,7 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
   registerRun(program, context);
   registerStatus(program, context);
   registerResume(program, context);
+  registerMerge(program, context);
   registerClean(program, context);
   registerWait(program, context);
   registerLogs(program, context);

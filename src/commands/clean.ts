@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ProcessGroup } from '../process/process-group.js';
 import { loadConfig } from '../config/load.js';
 import { UserError, errorMessage } from '../errors.js';
-import { isAlive } from '../process/process-info.js';
+import { isAlive, type ProcessIdentity } from '../process/process-info.js';
 import { markFinished } from '../engine/transitions.js';
 import { runPaths, runsDir, stateDir, type RunPaths } from '../state/paths.js';
 import type { Registry, TaskRecord } from '../state/registry.js';
@@ -37,10 +37,22 @@ export interface CleanAction {
   reason?: string;
 }
 
+/** A worktree and branch the run made: a task's, or the merge queue's. */
+interface Checkout {
+  key: string;
+  worktree: string;
+  branch: string;
+  copiedFiles: readonly string[];
+  /** A live agent working in it. */
+  agent?: ProcessIdentity | undefined;
+  /** The integration branch the merge queue recorded its work on. */
+  integratedInto?: string | undefined;
+}
+
 /** Uncommitted or untracked paths in a worktree, leaving out the files orch copied into it. */
-async function unsavedFiles(task: TaskRecord): Promise<string[]> {
-  const copied = new Set(task.copiedFiles ?? []);
-  return (await statusLines(task.worktree)).map((line) => line.slice(3).replace(/^"|"$/g, '')).filter((file) => !copied.has(file));
+async function unsavedFiles(checkout: Checkout): Promise<string[]> {
+  const copied = new Set(checkout.copiedFiles);
+  return (await statusLines(checkout.worktree)).map((line) => line.slice(3).replace(/^"|"$/g, '')).filter((file) => !copied.has(file));
 }
 
 /** A run clean will work on: its registry could be read and nothing alive owns it. */
@@ -172,12 +184,31 @@ async function cleanRun(
   if (liveAgents.length > 0 && options.killOrphans && !options.dryRun) await stopOrphans(repoRoot, env, candidate, liveAgents, note);
   const stillAlive = new Set(registry.tasks.filter((task) => isAlive(task.agent)).map((task) => task.id));
 
+  // Every checkout the run made: its tasks', then the merge queue's (last, so task branches are
+  // judged while the integration branch, which may hold their work, still exists).
+  const integration = registry.run.merge;
+  const checkouts: Checkout[] = registry.tasks.map((task) => ({
+    key: task.id,
+    worktree: task.worktree,
+    branch: task.branch,
+    copiedFiles: task.copiedFiles ?? [],
+    agent: stillAlive.has(task.id) ? task.agent : undefined,
+    integratedInto: task.merge?.status === 'merged' && integration ? integration.branch : undefined,
+  }));
+  if (integration)
+    checkouts.push({
+      key: '@integration',
+      worktree: integration.worktree,
+      branch: integration.branch,
+      copiedFiles: integration.copiedFiles ?? [],
+    });
+
   const keptWorktrees = new Set<string>();
-  for (const task of registry.tasks) {
-    if (!(await pathExists(task.worktree))) continue;
-    const where = path.relative(repoRoot, task.worktree) || task.worktree;
-    if (stillAlive.has(task.id)) {
-      keptWorktrees.add(task.id);
+  for (const checkout of checkouts) {
+    if (!(await pathExists(checkout.worktree))) continue;
+    const where = path.relative(repoRoot, checkout.worktree) || checkout.worktree;
+    if (checkout.agent) {
+      keptWorktrees.add(checkout.key);
       note({
         run: id,
         kind: 'worktree',
@@ -185,14 +216,14 @@ async function cleanRun(
         result: 'kept',
         reason:
           options.dryRun && options.killOrphans
-            ? `agent pid ${task.agent!.pid} would be stopped first`
-            : `agent pid ${task.agent!.pid} is still running in it (--kill-orphans stops it)`,
+            ? `agent pid ${checkout.agent.pid} would be stopped first`
+            : `agent pid ${checkout.agent.pid} is still running in it (--kill-orphans stops it)`,
       });
       continue;
     }
-    const unsaved = await unsavedFiles(task);
+    const unsaved = await unsavedFiles(checkout);
     if (unsaved.length > 0 && !options.force) {
-      keptWorktrees.add(task.id);
+      keptWorktrees.add(checkout.key);
       note({
         run: id,
         kind: 'worktree',
@@ -202,31 +233,35 @@ async function cleanRun(
       });
       continue;
     }
-    if (!options.dryRun) await mutex.run(() => gitAt(repoRoot).raw(['worktree', 'remove', '--force', task.worktree]));
+    if (!options.dryRun) await mutex.run(() => gitAt(repoRoot).raw(['worktree', 'remove', '--force', checkout.worktree]));
     const removed: CleanAction = { run: id, kind: 'worktree', target: where, result: 'removed' };
     if (unsaved.length > 0) removed.reason = `${unsaved.length} unsaved file${unsaved.length === 1 ? '' : 's'} discarded (--force)`;
     note(removed);
   }
 
   if (options.branches) {
-    for (const task of registry.tasks) {
-      if (!remainingBranches.has(task.branch)) continue;
-      if (keptWorktrees.has(task.id)) {
-        note({ run: id, kind: 'branch', target: task.branch, result: 'kept', reason: 'checked out in a worktree that was kept' });
+    for (const checkout of checkouts) {
+      if (!remainingBranches.has(checkout.branch)) continue;
+      if (keptWorktrees.has(checkout.key)) {
+        note({ run: id, kind: 'branch', target: checkout.branch, result: 'kept', reason: 'checked out in a worktree that was kept' });
         continue;
       }
-      const others = new Set([...remainingBranches].filter((branch) => branch !== task.branch));
-      const verdict = await branchVerdict(repoRoot, task.branch, candidate.target, others);
+      const others = new Set([...remainingBranches].filter((branch) => branch !== checkout.branch));
+      let verdict = await branchVerdict(repoRoot, checkout.branch, candidate.target, others);
+      // A squashed task's commits are not on the integration branch, its changes are: the queue recorded it integrated.
+      if (!verdict.safe && checkout.integratedInto && remainingBranches.has(checkout.integratedInto)) {
+        verdict = { safe: true, reason: `its changes were integrated into ${checkout.integratedInto} (squashed)` };
+      }
       if (!verdict.safe && !options.force) {
-        note({ run: id, kind: 'branch', target: task.branch, result: 'kept', reason: `${verdict.reason}; --force deletes it anyway` });
+        note({ run: id, kind: 'branch', target: checkout.branch, result: 'kept', reason: `${verdict.reason}; --force deletes it anyway` });
         continue;
       }
-      if (!options.dryRun) await mutex.run(() => gitAt(repoRoot).raw(['branch', '-D', task.branch]));
-      remainingBranches.delete(task.branch);
+      if (!options.dryRun) await mutex.run(() => gitAt(repoRoot).raw(['branch', '-D', checkout.branch]));
+      remainingBranches.delete(checkout.branch);
       note({
         run: id,
         kind: 'branch',
-        target: task.branch,
+        target: checkout.branch,
         result: 'deleted',
         reason: verdict.safe ? verdict.reason : `${verdict.reason} (--force)`,
       });

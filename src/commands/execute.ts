@@ -2,15 +2,14 @@ import type { SandboxState } from '../agent/sandbox.js';
 import type { OrchConfig } from '../config/schema.js';
 import type { AttemptRequest } from '../engine/attempt-record.js';
 import { Orchestrator, type RunOutcome } from '../engine/orchestrator.js';
-import { RefsGuard } from '../executor/guard.js';
 import { LocalExecutor } from '../executor/local.js';
 import { ConflictIndex } from '../graph/conflicts.js';
-import { selfIdentity } from '../process/process-info.js';
 import { chooseSampler } from '../scheduler/sampler.js';
-import { STATE_DIR, stateDir, worktreeRootInRepo } from '../state/paths.js';
 import type { RunStore } from '../state/store.js';
-import { filesToInclude, includePatterns } from '../worktree/include.js';
-import { GitMutex } from '../worktree/mutex.js';
+import { localEnvironment } from './local-environment.js';
+import { RunIntegrator } from '../merge/run-integrator.js';
+import { mergeSettings } from '../merge/queue.js';
+import { integrationBranchName, integrationWorktreePath } from '../state/paths.js';
 
 /** Runs a run's tasks to the end on this machine: what `run` and `resume` share once the run is on disk. */
 export async function executeRun(
@@ -20,32 +19,42 @@ export async function executeRun(
   onStart: (orchestrator: Orchestrator) => void,
   options: { sandbox: SandboxState; adopted?: AttemptRequest[]; warnings?: readonly string[] },
 ): Promise<RunOutcome> {
-  const repoRoot = store.run.repoRoot;
-  const worktreesInRepo = worktreeRootInRepo(repoRoot, store.run.worktreeRoot);
-  let candidates: Promise<string[]> | undefined;
-  const gitMutex = new GitMutex(stateDir(repoRoot));
-  const executor = new LocalExecutor({
-    config,
-    repoRoot,
-    runDir: store.paths.dir,
-    gitMutex,
-    sandbox: options.sandbox,
-    refsGuard: new RefsGuard(repoRoot, store.run.id, gitMutex),
-    env,
-    owner: selfIdentity(),
-    // Listed once per run, when the first worktree needs it; orch's state and worktrees are never copied.
-    includeCandidates: () =>
-      (candidates ??= includePatterns(repoRoot, config.worktree.include).then((patterns) =>
-        filesToInclude(repoRoot, patterns, [STATE_DIR, ...(worktreesInRepo ? [worktreesInRepo] : [])]),
-      )),
-  });
+  const local = localEnvironment(store, config, env, options.sandbox);
+  const executor = new LocalExecutor(local);
+  const holder: { orchestrator?: Orchestrator } = {};
+  const integrator = config.merge.enabled
+    ? new RunIntegrator({
+        store,
+        config,
+        settings: mergeSettings(config),
+        executor,
+        gitMutex: local.gitMutex,
+        env,
+        owner: local.owner,
+        includeCandidates: local.includeCandidates,
+        into: config.merge.into ?? undefined,
+        onError: (error) => holder.orchestrator?.failWith(error),
+      })
+    : undefined;
+  if (integrator) {
+    store.run.merge ??= {
+      branch: integrationBranchName(store.run.id),
+      worktree: integrationWorktreePath(store.run.worktreeRoot, store.run.id),
+      startSha: store.run.baseSha,
+      status: 'running',
+      startedAt: new Date().toISOString(),
+    };
+    store.run.merge.status = 'running';
+  }
   const orchestrator = new Orchestrator({
     store,
     config,
     conflicts: new ConflictIndex(store.run.conflicts),
     sampler: chooseSampler(env),
     executor,
+    integrator,
   });
+  holder.orchestrator = orchestrator;
   onStart(orchestrator);
   return orchestrator.run(options.adopted, options.warnings);
 }

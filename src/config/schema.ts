@@ -149,6 +149,26 @@ export const configSchema = z.strictObject({
       failureThreshold: z.number().int().min(1).prefault(3),
     })
     .prefault({}),
+  merge: z
+    .strictObject({
+      /** `run --merge`: integrate each task as soon as it succeeds. */
+      enabled: z.boolean().prefault(false),
+      /** Run after merges on the integration branch: one string through the shell, or an argv list. */
+      check: z
+        .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+        .nullable()
+        .prefault(null),
+      checkTimeout: duration.prefault('10m'),
+      /** Check after every N merges; a failure is bisected to its culprit. */
+      checkEvery: z.number().int().min(1).prefault(1),
+      /** One plain commit per task instead of a merge commit. */
+      squash: z.boolean().prefault(false),
+      /** Let an agent resolve conflicts. */
+      resolve: z.boolean().prefault(false),
+      /** Fast-forward this branch to the integration branch at the end. */
+      into: z.string().min(1).nullable().prefault(null),
+    })
+    .prefault({}),
   heartbeat: z
     .strictObject({
       interval: duration.prefault('2s'),

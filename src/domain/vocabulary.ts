@@ -48,3 +48,11 @@ const RESOURCE_SPAWN_ERRORS: ReadonlySet<string> = new Set(['EAGAIN', 'ENOMEM', 
 export function machineRefused(spawnError: string | undefined): spawnError is string {
   return spawnError !== undefined && RESOURCE_SPAWN_ERRORS.has(spawnError);
 }
+
+/**
+ * Where a succeeded task stands in the merge queue: not yet integrated, integrated (its merge
+ * commit passed the check), refused by a conflict, undone because the check failed, or held
+ * back because work its branch contains was not integrated.
+ */
+export const MERGE_STATUSES = ['pending', 'merged', 'conflict', 'check-failed', 'held'] as const;
+export type MergeStatus = (typeof MERGE_STATUSES)[number];

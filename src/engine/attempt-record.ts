@@ -49,10 +49,13 @@ export async function attemptSpec(store: RunStore, config: OrchConfig, request: 
       maxTurns: task.maxTurns ?? config.agent.maxTurns ?? undefined,
     },
     attempt: { number: attempt.number, kind: attempt.kind, log: attempt.log, stderr: attempt.stderr, prompt: attempt.prompt },
-    base: { ref: run.baseRef, sha: run.baseSha },
-    mergeFirst: task.dependsOn.map((id) => {
-      const dependency = store.task(id);
-      return { branch: dependency.branch, taskId: dependency.id, title: dependency.title };
+    base: task.startSha ? { ref: run.merge?.branch ?? run.baseRef, sha: task.startSha } : { ref: run.baseRef, sha: run.baseSha },
+    mergeFirst: [
+      ...task.dependsOn.map((id) => ({ id, relation: 'dependency' as const })),
+      ...(task.builtOn ?? []).map((id) => ({ id, relation: 'conflict' as const })),
+    ].map(({ id, relation }) => {
+      const other = store.task(id);
+      return { branch: other.branch, taskId: other.id, title: other.title, relation };
     }),
     note: request.note,
     resumeSessionId: request.resumeSessionId,

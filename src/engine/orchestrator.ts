@@ -1,7 +1,7 @@
 import type { OrchConfig } from '../config/schema.js';
 import { EXIT } from '../domain/exit-codes.js';
 import { UserError, errorMessage } from '../errors.js';
-import type { OrchEvent, TaskStatusEvent } from '../events.js';
+import type { MergeSummary, OrchEvent, TaskStatusEvent } from '../events.js';
 import type { AttemptResult, AttemptUpdate, Executor, StopReason } from '../executor/types.js';
 import type { ConflictIndex } from '../graph/conflicts.js';
 import { ApiPressure } from '../scheduler/api-pressure.js';
@@ -13,6 +13,7 @@ import type { RunStore } from '../state/store.js';
 import { applyUpdate, attemptSpec, newAttempt, recordResult, type AttemptRequest } from './attempt-record.js';
 import { breakerAfterAttempt } from './breaker.js';
 import { systemClock, type Clock } from './clock.js';
+import type { Integrator } from './integrator.js';
 import { decideAttempt } from './decide.js';
 import { fallbackCandidates } from './fallback.js';
 import { RETRY_NOTE } from './resume-plan.js';
@@ -27,6 +28,8 @@ export interface OrchestratorDeps {
   sampler: Sampler;
   clock?: Clock;
   random?: () => number;
+  /** `run --merge`: integrates tasks as they succeed. */
+  integrator?: Integrator | undefined;
 }
 
 export interface RunOutcome {
@@ -95,6 +98,8 @@ export class Orchestrator {
     await this.resample();
     this.cancelTimers.push(this.clock.every(this.config.heartbeat.interval, () => this.heartbeat()));
     this.cancelTimers.push(this.clock.every(this.config.concurrency.sampleInterval, () => void this.resample().then(() => this.kick())));
+    // Resumed with --merge: what succeeded while nobody integrated it goes first.
+    this.deps.integrator?.integrate();
     for (const request of adopted) {
       this.active.set(request.task.id, { stop: new AbortController(), kill: new AbortController() });
       this.drive(request).catch((error: unknown) => this.fail(error));
@@ -145,8 +150,9 @@ export class Orchestrator {
       .catch((error: unknown) => this.fail(error));
   }
 
-  private stopAll(reason: StopReason): void {
-    for (const { stop } of this.active.values()) if (!stop.signal.aborted) stop.abort(reason);
+  private stopAll(reason: 'user' | 'abort'): void {
+    for (const { stop } of this.active.values()) if (!stop.signal.aborted) stop.abort(reason satisfies StopReason);
+    this.deps.integrator?.stop(reason);
   }
 
   /** Every state change also says this orchestrator was alive then (where a session killed with kill -9 ends). */
@@ -191,6 +197,11 @@ export class Orchestrator {
           this.kick();
         }
       });
+  }
+
+  /** A part of the run outside the engine failed (the merge queue): the run stops with it. */
+  failWith(error: unknown): void {
+    this.fail(error);
   }
 
   /** An error stops the run: the environment's with its one-line message, a bug as an internal error. */
@@ -309,6 +320,16 @@ export class Orchestrator {
   private launch(id: string): void {
     const task = this.store.task(id);
     const next = task.next;
+    // Decided once, when the task's branch is made: the conflicting tasks that have succeeded by
+    // now are merged into it first, so its edits to the same files come after theirs.
+    if (task.builtOn === undefined) {
+      task.builtOn = this.deps.conflicts
+        .partnersOf(id)
+        .filter((other) => !task.dependsOn.includes(other) && this.store.task(other).status === 'succeeded');
+      // With --merge, a new branch starts from what is integrated so far, so it builds on it.
+      const start = this.deps.integrator?.startPoint();
+      if (start && start !== this.store.run.baseSha) task.startSha = start;
+    }
     // Another agent is running now: this attempt runs in parallel, and so do they.
     const attempt = newAttempt(task, next?.kind ?? 'fresh', this.clock.now(), this.active.size > 0);
     if (attempt.parallel) {
@@ -422,6 +443,7 @@ export class Orchestrator {
     if (breaker.switchToSequential) await this.switchToSequential(breaker.switchToSequential);
 
     const event = markAttemptEnded(task, attempt, decision, now);
+    if (decision.status === 'succeeded') this.deps.integrator?.integrate();
     if (decision.status === 'failed' && decision.failure === 'not-logged-in') {
       this.abort(
         new UserError(
@@ -435,6 +457,13 @@ export class Orchestrator {
   private async finish(): Promise<void> {
     if (this.finishing) return;
     this.finishing = true;
+    // The merge queue ends first, with the heartbeat still going (its checks may take a while).
+    let merge: MergeSummary | undefined;
+    try {
+      merge = await this.deps.integrator?.finish(this.stopping);
+    } catch (error) {
+      this.fail(error);
+    }
     for (const cancel of this.cancelTimers) cancel();
     this.cancelWake?.();
     const run = this.store.run;
@@ -445,7 +474,8 @@ export class Orchestrator {
       session.lastAliveAt = now;
     }
     const summary = summarize(this.store.registry, this.clock.now());
-    const { status, exitCode } = runEnding(summary.counts, this.interrupted, this.abortError?.exitCode);
+    if (merge) summary.merge = merge;
+    const { status, exitCode } = runEnding(summary.counts, this.interrupted, this.abortError?.exitCode, merge);
     if (this.abortError) run.reason = this.abortError.message;
     run.status = status;
     run.exitCode = exitCode;

@@ -1,4 +1,4 @@
-import type { RunSummary, TaskSummary } from '../events.js';
+import type { MergeSummary, RunSummary, TaskSummary } from '../events.js';
 import { type Registry, type TaskRecord } from '../state/registry.js';
 import { TASK_STATUSES, type RunStatus, type TaskStatus } from '../domain/vocabulary.js';
 import { EXIT } from '../domain/exit-codes.js';
@@ -65,9 +65,13 @@ export function runEnding(
   counts: Record<TaskStatus, number>,
   interrupted: boolean,
   abortExitCode: number | undefined,
+  merge?: MergeSummary,
 ): { status: RunStatus; exitCode: number } {
   if (abortExitCode !== undefined) return { status: 'aborted', exitCode: abortExitCode };
   if (interrupted) return { status: 'interrupted', exitCode: EXIT.interrupted };
   if (counts.failed > 0 || counts.skipped > 0) return { status: 'failed', exitCode: EXIT.failed };
+  // With --merge the run is only a success when every task was integrated too.
+  if (merge && (merge.counts.merged < merge.tasks.length || merge.into?.moved === false))
+    return { status: 'failed', exitCode: EXIT.failed };
   return { status: 'succeeded', exitCode: EXIT.ok };
 }

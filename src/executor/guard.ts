@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { errorCode, errorFirstLine } from '../errors.js';
+import { integrationBranchName } from '../state/paths.js';
 import { commitLeftovers, gitCommonDir } from '../worktree/git.js';
 import type { GitMutex } from '../worktree/mutex.js';
 import { checkedOutReflogs, isAncestor, readRefs, refReflogs, restoreRefs, switchBack, worktreeHead } from '../worktree/refs.js';
@@ -139,22 +140,25 @@ export class GuardedAttempt {
    * Returns what this attempt's agent did (including what other checks charged to it), or
    * undefined when there was nothing to check against (an adopted agent whose starter kept no record).
    */
-  async check(copiedFiles: readonly string[]): Promise<GuardReport | undefined> {
+  async check(copiedFiles: readonly string[], options: { worktree: boolean } = { worktree: true }): Promise<GuardReport | undefined> {
     const before = this.snapshot;
     if (!before) return undefined;
     return this.guard.exclusive(async () => {
       const problems: string[] = [];
       const mine: RefChange[] = [];
-      const switched = await this.switchedWorktree(copiedFiles).catch((error: unknown) => {
-        problems.push(`could not put the worktree back on ${this.spec.task.branch}: ${errorFirstLine(error)}`);
-        return undefined;
-      });
+      const switched = !options.worktree
+        ? undefined
+        : await this.switchedWorktree(copiedFiles).catch((error: unknown) => {
+            problems.push(`could not put the worktree back on ${this.spec.task.branch}: ${errorFirstLine(error)}`);
+            return undefined;
+          });
       if (switched) mine.push(switched);
 
       const root = this.guard.root;
       const after = await readRefs(root);
       const seen = diffRefs(before, after);
-      const concurrent = new Set(this.concurrent);
+      // The merge queue's integration branch is orch's own (it merges there while agents run).
+      const concurrent = new Set([...this.concurrent, `refs/heads/${integrationBranchName(this.guard.run)}`]);
       // A branch another running agent has its worktree on is that agent's to answer for, at its own check.
       for (const other of this.guard.running()) {
         if (other === this) continue;

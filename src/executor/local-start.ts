@@ -1,7 +1,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildInvocation } from '../agent/command.js';
-import { formatFileList, renderPrompt, workflowManagerTemplate } from '../agent/prompt.js';
+import {
+  formatFileList,
+  renderPrompt,
+  resolveConflictTemplate,
+  workflowManagerTemplate,
+  type PromptValues,
+  type ResolveValues,
+} from '../agent/prompt.js';
 import { environmentError, errorFirstLine, errorMessage } from '../errors.js';
 import { ProcessGroup } from '../process/process-group.js';
 import { ensureWorktree, mergeBranches } from '../worktree/git.js';
@@ -39,8 +46,13 @@ export async function startAgent(
       if (fresh) {
         await mergeBranches(
           task.worktree,
-          spec.mergeFirst.map((dependency) => dependency.branch),
-          (branch) => `orch: merge dependency ${branch} into ${task.id}`,
+          spec.mergeFirst.map((other) => other.branch),
+          (branch) => {
+            const other = spec.mergeFirst.find((candidate) => candidate.branch === branch);
+            return other?.relation === 'conflict'
+              ? `orch: build ${task.id} on ${other.taskId}, which edits the same files (${branch})`
+              : `orch: merge dependency ${branch} into ${task.id}`;
+          },
         );
       }
     });
@@ -78,7 +90,6 @@ export async function startAgent(
   if (!prepared.ok) return { outcome: prepared.outcome };
   if (control.signal.aborted) return STOPPED_BEFORE_START;
 
-  const promptFile = path.join(runDir, spec.attempt.prompt);
   const prompt = renderPrompt(workflowManagerTemplate(), {
     run_id: spec.runId,
     task_id: task.id,
@@ -88,10 +99,62 @@ export async function startAgent(
     base_ref: spec.base.ref,
     base_sha: spec.base.sha,
     files: formatFileList(task.files),
-    prepared: [describeDependencies(spec), prepared.description].filter(Boolean).join('\n'),
+    prepared: [describeMergedFirst(spec), prepared.description].filter(Boolean).join('\n'),
     note: spec.note ?? '',
     task_prompt: task.text.trimEnd(),
-  });
+  } satisfies PromptValues);
+  return spawnAgent(environment, spec, control, prompt, prepared.env, guard);
+}
+
+/** The merge agent: its prompt, then the agent, in the integration worktree as it stands (conflicts in place). */
+export async function startResolver(
+  environment: LocalEnvironment,
+  spec: AttemptSpec,
+  control: AttemptControl,
+  guard: GuardedAttempt,
+): Promise<ProcessGroup | AttemptResult> {
+  const brief = spec.resolve!;
+  if (control.signal.aborted) return STOPPED_BEFORE_START;
+  await mkdir(path.dirname(path.join(environment.runDir, spec.attempt.log)), { recursive: true });
+  const integrated =
+    brief.integrated.length > 0
+      ? brief.integrated.map((other) => `### ${other.taskId}: ${other.title}\n\n${other.text.trimEnd()}`).join('\n\n')
+      : "(no integrated task touched these files on its own: the other side is the run's base)";
+  const prompt = renderPrompt(resolveConflictTemplate(), {
+    run_id: spec.runId,
+    task_id: spec.task.id,
+    task_title: spec.task.title,
+    worktree: spec.task.worktree,
+    integration_branch: brief.integrationBranch,
+    task_branch: brief.taskBranch,
+    conflict_files: formatFileList(brief.conflictFiles),
+    check_instruction: brief.check
+      ? `Run the check \`${brief.check}\` and make it pass with both intents in place.`
+      : "Run the project's tests, if it has any, and make them pass with both intents in place.",
+    task_prompt: spec.task.text.trimEnd(),
+    integrated_tasks: integrated,
+  } satisfies ResolveValues);
+  const env = {
+    ORCH_RUN_ID: spec.runId,
+    ORCH_TASK_ID: spec.task.id,
+    ORCH_WORKTREE: spec.task.worktree,
+    ORCH_BRANCH: brief.integrationBranch,
+  };
+  return spawnAgent(environment, spec, control, prompt, env, guard);
+}
+
+/** Writes the prompt where the run keeps it, then starts the agent on it (the prompt on stdin). */
+async function spawnAgent(
+  environment: LocalEnvironment,
+  spec: AttemptSpec,
+  control: AttemptControl,
+  prompt: string,
+  env: Record<string, string>,
+  guard: GuardedAttempt,
+): Promise<ProcessGroup> {
+  const { config, runDir } = environment;
+  const { task } = spec;
+  const promptFile = path.join(runDir, spec.attempt.prompt);
   try {
     await mkdir(path.dirname(promptFile), { recursive: true });
     await writeFile(promptFile, prompt);
@@ -124,7 +187,7 @@ export async function startAgent(
     file: invocation.file,
     args: invocation.args,
     cwd: task.worktree,
-    env: { ...environment.env, ...prepared.env, ...sandbox?.env },
+    env: { ...environment.env, ...env, ...sandbox?.env },
     stdinFile: promptFile,
     stdoutFile: path.join(runDir, spec.attempt.log),
     stderrFile: path.join(runDir, spec.attempt.stderr),
@@ -134,8 +197,21 @@ export async function startAgent(
   return agent;
 }
 
-function describeDependencies(spec: AttemptSpec): string {
-  if (spec.mergeFirst.length === 0) return '';
-  const list = spec.mergeFirst.map((dependency) => `\`${dependency.taskId}\` (${dependency.title})`).join(', ');
-  return `- This branch already contains the finished work of the tasks it depends on: ${list}.`;
+/** What the prompt says of the branches merged in before the agent started. */
+function describeMergedFirst(spec: AttemptSpec): string {
+  const list = (relation: 'dependency' | 'conflict'): string =>
+    spec.mergeFirst
+      .filter((other) => other.relation === relation)
+      .map((other) => `\`${other.taskId}\` (${other.title})`)
+      .join(', ');
+  const lines: string[] = [];
+  const dependencies = list('dependency');
+  const builtOn = list('conflict');
+  if (dependencies) lines.push(`- This branch already contains the finished work of the tasks it depends on: ${dependencies}.`);
+  if (builtOn) {
+    lines.push(
+      `- It also contains the finished work of tasks that edit the same files: ${builtOn}. Build on their changes; do not undo them.`,
+    );
+  }
+  return lines.join('\n');
 }

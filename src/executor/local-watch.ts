@@ -43,6 +43,7 @@ export async function watchAgent(
   agent: ProcessGroup,
   copiedFiles: readonly string[],
   guard: GuardedAttempt,
+  options: { saveWork: boolean } = { saveWork: true },
 ): Promise<AttemptResult> {
   const { config, runDir } = environment;
   const logFile = path.join(runDir, spec.attempt.log);
@@ -97,7 +98,8 @@ export async function watchAgent(
   if (environment.sandbox.enabled) await removeLeftovers(environment, spec, control, exit.signal !== null || stop.aborted);
 
   // Before its work is saved: the worktree must be back on its branch, other refs as they were.
-  const refs = await checkRefs(guard, copiedFiles, control);
+  // (A merge agent's worktree is the merge queue's to verify: only refs are checked.)
+  const refs = await checkRefs(guard, copiedFiles, control, options.saveWork);
 
   const result = progress.result;
   const classified = classifyOutcome({
@@ -109,7 +111,7 @@ export async function watchAgent(
     output: config.agent.command ? config.agent.output : 'stream-json',
   });
   const outcome = config.agent.refsGuard === 'fail' ? failOnRefs(classified, refs) : classified;
-  const saved = await saveWork(spec, outcome, copiedFiles);
+  const saved = options.saveWork ? await saveWork(spec, outcome, copiedFiles) : { outcome };
   return {
     outcome: saved.outcome,
     exit,
@@ -137,9 +139,14 @@ async function removeLeftovers(environment: LocalEnvironment, spec: AttemptSpec,
 }
 
 /** The refs guard's check (it reports what it finds as it goes); a guard that cannot check says so instead of failing the attempt. */
-async function checkRefs(guard: GuardedAttempt, copiedFiles: readonly string[], control: AttemptControl): Promise<GuardReport | undefined> {
+async function checkRefs(
+  guard: GuardedAttempt,
+  copiedFiles: readonly string[],
+  control: AttemptControl,
+  worktree: boolean,
+): Promise<GuardReport | undefined> {
   try {
-    return await guard.check(copiedFiles);
+    return await guard.check(copiedFiles, { worktree });
   } catch (error) {
     const problems = [`the refs guard could not check: ${errorFirstLine(error)}`];
     await control.update({ kind: 'refs', changes: [], problems });

@@ -3,7 +3,7 @@ import { ProcessGroup } from '../process/process-group.js';
 import { reclaimPorts, releasePorts } from '../worktree/ports.js';
 import type { LocalEnvironment } from './environment.js';
 import { refsFileOf } from './local-sandbox.js';
-import { startAgent } from './local-start.js';
+import { startAgent, startResolver } from './local-start.js';
 import { watchAgent } from './local-watch.js';
 import type { AttemptControl, AttemptResult, AttemptSpec, Executor } from './types.js';
 
@@ -30,6 +30,12 @@ export class LocalExecutor implements Executor {
           ports.push(...spec.worktree.ports);
         }
         return await watchAgent(this.environment, spec, control, agent, spec.worktree.copiedFiles, guard);
+      }
+      if (spec.resolve) {
+        const resolver = await startResolver(this.environment, spec, control, guard);
+        if (!(resolver instanceof ProcessGroup)) return resolver;
+        // The merge queue verifies and concludes the merge: nothing of it is committed here.
+        return await watchAgent(this.environment, spec, control, resolver, spec.worktree.copiedFiles, guard, { saveWork: false });
       }
       const copiedFiles: string[] = [...spec.worktree.copiedFiles];
       const started = await startAgent(this.environment, spec, control, ports, copiedFiles, guard);

@@ -36,6 +36,12 @@ export interface AttemptControl {
 
 export interface AttemptSpec {
   runId: string;
+  /**
+   * A task's own work (the default): its worktree and branch are made and prepared, its work is
+   * committed on its branch. With `resolve`, an agent resolves a merge conflict left in place in
+   * the existing integration worktree (`task.worktree`); orch verifies and concludes the merge.
+   */
+  resolve?: ResolveBrief | undefined;
   task: {
     id: string;
     title: string;
@@ -59,10 +65,12 @@ export interface AttemptSpec {
   };
   base: { ref: string; sha: string };
   /**
-   * Branches merged into a new worktree before its agent starts (the task's dependencies), so it
-   * builds on their work. Their commits are not the task's own.
+   * Branches merged into a new worktree before its agent starts, so it builds on their work: the
+   * task's dependencies, and the conflicting tasks that had succeeded before it started (so that
+   * edits to the same files are sequential rather than conflicting). Their commits are not the
+   * task's own.
    */
-  mergeFirst: Array<{ branch: string; taskId: string; title: string }>;
+  mergeFirst: Array<{ branch: string; taskId: string; title: string; relation: 'dependency' | 'conflict' }>;
   /** A note for the agent: why this is not a first attempt. */
   note?: string | undefined;
   /** Continue this Claude session (`--resume`). */
@@ -78,6 +86,17 @@ export interface AttemptSpec {
     /** Ports held by an adopted agent. */
     ports: number[];
   };
+}
+
+/** What the merge agent is told: the two sides of the conflict. */
+export interface ResolveBrief {
+  integrationBranch: string;
+  taskBranch: string;
+  conflictFiles: string[];
+  /** Already integrated tasks whose changes touch the conflicting files: the other side. */
+  integrated: Array<{ taskId: string; title: string; text: string }>;
+  /** The check the agent should run before committing, as the user wrote it. */
+  check?: string | undefined;
 }
 
 export type AttemptUpdate =

@@ -1,4 +1,5 @@
 import { err, ok, type Result } from '../errors.js';
+import { INTEGRATION } from '../state/paths.js';
 import { isGlob } from '../prompt/paths.js';
 import type { PromptSpec } from '../prompt/types.js';
 import { ConflictIndex, findConflicts, type Conflict } from './conflicts.js';
@@ -31,6 +32,7 @@ export interface Analysis {
 
 export type AnalysisError =
   | { kind: 'duplicate-id'; id: string; files: [string, string] }
+  | { kind: 'reserved-id'; id: string; file: string }
   | { kind: 'unknown-dependency'; file: string; ref: string; known: string[] }
   | { kind: 'cycle'; cycle: string[] }
   | { kind: 'needs-repo'; file: string; pattern: string };
@@ -40,9 +42,13 @@ export interface AnalyzeOptions {
   trackedFiles?: readonly string[];
 }
 
+/** Ids orch uses for itself: `integration` names the merge queue's branch. */
+const RESERVED_IDS: ReadonlySet<string> = new Set([INTEGRATION]);
+
 export function analyze(prompts: readonly PromptSpec[], options: AnalyzeOptions = {}): Result<Analysis, AnalysisError> {
   const byId = new Map<string, PromptSpec>();
   for (const prompt of prompts) {
+    if (RESERVED_IDS.has(prompt.id)) return err({ kind: 'reserved-id', id: prompt.id, file: prompt.file });
     const other = byId.get(prompt.id);
     if (other) return err({ kind: 'duplicate-id', id: prompt.id, files: [other.file, prompt.file] });
     byId.set(prompt.id, prompt);
@@ -108,6 +114,8 @@ export function analyze(prompts: readonly PromptSpec[], options: AnalyzeOptions 
 /** One line saying what is wrong and how to fix it. */
 export function describeAnalysisError(error: AnalysisError): string {
   switch (error.kind) {
+    case 'reserved-id':
+      return `${error.file}: the task id "${error.id}" is reserved (orch/<run>/${error.id} is the merge queue's branch): give the task another \`id:\` in its frontmatter, or rename the file.`;
     case 'duplicate-id':
       return `duplicate task id "${error.id}" in ${error.files[0]} and ${error.files[1]}: rename one file or give it another \`id:\` in its frontmatter.`;
     case 'unknown-dependency': {

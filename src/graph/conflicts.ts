@@ -77,6 +77,11 @@ export class ConflictIndex {
     this.partners.set(from, set);
   }
 
+  /** The tasks `id` conflicts with. */
+  partnersOf(id: string): string[] {
+    return [...(this.partners.get(id) ?? [])];
+  }
+
   conflictsWithAny(id: string, others: Iterable<string>): boolean {
     const partners = this.partners.get(id);
     if (!partners) return false;

@@ -14,6 +14,15 @@ export function byPriorityThenOrder(a: Pick<WaveTask, 'priority' | 'order'>, b: 
 }
 
 /**
+ * For a conflicting pair, which runs first in the plan's schedule (its wave comes first): the
+ * other builds on it, its branch made with the first one's work merged in.
+ */
+export function conflictOrder(waves: readonly (readonly string[])[], a: string, b: string): { first: string; then: string } {
+  const waveOf = (id: string): number => waves.findIndex((wave) => wave.includes(id));
+  return waveOf(b) < waveOf(a) ? { first: b, then: a } : { first: a, then: b };
+}
+
+/**
  * One valid schedule, shown by `orch plan`: each wave holds tasks whose dependencies are all in
  * earlier waves and that are pairwise conflict-free. The graph must be acyclic.
  */

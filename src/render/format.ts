@@ -39,6 +39,11 @@ export function colorStatus(status: string, text: string = status): string {
   }
 }
 
+/** The colour of a merge status, as the task status it is most like. */
+export function mergeColor(status: string): string {
+  return status === 'merged' ? 'succeeded' : status === 'held' ? 'skipped' : status === 'pending' ? 'pending' : 'failed';
+}
+
 export function clock(iso: string): string {
   return new Date(iso).toTimeString().slice(0, 8);
 }

@@ -38,14 +38,51 @@ export function describeEvent(event: StampedEvent): string | undefined {
       );
     case 'warning':
       return chalk.yellow(`! ${event.message}`);
-    case 'refs-restored':
+    case 'refs-restored': {
+      const who = event.agent === 'merge' ? `${event.taskId}'s merge agent` : `${event.taskId}'s agent`;
+      const when = event.agent === 'merge' ? '' : ` (attempt ${event.attempt})`;
       return chalk.yellow(
         event.changes.length > 0
-          ? `! ${event.taskId}'s agent changed refs outside its branch (attempt ${event.attempt}): ${event.changes.map(describeChange).join('; ')}`
-          : `! refs guard, ${event.taskId} (attempt ${event.attempt}): ${event.problems.join('; ')}`,
+          ? `! ${who} changed refs outside its branch${when}: ${event.changes.map(describeChange).join('; ')}`
+          : `! refs guard, ${who}${when}: ${event.problems.join('; ')}`,
       );
+    }
     case 'run-finished':
       return `run ${colorStatus(event.status)} (exit ${event.exitCode})`;
+    case 'merge-started':
+      return `merge queue ${event.resumed ? 'continues' : 'starts'} on ${chalk.bold(event.branch)} at ${shortSha(event.head)}`;
+    case 'merge-status': {
+      const name = chalk.bold(event.taskId);
+      switch (event.status) {
+        case 'merged':
+          return `${chalk.green('⇢')} ${name} ${chalk.green('merged')}${event.commit ? ` (${shortSha(event.commit)})` : ''}`;
+        case 'conflict':
+          return `${chalk.red('✗')} ${name} ${chalk.red('conflict')} in ${event.conflictFiles?.join(', ') ?? '?'}${event.reason ? `: ${event.reason}` : ''}`;
+        case 'check-failed':
+          return `${chalk.red('✗')} ${name} ${chalk.red('check failed')}: ${event.reason ?? ''}`;
+        case 'held':
+          return `${chalk.yellow('↷')} ${name} ${chalk.yellow('held')}: ${event.reason ?? ''}`;
+        case 'pending':
+          return event.commit ? chalk.dim(`  ${event.taskId} merged at ${shortSha(event.commit)}, waiting for the check`) : undefined;
+      }
+      return undefined;
+    }
+    case 'merge-check':
+      return event.passed
+        ? chalk.dim(`check passed after ${event.taskIds.join(', ')} (${formatDuration(event.durationMs)})`)
+        : chalk.yellow(
+            `check failed after ${event.taskIds.join(', ')} (${event.timedOut ? 'timed out' : `exit ${event.exitCode ?? '?'}`}, ${formatDuration(event.durationMs)}; ${event.log})`,
+          );
+    case 'merge-resolve':
+      return event.stage === 'started'
+        ? chalk.cyan(`an agent resolves the conflict of ${event.taskId}`)
+        : event.stage === 'resolved'
+          ? chalk.green(`${event.taskId}: conflict resolved`)
+          : chalk.red(`${event.taskId}: the conflict was not resolved: ${event.reason ?? ''}`);
+    case 'merge-into':
+      return chalk.green(`${chalk.bold(event.branch)} fast-forwarded ${shortSha(event.from)} → ${shortSha(event.to)}`);
+    case 'merge-finished':
+      return `merge queue ${colorStatus(event.status === 'finished' ? (event.exitCode === 0 ? 'succeeded' : 'failed') : event.status, event.status)} (exit ${event.exitCode})`;
     case 'task-activity':
       return undefined;
   }

@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import type { SandboxState } from '../agent/sandbox.js';
 import type { Analysis } from '../graph/analyze.js';
+import { conflictOrder } from '../graph/waves.js';
 
 /** The `--json` form of a plan: one object, stable field names. */
 export function planToJson(analysis: Analysis, sandbox: SandboxState): object {
@@ -15,7 +16,7 @@ export function planToJson(analysis: Analysis, sandbox: SandboxState): object {
       mentions: task.mentions,
       priority: task.priority,
     })),
-    conflicts: analysis.conflicts.map(({ a, b, files }) => ({ a, b, files })),
+    conflicts: analysis.conflicts.map(({ a, b, files }) => ({ a, b, files, ...conflictOrder(analysis.waves, a, b) })),
     waves: analysis.waves,
     warnings: analysis.warnings,
   };
@@ -37,7 +38,10 @@ export function renderPlan(analysis: Analysis, sandbox: SandboxState): string {
   lines.push(chalk.bold(`Conflicts (${analysis.conflicts.length})`));
   if (analysis.conflicts.length === 0) lines.push(chalk.dim('  none: no two tasks touch the same files'));
   for (const conflict of analysis.conflicts) {
-    lines.push(`  ${chalk.cyan(conflict.a)} ⟷ ${chalk.cyan(conflict.b)}: ${conflict.files.join(', ')}`);
+    const { first, then } = conflictOrder(analysis.waves, conflict.a, conflict.b);
+    lines.push(
+      `  ${chalk.cyan(conflict.a)} ⟷ ${chalk.cyan(conflict.b)}: ${conflict.files.join(', ')} ${chalk.dim(`· ${then} runs after ${first} and builds on its work`)}`,
+    );
   }
   lines.push('');
   lines.push(chalk.bold(`Waves (${analysis.waves.length})`));

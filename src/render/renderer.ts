@@ -5,6 +5,7 @@ import type { StampedEvent } from '../events.js';
 import { formatDuration } from '../util/duration.js';
 import { clock } from './format.js';
 import { describeEvent } from './lines.js';
+import { renderMergeSummary } from './merge.js';
 import { renderSummary } from './summary.js';
 
 export interface Renderer {
@@ -31,6 +32,7 @@ export function plainRenderer(write: Write): Renderer {
       const line = describeEvent(event);
       if (line) write(`${clock(event.at)} ${line}`);
       if (event.type === 'run-finished') write(`\n${renderSummary(event.summary)}`);
+      if (event.type === 'merge-finished') write(`\n${renderMergeSummary(event.summary)}`);
     },
     close() {},
   };
@@ -79,6 +81,7 @@ export function ttyRenderer(stream: NodeJS.WriteStream): Renderer {
       const line = describeEvent(event);
       if (line) print(line);
       if (event.type === 'run-finished') print(`\n${renderSummary(event.summary)}`);
+      if (event.type === 'merge-finished') print(`\n${renderMergeSummary(event.summary)}`);
       refresh();
     },
     close() {

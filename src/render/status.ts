@@ -2,7 +2,7 @@ import chalk from 'chalk';
 import type { RunListEntry, StatusView } from '../commands/status.js';
 import { formatDuration } from '../util/duration.js';
 import { describeChange } from '../worktree/refs-guard.js';
-import { clock, colorStatus, formatCost, formatCounts, shortSha, table } from './format.js';
+import { clock, colorStatus, formatCost, formatCounts, mergeColor, shortSha, table } from './format.js';
 
 const ago = (ms: number | undefined): string => (ms === undefined ? '—' : `${formatDuration(ms)} ago`);
 
@@ -19,6 +19,12 @@ export function renderStatus(view: StatusView): string {
   if (run.sandbox) lines.push(run.sandbox.enabled ? run.sandbox.summary : chalk.yellow(run.sandbox.summary));
   if (run.reason) lines.push(chalk.red(run.reason));
   if (run.liveness === 'stale') lines.push(chalk.yellow(`the orchestrator is gone: \`orch resume ${run.id}\` finishes the run`));
+  if (run.merge) {
+    const merged = view.tasks.filter((task) => task.merge?.status === 'merged').length;
+    lines.push(
+      `merge queue: ${run.merge.branch} · ${run.merge.status} · ${merged} of ${view.tasks.filter((task) => task.status === 'succeeded').length} succeeded tasks integrated`,
+    );
+  }
   lines.push('');
   const rows = view.tasks.map((task) => [
     task.id,
@@ -32,9 +38,17 @@ export function renderStatus(view: StatusView): string {
     task.branch,
     task.turns === undefined ? '—' : String(task.turns),
     formatCost(task.costUsd),
-    task.status === 'running' ? (task.lastActivity ?? '') : (task.reason ?? ''),
+    task.status === 'running' ? (task.lastActivity ?? '') : (task.reason ?? task.merge?.reason ?? ''),
   ]);
-  lines.push(table(['task', 'status', 'elapsed', 'pid', 'heartbeat', 'branch', 'turns', 'cost', 'activity / reason'], rows));
+  const header = ['task', 'status', 'elapsed', 'pid', 'heartbeat', 'branch', 'turns', 'cost', 'activity / reason'];
+  if (run.merge) {
+    // The merge column comes before the reason: what became of each task's work.
+    header.splice(8, 0, 'merge');
+    view.tasks.forEach((task, index) =>
+      rows[index]!.splice(8, 0, task.merge ? colorStatus(mergeColor(task.merge.status), task.merge.status) : '—'),
+    );
+  }
+  lines.push(table(header, rows));
   for (const task of view.tasks) {
     for (const attempt of task.attemptLog) {
       const found = [...(attempt.refsRestored ?? []).map(describeChange), ...(attempt.refsProblems ?? [])];

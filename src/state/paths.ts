@@ -80,3 +80,15 @@ export const RUN_ID_PATTERN = /^\d{8}-\d{6}-[0-9a-f]{4}$/;
 export function branchName(runId: string, taskId: string): string {
   return `orch/${runId}/${taskId}`;
 }
+
+/** The merge queue's branch: `integration` is reserved, no task may take that id. */
+export const INTEGRATION = 'integration';
+
+export function integrationBranchName(runId: string): string {
+  return branchName(runId, INTEGRATION);
+}
+
+/** The merge queue's worktree, beside the run's task worktrees (`@` never appears in a task id). */
+export function integrationWorktreePath(worktreeRoot: string, runId: string): string {
+  return path.join(path.resolve(worktreeRoot), runId, '@integration');
+}

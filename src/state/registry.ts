@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ProcessIdentity } from '../process/process-info.js';
-import { ATTEMPT_KINDS, ATTEMPT_OUTCOMES, FAILURE_KINDS, RUN_STATUSES, TASK_STATUSES } from '../domain/vocabulary.js';
+import { ATTEMPT_KINDS, ATTEMPT_OUTCOMES, FAILURE_KINDS, MERGE_STATUSES, RUN_STATUSES, TASK_STATUSES } from '../domain/vocabulary.js';
 
 const isoTime = z.string();
 
@@ -96,8 +96,53 @@ const taskSchema = z.object({
   ports: z.array(z.number().int()).optional(),
   copiedFiles: z.array(z.string()).optional(),
   setupMs: z.number().optional(),
+
+  /**
+   * Tasks it conflicts with that had succeeded when its branch was made: their branches were
+   * merged into it first, so their edits and its own are sequential, not conflicting.
+   */
+  builtOn: z.array(z.string()).optional(),
+  /** The commit its branch started from when that was not the run's base (the integration branch's head, with `run --merge`). */
+  startSha: z.string().optional(),
+  /** Its place in the merge queue (`orch merge`, `run --merge`). */
+  merge: z
+    .object({
+      status: z.enum(MERGE_STATUSES),
+      /** The commit that integrated it (once it is on the integration branch). */
+      commit: z.string().optional(),
+      conflictFiles: z.array(z.string()).optional(),
+      reason: z.string().optional(),
+      check: z
+        .object({
+          exitCode: z.number().int().nullable(),
+          signal: z.string().nullable(),
+          timedOut: z.boolean(),
+          durationMs: z.number(),
+          /** Relative to the run folder: the check's output. */
+          log: z.string(),
+        })
+        .optional(),
+      /** The agent that resolved (or tried to resolve) a conflict. */
+      resolution: z
+        .object({
+          startedAt: isoTime,
+          finishedAt: isoTime.optional(),
+          log: z.string(),
+          stderr: z.string(),
+          prompt: z.string(),
+          agent: processIdentity.optional(),
+          outcome: z.enum(['resolved', 'failed', 'interrupted']).optional(),
+          reason: z.string().optional(),
+          turns: z.number().int().optional(),
+          costUsd: z.number().optional(),
+          sessionId: z.string().optional(),
+        })
+        .optional(),
+    })
+    .optional(),
 });
 export type TaskRecord = z.infer<typeof taskSchema>;
+export type TaskMerge = NonNullable<TaskRecord['merge']>;
 
 const runSchema = z.object({
   version: z.literal(1),
@@ -136,6 +181,27 @@ const runSchema = z.object({
   detached: z.boolean().optional(),
   /** Whether this session's agents run in Claude Code's sandbox, and the line that says so. */
   sandbox: z.object({ enabled: z.boolean(), summary: z.string() }).optional(),
+  /** The merge queue's integration branch and worktree, once one was made. */
+  merge: z
+    .object({
+      branch: z.string(),
+      worktree: z.string(),
+      /** Where the integration branch started: the run's base. */
+      startSha: z.string(),
+      /** Merge sessions: `orch merge`, or the run itself with `--merge`. */
+      status: z.enum(['running', 'finished', 'interrupted', 'aborted']),
+      startedAt: isoTime,
+      finishedAt: isoTime.optional(),
+      exitCode: z.number().int().optional(),
+      /** The orchestrator of an `orch merge` session (a run with --merge is its own). */
+      orchestrator: processIdentity.optional(),
+      /** The check running now (a merge killed meanwhile stops it when it reopens). */
+      checkProcess: processIdentity.optional(),
+      /** Set up like a task worktree (copies, setup commands) once. */
+      worktreeReady: z.boolean().optional(),
+      copiedFiles: z.array(z.string()).optional(),
+    })
+    .optional(),
 });
 export type RunRecord = z.infer<typeof runSchema>;
 

@@ -73,11 +73,19 @@ export class RunStore {
 
   /** A state change: registry write, then a ledger line, then the event for renderers. */
   async record(event: OrchEvent): Promise<StampedEvent> {
-    const stamped = this.stamp(event);
+    return (await this.recordAll([event]))[0]!;
+  }
+
+  /**
+   * State changes that happened together (a check and the statuses it decides): one registry
+   * write, then their ledger lines in order, then the events.
+   */
+  async recordAll(events: readonly OrchEvent[]): Promise<StampedEvent[]> {
+    const stamped = events.map((event) => this.stamp(event));
     await this.save();
     // Appends are chained so the ledger's lines stay in event order.
     const append = this.ledgerTail.then(() =>
-      appendFile(this.paths.ledger, `${JSON.stringify(stamped)}\n`).catch((error: unknown) => {
+      appendFile(this.paths.ledger, stamped.map((line) => `${JSON.stringify(line)}\n`).join('')).catch((error: unknown) => {
         throw (
           environmentError(
             error,
@@ -89,7 +97,7 @@ export class RunStore {
     );
     this.ledgerTail = append.catch(() => undefined);
     await append;
-    this.sink(stamped);
+    for (const line of stamped) this.sink(line);
     return stamped;
   }
 

@@ -5,8 +5,8 @@ import { simpleGit, type SimpleGit } from 'simple-git';
 import { UserError, errorCode, errorFirstLine } from '../errors.js';
 import { pathExists } from '../util/fs.js';
 
-// orch's own git calls never start a background gc in the middle of a run.
-const QUIET = ['gc.auto=0', 'core.quotePath=false'];
+// orch's own git calls never start a background gc or maintenance in the middle of a run.
+const QUIET = ['gc.auto=0', 'maintenance.auto=false', 'core.quotePath=false'];
 
 // simple-git waits an extra 50 ms after any git process that prints nothing (a fixed delay in
 // its completion handling). orch therefore avoids silent calls on the per-task path: no
@@ -134,7 +134,19 @@ export async function statusLines(worktree: string): Promise<string[]> {
  * and no signing (they exist to keep work safe, and a passphrase prompt would hang or fail them;
  * the agents' own commits follow the user's configuration).
  */
-async function ownCommitConfig(worktree: string): Promise<string[]> {
+export function ownCommitConfig(worktree: string): Promise<string[]> {
+  let config = commitConfigs.get(worktree);
+  if (!config) {
+    config = readOwnCommitConfig(worktree);
+    commitConfigs.set(worktree, config);
+  }
+  return config;
+}
+
+/** Read once per worktree and process: the merge queue commits many times in one. */
+const commitConfigs = new Map<string, Promise<string[]>>();
+
+async function readOwnCommitConfig(worktree: string): Promise<string[]> {
   // Neither set: git exits 1 without a word, which simple-git resolves with no output.
   const configured = await gitAt(worktree).raw(['config', '--get-regexp', '^user\\.(name|email)$']);
   const config: string[] = ['commit.gpgsign=false'];

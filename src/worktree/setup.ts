@@ -1,5 +1,5 @@
 import { appendFile } from 'node:fs/promises';
-import { ProcessGroup } from '../process/process-group.js';
+import { runCommand } from '../process/run-command.js';
 
 export type SetupResult = { ok: true } | { ok: false; command: string; exitCode: number | null; signal: string | null; timedOut: boolean };
 
@@ -24,33 +24,8 @@ export async function runSetup(commands: readonly string[], context: SetupContex
   for (const command of commands) {
     if (context.signal.aborted) return { ok: false, command, exitCode: null, signal: 'SIGTERM', timedOut: false };
     await appendFile(context.logFile, `$ ${command}\n`);
-    const process = ProcessGroup.spawn({
-      file: '/bin/sh',
-      args: ['-c', command],
-      cwd: context.cwd,
-      env: context.env,
-      stdinFile: '/dev/null',
-      stdoutFile: context.logFile,
-      stderrFile: context.logFile,
-    });
-    let timedOut = false;
-    const stop = (): void => void process.stop(context.graceMs);
-    const kill = (): void => process.killNow();
-    const timer = setTimeout(() => {
-      timedOut = true;
-      stop();
-    }, context.timeoutMs);
-    context.signal.addEventListener('abort', stop);
-    context.kill.addEventListener('abort', kill);
-    try {
-      const exit = await process.exited;
-      await process.reapGroup(context.graceMs);
-      if (exit.exitCode !== 0) return { ok: false, command, exitCode: exit.exitCode, signal: exit.signal, timedOut };
-    } finally {
-      clearTimeout(timer);
-      context.signal.removeEventListener('abort', stop);
-      context.kill.removeEventListener('abort', kill);
-    }
+    const exit = await runCommand({ ...context, file: '/bin/sh', args: ['-c', command] });
+    if (exit.exitCode !== 0) return { ok: false, command, exitCode: exit.exitCode, signal: exit.signal, timedOut: exit.timedOut };
   }
   return { ok: true };
 }

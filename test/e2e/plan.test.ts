@@ -31,7 +31,8 @@ describe('orch plan', () => {
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('add-clamp  Add clamp() to the math module  prompts/add-clamp.md');
-    expect(result.stdout).toMatch(/add-clamp ⟷ round: src\/math\.js/);
+    // round runs in an earlier wave than add-clamp: add-clamp builds on it.
+    expect(result.stdout).toMatch(/add-clamp ⟷ round: src\/math\.js · add-clamp runs after round and builds on its work/);
     expect(result.stdout).toMatch(/Waves \(\d\)\n {2}1: add-number-parsing\n/);
     expect(result.stdout).toContain('mentions:   package.json');
   });
@@ -62,11 +63,12 @@ describe('orch plan', () => {
     expect(byId['docs']).toMatchObject({ dependsOn: ['add-clamp'], files: ['docs/math.md'] });
     expect(byId['add-number-parsing']!.mentions).toEqual(['package.json']);
     // Files are taken in the glob's sorted order: add-clamp, add-number-parsing, add-round, docs, lint.
+    // For each pair, which runs first and which then builds on it (from the waves below).
     expect(plan.conflicts).toEqual([
-      { a: 'add-clamp', b: 'round', files: ['src/math.js'] },
-      { a: 'add-clamp', b: 'lint', files: ['src/math.js'] },
-      { a: 'add-number-parsing', b: 'lint', files: ['src/parse.js'] },
-      { a: 'round', b: 'lint', files: ['src/math.js'] },
+      { a: 'add-clamp', b: 'round', files: ['src/math.js'], first: 'round', then: 'add-clamp' },
+      { a: 'add-clamp', b: 'lint', files: ['src/math.js'], first: 'add-clamp', then: 'lint' },
+      { a: 'add-number-parsing', b: 'lint', files: ['src/parse.js'], first: 'add-number-parsing', then: 'lint' },
+      { a: 'round', b: 'lint', files: ['src/math.js'], first: 'round', then: 'lint' },
     ]);
     // round (priority 5) goes as soon as its dependency is done; lint conflicts with three tasks.
     expect(plan.waves).toEqual([['add-number-parsing'], ['round'], ['add-clamp'], ['docs', 'lint']]);
@@ -136,7 +138,7 @@ describe('orch plan', () => {
     await writeFiles(dir, { 'a.md': '## Files to Modify\n- x.js\n', 'b.md': '---\nfiles: [x.js]\n---\nEdit x.\n' });
     const result = await runOrch(['plan', '--json', 'a.md', 'b.md'], { cwd: dir });
     expect(result.exitCode).toBe(0);
-    expect(JSON.parse(result.stdout).conflicts).toEqual([{ a: 'a', b: 'b', files: ['x.js'] }]);
+    expect(JSON.parse(result.stdout).conflicts).toEqual([{ a: 'a', b: 'b', files: ['x.js'], first: 'a', then: 'b' }]);
     expect(await readdir(dir)).toEqual(expect.not.arrayContaining(['.gadugi']));
   });
 

@@ -28,7 +28,7 @@ describe('the engine, in-process (fake clock, fake executor)', () => {
     expect(engine.executor.startedIds()).toEqual(['a']);
     a.finish(succeeded(2));
     const b = await engine.executor.started('b');
-    expect(b.spec.mergeFirst).toEqual([{ branch: engine.task('a').branch, taskId: 'a', title: 'a' }]);
+    expect(b.spec.mergeFirst).toEqual([{ branch: engine.task('a').branch, taskId: 'a', title: 'a', relation: 'dependency' }]);
     b.finish(succeeded());
     expect(await engine.done).toEqual({ exitCode: 0 });
     expect(engine.task('a')).toMatchObject({ status: 'succeeded', commits: [{ sha: 'sha0' }, { sha: 'sha1' }], turns: 2, costUsd: 0.01 });
@@ -41,6 +41,25 @@ describe('the engine, in-process (fake clock, fake executor)', () => {
     expect(events.filter((event) => event.type === 'run-finished')).toHaveLength(1);
     expect(events.at(-1)?.type).toBe('run-finished');
     expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
+  });
+
+  it('builds a task on the conflicting tasks that succeeded before it started, not on one that failed', async () => {
+    const engine = await startEngine([{ id: 'a' }, { id: 'b' }, { id: 'c' }], {
+      conflicts: [
+        { a: 'a', b: 'b' },
+        { a: 'b', b: 'c' },
+      ],
+      config: { retries: { count: 0 }, fallback: { enabled: false } },
+    });
+    // a and c do not conflict with each other: they run side by side; b waits for both.
+    (await engine.executor.started('a')).finish(succeeded());
+    (await engine.executor.started('c')).finish(failedWith('agent-error'));
+    const b = await engine.executor.started('b');
+    expect(engine.task('b').builtOn).toEqual(['a']);
+    expect(b.spec.mergeFirst).toEqual([{ branch: engine.task('a').branch, taskId: 'a', title: 'a', relation: 'conflict' }]);
+    expect(engine.task('a').builtOn).toEqual([]);
+    b.finish(succeeded());
+    expect((await engine.done).exitCode).toBe(1);
   });
 
   it('waits out a retry backoff on the clock, then retries in the same worktree with a note', async () => {

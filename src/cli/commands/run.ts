@@ -4,6 +4,7 @@ import { RUN_ID_PATTERN } from '../../state/paths.js';
 import type { CommandContext } from '../context.js';
 import { flagOverrides, type RunFlagOptions } from '../run-flags.js';
 import { driveRun } from '../drive-run.js';
+import { addMergeOptions, mergeOverrides, type MergeFlagOptions } from './merge.js';
 import { EXIT } from '../../domain/exit-codes.js';
 
 export interface RunOptions extends RunFlagOptions {
@@ -25,17 +26,22 @@ export function addRunOptions(command: Command): Command {
     .option('--json', 'print NDJSON events instead of text');
 }
 
+type RunCommandOptions = RunOptions & MergeFlagOptions & { runId?: string; merge?: boolean };
+
 export function registerRun(program: Command, context: CommandContext): void {
-  addRunOptions(
-    program
-      .command('run')
-      .description('run every task: one agent per task, each in its own worktree and branch')
-      .argument('<prompts...>', 'prompt files, globs or directories of .md files')
-      .option('--base <ref>', 'branch or commit the task branches start from (default: HEAD)')
-      .option('--worktree-root <dir>', 'where worktrees go (default .gadugi/worktrees)')
-      // Set by --detach for the background process it starts.
-      .addOption(new Option('--run-id <id>').hideHelp()),
-  ).action(async (prompts: string[], options: RunOptions & { runId?: string }) => {
+  addMergeOptions(
+    addRunOptions(
+      program
+        .command('run')
+        .description('run every task: one agent per task, each in its own worktree and branch')
+        .argument('<prompts...>', 'prompt files, globs or directories of .md files')
+        .option('--base <ref>', 'branch or commit the task branches start from (default: HEAD)')
+        .option('--worktree-root <dir>', 'where worktrees go (default .gadugi/worktrees)')
+        .option('--merge', 'integrate each task into orch/<run-id>/integration as soon as it succeeds (see orch merge)')
+        // Set by --detach for the background process it starts.
+        .addOption(new Option('--run-id <id>').hideHelp()),
+    ),
+  ).action(async (prompts: string[], options: RunCommandOptions) => {
     if (options.runId !== undefined && !RUN_ID_PATTERN.test(options.runId)) {
       throw new UserError(`--run-id "${options.runId}" is not a run id orch made.`);
     }
@@ -43,7 +49,11 @@ export function registerRun(program: Command, context: CommandContext): void {
       cwd: context.cwd,
       env: context.env,
       prompts,
-      flags: flagOverrides(options),
+      flags: [
+        ...flagOverrides(options),
+        ...(options.merge ? [{ key: 'merge.enabled', value: true, flag: '--merge' }] : []),
+        ...mergeOverrides(options),
+      ],
       detached: options.runId !== undefined,
       runId: options.runId,
     };
