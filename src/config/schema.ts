@@ -129,7 +129,7 @@ export const configSchema = z.strictObject({
   concurrency: z
     .strictObject({
       agentsPerCore: z.number().positive().prefault(2),
-      // A real claude peaked at 266–276 MB on a one-file task (npm run bench); sessions grow from there.
+      // A real claude in its sandbox peaked at 240–291 MB on a one-file task (npm run bench); sessions grow from there.
       agentMemoryMb: z.number().int().min(1).prefault(300),
       memoryReserveMb: nonNegativeInt.prefault(1024),
       maxLoadPerCore: z.number().positive().prefault(2),

@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { errorCode, errorFirstLine } from '../errors.js';
+import { environmentError, errorCode, errorFirstLine } from '../errors.js';
 import { integrationBranchName } from '../state/paths.js';
 import { commitLeftovers, gitCommonDir } from '../worktree/git.js';
 import type { GitMutex } from '../worktree/mutex.js';
@@ -106,7 +106,15 @@ export class GuardedAttempt {
   /** Records every ref, just before the agent starts, here and in `file` (for an orchestrator that adopts the agent). */
   async record(file: string): Promise<void> {
     const snapshot = await this.guard.exclusive(() => readRefs(this.guard.root));
-    await writeFile(file, `${JSON.stringify({ refs: snapshot })}\n`);
+    try {
+      await writeFile(file, `${JSON.stringify({ refs: snapshot })}\n`);
+    } catch (error) {
+      // A full disk or a read-only run folder is the environment's failure, not this task's.
+      throw (
+        environmentError(error, `cannot write the refs record ${file}`, 'free some space or fix the permissions, then `orch resume`.') ??
+        error
+      );
+    }
     this.snapshot = snapshot;
   }
 

@@ -167,7 +167,10 @@ function describeAction(change: RefChange): string {
       return `deleted ${name} at ${short(change.before)} (recreated)`;
     case 'moved':
       return `moved ${name} from ${short(change.before)} to ${short(change.after)} (put back)`;
-    case 'switched':
-      return `switched its worktree from ${shortRef(change.before ?? '')} to ${shortRef(change.after ?? '')} (switched back)`;
+    case 'switched': {
+      const to = change.after ?? '';
+      const where = /^[0-9a-f]{40,64}$/.test(to) ? `commit ${to.slice(0, 9)}` : shortRef(to);
+      return `switched its worktree from ${shortRef(change.before ?? '')} to ${where} (switched back)`;
+    }
   }
 }

@@ -153,6 +153,9 @@ describe('parseReflog and describeChange', () => {
     expect(describeChange({ ref: 'HEAD', action: 'switched', before: OWN, after: 'refs/heads/x' })).toBe(
       `switched its worktree from orch/${RUN}/mine to x (switched back)`,
     );
+    expect(describeChange({ ref: 'HEAD', action: 'switched', before: OWN, after: D })).toBe(
+      `switched its worktree from orch/${RUN}/mine to commit ddddddddd (switched back)`,
+    );
     expect(describeChange({ ref: 'refs/heads/x', action: 'created', after: C, suspects: ['a', 'b'] })).toMatch(
       /\(removed; .*\) — made while the agents of a, b ran; which one is not known$/,
     );
