@@ -39,7 +39,12 @@ const rows: string[][] = [
     `shell loop (git merge + check): ${formatSpread(merge.shell, 's', 2, 1000)}`,
     formatSpread(merge.ratio, '×'),
   ],
-  ['one real claude agent on a one-file task (offline), peak RSS of its process tree', formatSpread(memory.peakRss, 'MB', 0), '—', '—'],
+  [
+    `one real claude agent on a one-file task (offline${memory.sandboxed ? ', in its sandbox' : ''}), peak RSS of its process tree`,
+    formatSpread(memory.peakRss, 'MB', 0),
+    '—',
+    '—',
+  ],
 ];
 console.log('| row | orch | baseline | ratio |');
 console.log('|---|---|---|---|');

@@ -62,6 +62,7 @@ export const addTasksOutput = z.object({
 export const planInput = z.strictObject({ files });
 
 export const planOutput = z.looseObject({
+  sandbox: z.object({ enabled: z.boolean(), summary: z.string() }),
   tasks: z.array(z.looseObject({ id: z.string(), title: z.string(), file: z.string(), dependsOn: z.array(z.string()) })),
   conflicts: z.array(z.looseObject({ a: z.string(), b: z.string(), files: z.array(z.string()) })),
   waves: z.array(z.array(z.string())),

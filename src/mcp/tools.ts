@@ -188,8 +188,8 @@ export function registerTools(server: McpServer, context: McpContext): void {
       readOnly: true,
     },
     async (args) => {
-      const [{ loadAnalysis }, { planToJson }] = await Promise.all([core.analysis(), core.plan()]);
-      return planToJson(await loadAnalysis(args.files, cwd));
+      const [{ loadAnalysis, planSandbox }, { planToJson }] = await Promise.all([core.analysis(), core.plan()]);
+      return planToJson(await loadAnalysis(args.files, cwd), await planSandbox(cwd, context.env));
     },
   );
 

@@ -1,10 +1,12 @@
 import chalk from 'chalk';
+import type { SandboxState } from '../agent/sandbox.js';
 import type { Analysis } from '../graph/analyze.js';
 import { conflictOrder } from '../graph/waves.js';
 
 /** The `--json` form of a plan: one object, stable field names. */
-export function planToJson(analysis: Analysis): object {
+export function planToJson(analysis: Analysis, sandbox: SandboxState): object {
   return {
+    sandbox,
     tasks: analysis.tasks.map((task) => ({
       id: task.id,
       title: task.title,
@@ -22,7 +24,7 @@ export function planToJson(analysis: Analysis): object {
 
 const list = (items: readonly string[]): string => (items.length > 0 ? items.join(', ') : chalk.dim('—'));
 
-export function renderPlan(analysis: Analysis): string {
+export function renderPlan(analysis: Analysis, sandbox: SandboxState): string {
   const lines: string[] = [];
   lines.push(chalk.bold(`Tasks (${analysis.tasks.length})`));
   for (const task of analysis.tasks) {
@@ -44,6 +46,8 @@ export function renderPlan(analysis: Analysis): string {
   lines.push('');
   lines.push(chalk.bold(`Waves (${analysis.waves.length})`));
   analysis.waves.forEach((wave, index) => lines.push(`  ${index + 1}: ${wave.join(', ')}`));
+  lines.push('');
+  lines.push(sandbox.enabled ? sandbox.summary : chalk.yellow(sandbox.summary));
   if (analysis.warnings.length > 0) {
     lines.push('');
     lines.push(chalk.bold.yellow(`Warnings (${analysis.warnings.length})`));

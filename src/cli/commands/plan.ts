@@ -9,12 +9,13 @@ export function registerPlan(program: Command, context: CommandContext): void {
     .argument('<prompts...>', 'prompt files, globs or directories of .md files')
     .option('--json', 'print one JSON object instead of text')
     .action(async (prompts: string[], options: { json?: boolean }) => {
-      const [{ loadAnalysis }, { planToJson, renderPlan }] = await Promise.all([
+      const [{ loadAnalysis, planSandbox }, { planToJson, renderPlan }] = await Promise.all([
         import('../../commands/analysis.js'),
         import('../../render/plan.js'),
       ]);
       const analysis = await loadAnalysis(prompts, context.cwd);
-      context.out(options.json ? JSON.stringify(planToJson(analysis), null, 2) : renderPlan(analysis));
+      const sandbox = await planSandbox(context.cwd, context.env);
+      context.out(options.json ? JSON.stringify(planToJson(analysis, sandbox), null, 2) : renderPlan(analysis, sandbox));
       context.setExitCode(EXIT.ok);
     });
 }
