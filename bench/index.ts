@@ -8,6 +8,7 @@ import { claudeMemory } from './claude-memory.js';
 import { mergeVsShell } from './merge-vs-shell.js';
 import { formatSpread } from './measure.js';
 import { runVsShell } from './run-vs-shell.js';
+import { workersVsLocal } from './workers-vs-local.js';
 
 const repetitions = Number(process.env.BENCH_REPETITIONS ?? 5);
 console.log(
@@ -18,6 +19,7 @@ console.log(`repetitions: ${repetitions} (median, min–max)\n`);
 const sideBySide = await runVsShell({ repetitions });
 const memory = await claudeMemory(repetitions);
 const merge = await mergeVsShell({ repetitions });
+const workers = await workersVsLocal({ repetitions });
 
 const rows: string[][] = [
   [
@@ -38,6 +40,18 @@ const rows: string[][] = [
     formatSpread(merge.orch, 's', 2, 1000),
     `shell loop (git merge + check): ${formatSpread(merge.shell, 's', 2, 1000)}`,
     formatSpread(merge.ratio, '×'),
+  ],
+  [
+    '16 tasks of 2 s agents on two 4-slot workers (run --workers, real Redis), wall',
+    formatSpread(workers.sleeping.workers, 's', 2, 1000),
+    `local run, 8 slots: ${formatSpread(workers.sleeping.local, 's', 2, 1000)}`,
+    formatSpread(workers.sleeping.ratio, '×'),
+  ],
+  [
+    '  the same with no-op agents (the queue’s own cost)',
+    formatSpread(workers.noop.workers, 's', 2, 1000),
+    `local run, 8 slots: ${formatSpread(workers.noop.local, 's', 2, 1000)}`,
+    `${formatSpread(workers.noop.ratio, '×')}; +${formatSpread(workers.noop.perTaskMs, 'ms', 0)} per task`,
   ],
   [
     `one real claude agent on a one-file task (offline${memory.sandboxed ? ', in its sandbox' : ''}), peak RSS of its process tree`,
