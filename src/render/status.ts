@@ -19,7 +19,8 @@ export function renderStatus(view: StatusView): string {
   );
   lines.push(formatCounts(run.counts));
   if (run.workers) lines.push(`on workers at ${run.workers.url} · code through ${run.workers.remote}`);
-  if (run.sandbox) lines.push(run.sandbox.enabled ? run.sandbox.summary : chalk.yellow(run.sandbox.summary));
+  // Yellow when agents here run unconfined; a workers run's agents are each worker's to confine.
+  if (run.sandbox) lines.push(run.sandbox.enabled || run.workers ? run.sandbox.summary : chalk.yellow(run.sandbox.summary));
   const limits = accountLimits(view);
   if (limits) lines.push(chalk.yellow(limits));
   if (run.reason) lines.push(run.status === 'paused' ? chalk.yellow(run.reason) : chalk.red(run.reason));
