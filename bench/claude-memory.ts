@@ -1,9 +1,10 @@
 /**
  * What one real `claude` agent holds in memory: the pinned CLI (the devDependency), run offline
  * against the scripted Messages API on a one-file task (write a file, run a command, commit) in
- * a fresh git repository, with the flags orch gives it. The figure is the peak of the summed RSS
- * of its process tree (the CLI and the shells it starts), sampled from /proc. orch's default
- * `concurrency.agentMemoryMb` comes from this measurement.
+ * a fresh git repository, with the flags orch gives it — in Claude Code's sandbox when this
+ * machine has it, as orch's default `agent.sandbox: "auto"` would. The figure is the peak of the
+ * summed RSS of its process tree (the CLI, the sandboxes and the shells it starts), sampled from
+ * /proc. orch's default `concurrency.agentMemoryMb` comes from this measurement.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -11,7 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { offlineClaudeEnv, startScriptedApi, type Conversation, type Reply } from '../demo/scripted-api.js';
-import { DEFAULT_ALLOWED_TOOLS } from '../src/config/schema.js';
+import { probeMachine, sandboxExcludes, sandboxGitEnv, sandboxSettings, systemProbe } from '../src/agent/sandbox.js';
+import { DEFAULT_ALLOWED_TOOLS, DEFAULT_DISALLOWED_TOOLS } from '../src/config/schema.js';
 import { measure, spread, type Spread } from './measure.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -45,7 +47,8 @@ function oneFileTask(conversation: Conversation): Reply {
   }
 }
 
-export async function claudeMemory(repetitions = 5): Promise<{ peakRss: Spread; runs: number[] }> {
+export async function claudeMemory(repetitions = 5): Promise<{ peakRss: Spread; runs: number[]; sandboxed: boolean }> {
+  const sandboxed = (await probeMachine(systemProbe(process.env, projectRoot))).available;
   const api = await startScriptedApi(oneFileTask);
   const runs: number[] = [];
   try {
@@ -63,7 +66,17 @@ export async function claudeMemory(repetitions = 5): Promise<{ peakRss: Spread; 
         git('commit', '-q', '-m', 'initial');
         await mkdir(path.join(dir, 'config'));
         await mkdir(path.join(dir, 'tmp'));
-        const env = { ...process.env, ...offlineClaudeEnv(api.url, path.join(dir, 'config'), path.join(dir, 'tmp')) };
+        // As orch gives it: git inside the sandbox ignores the sandbox's placeholder files.
+        const excludes = path.join(dir, 'agent.gitignore');
+        await writeFile(excludes, sandboxExcludes(''));
+        const env = {
+          ...process.env,
+          ...offlineClaudeEnv(api.url, path.join(dir, 'config'), path.join(dir, 'tmp')),
+          ...(sandboxed ? sandboxGitEnv(process.env, excludes) : {}),
+        };
+        const settings = path.join(dir, 'settings.json');
+        // (The agent works in the repository's own checkout here, not a worktree: nothing in .git to deny it.)
+        await writeFile(settings, JSON.stringify(sandboxSettings({ network: [], denyWrite: [] })));
         const args = [
           '-p',
           '--output-format',
@@ -71,6 +84,9 @@ export async function claudeMemory(repetitions = 5): Promise<{ peakRss: Spread; 
           '--verbose',
           '--permission-mode',
           'acceptEdits',
+          ...(sandboxed ? ['--settings', settings] : []),
+          '--disallowedTools',
+          ...DEFAULT_DISALLOWED_TOOLS,
           '--allowedTools',
           ...DEFAULT_ALLOWED_TOOLS,
         ];
@@ -90,5 +106,5 @@ export async function claudeMemory(repetitions = 5): Promise<{ peakRss: Spread; 
   } finally {
     await api.close();
   }
-  return { peakRss: spread(runs), runs };
+  return { peakRss: spread(runs), runs, sandboxed };
 }

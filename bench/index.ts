@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark, each row side by side in one run against its baseline,
  * printed as one table (medians with min–max). Never part of `npm test`: figures depend on the
  * machine. BENCH_REPETITIONS sets the repetitions (default 5); BENCH_ROWS (comma-separated:
- * noop, merge, claude, dag, large) runs only some rows.
+ * noop, merge, dag, large, workers, claude) runs only some rows.
  */
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { claudeMemory } from './claude-memory.js';
@@ -11,6 +11,7 @@ import { largeRepo } from './large-repo.js';
 import { mergeVsShell } from './merge-vs-shell.js';
 import { formatSpread } from './measure.js';
 import { runVsShell } from './run-vs-shell.js';
+import { workersVsLocal } from './workers-vs-local.js';
 
 const repetitions = Number(process.env.BENCH_REPETITIONS ?? 5);
 console.log(
@@ -71,10 +72,27 @@ if (wanted('large')) {
     formatSpread(large.ratio, '×'),
   ]);
 }
+if (wanted('workers')) {
+  const workers = await workersVsLocal({ repetitions });
+  rows.push(
+    [
+      '16 tasks of 2 s agents on two 4-slot workers (run --workers, real Redis), wall',
+      formatSpread(workers.sleeping.workers, 's', 2, 1000),
+      `local run, 8 slots: ${formatSpread(workers.sleeping.local, 's', 2, 1000)}`,
+      formatSpread(workers.sleeping.ratio, '×'),
+    ],
+    [
+      '  the same with no-op agents (the queue’s own cost)',
+      formatSpread(workers.noop.workers, 's', 2, 1000),
+      `local run, 8 slots: ${formatSpread(workers.noop.local, 's', 2, 1000)}`,
+      `${formatSpread(workers.noop.ratio, '×')}; +${formatSpread(workers.noop.perTaskMs, 'ms', 0)} per task`,
+    ],
+  );
+}
 if (wanted('claude')) {
   const memory = await claudeMemory(repetitions);
   rows.push([
-    'one real claude agent on a one-file task (offline), peak RSS of its process tree',
+    `one real claude agent on a one-file task (offline${memory.sandboxed ? ', in its sandbox' : ''}), peak RSS of its process tree`,
     formatSpread(memory.peakRss, 'MB', 0),
     '—',
     '—',

@@ -277,8 +277,21 @@ export function offlineClaudeEnv(apiUrl: string, configDir: string, tmpDir: stri
 }
 
 /**
+ * Claude Code's sandbox, with agents side by side in one repository, sometimes fails a command
+ * with this (a placeholder file one sandbox made vanishes as another mounts it); orch's prompt
+ * tells agents to run such a command again, and the scripted model does.
+ */
+export const SANDBOX_RACE = /bwrap: Can't [^\n]*source[^\n]*: No such file or directory/;
+
+/** How many of the script's steps have been played: tool calls so far, less those that met the sandbox race. */
+export function playedSteps(conversation: Conversation): number {
+  return conversation.toolResults.filter((result) => !SANDBOX_RACE.test(result)).length;
+}
+
+/**
  * A script that plays a list of tool calls per task, then finishes with a text answer. The task
- * is recognized by its id in orch's WorkflowManager prompt ("id `<task>`").
+ * is recognized by its id in orch's WorkflowManager prompt ("id `<task>`"). A call that met the
+ * sandbox race is played again.
  */
 export function perTaskScript(plans: Record<string, (cwd: string) => ToolCall[]>, finalText = (task: string) => `Done: ${task}.`): Script {
   return (conversation) => {
@@ -286,7 +299,7 @@ export function perTaskScript(plans: Record<string, (cwd: string) => ToolCall[]>
     const plan = task ? plans[task] : undefined;
     if (!task || !plan) return { text: 'I have no scripted work for this prompt.' };
     const calls = plan(conversation.cwd ?? '.');
-    const call = calls[conversation.step];
+    const call = calls[playedSteps(conversation)];
     return call ? { tool: call } : { text: finalText(task) };
   };
 }

@@ -4,10 +4,12 @@
  * 1. every test layer under this Node, with coverage of src/ from the in-process tests (vitest's
  *    v8 provider) and from every orch process the end-to-end tests spawn (NODE_V8_COVERAGE),
  *    printed as one figure (scripts/coverage.ts);
- * 2. the same suite again under each Node binary named in ORCH_TEST_NODES (paths separated by
- *    ':'), with that Node first on PATH, so orch and the fake agents run on it too. `.ci/run`
- *    installs Node 22 and 24 from the npm registry and names them here. These runs set
- *    ORCH_TEST_REPEAT=1: the headless-Chromium test of the HTML report runs once.
+ * 2. under each Node binary named in ORCH_TEST_NODES (paths separated by ':'), with that Node
+ *    first on PATH so orch and the fake agents run on it too, the layers where Node itself
+ *    matters (OTHER_NODES_FILES: the unit and process tests, and the end-to-end runs that lean on
+ *    process groups, signals, streams, detaching, Redis and the MCP SDK). `.ci/run` installs Node
+ *    22 and 24 from the npm registry and names them here; the whole suite three times would not
+ *    fit CI's time. These runs set ORCH_TEST_REPEAT=1.
  *
  * Exits non-zero if any run fails.
  */
@@ -37,6 +39,19 @@ async function versionOf(node: string): Promise<string> {
   });
 }
 
+/** What runs again on the other Node versions (see above). */
+const OTHER_NODES_FILES = [
+  'test/unit',
+  'test/process',
+  'test/e2e/run.test.ts',
+  'test/e2e/crash.test.ts',
+  'test/e2e/resilience.test.ts',
+  'test/e2e/detach.test.ts',
+  'test/e2e/workers.test.ts',
+  'test/e2e/mcp.test.ts',
+  'test/e2e/dashboard.test.ts',
+];
+
 const failures: string[] = [];
 await rm(path.join(root, 'coverage'), { recursive: true, force: true });
 console.log(`\n== the suite on Node ${process.version}, with coverage`);
@@ -55,7 +70,7 @@ for (const node of (process.env.ORCH_TEST_NODES ?? '').split(':').filter(Boolean
   delete env.ORCH_COVERAGE_DIR;
   // Tests that prove something independent of Node (the HTML report in Chromium) run once.
   env.ORCH_TEST_REPEAT = '1';
-  if ((await run(node, [vitest, 'run'], env)) !== 0) failures.push(`Node ${version}`);
+  if ((await run(node, [vitest, 'run', ...OTHER_NODES_FILES], env)) !== 0) failures.push(`Node ${version}`);
 }
 
 if (failures.length > 0) {

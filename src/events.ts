@@ -1,5 +1,6 @@
 import type { AttemptKind, FailureKind, MergeStatus, RunStatus, TaskStatus } from './domain/vocabulary.js';
 import type { WaitReason } from './domain/waiting.js';
+import type { RefChange } from './worktree/refs-guard.js';
 
 /**
  * Everything core code reports, as data. Renderers (TTY, plain lines, NDJSON) consume these;
@@ -56,6 +57,19 @@ export type OrchEvent =
   /** The run stops admitting tasks and stops its running agents: the moment Ctrl-C (or an abort) reached it. */
   | { type: 'stopping'; reason: 'interrupt' | 'abort'; running: number; message?: string }
   | { type: 'warning'; message: string }
+  /**
+   * The refs guard found refs other than the task's branch changed by its agent and put them
+   * back (`changes`, recorded before anything is deleted), or could not put some back (`problems`).
+   */
+  | {
+      type: 'refs-restored';
+      taskId: string;
+      attempt: number;
+      changes: RefChange[];
+      problems: string[];
+      /** Set for the merge agent that resolved the task's conflict (not one of the task's own attempts). */
+      agent?: 'merge';
+    }
   /** The merge queue starts (or continues) integrating the run's tasks into its integration branch. */
   | { type: 'merge-started'; branch: string; head: string; resumed: boolean }
   /** A task's place in the merge queue changed. */
@@ -93,6 +107,8 @@ export interface TaskSummary {
   attempts: number;
   reason?: string;
   succeededInFallback: boolean;
+  /** What the refs guard put back after this task's agents, one line per change, over all attempts. */
+  refsRestored: string[];
 }
 
 export interface RunSummary {

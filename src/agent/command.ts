@@ -19,6 +19,8 @@ export interface InvocationContext {
   resumeSessionId?: string | undefined;
   /** `--max-budget-usd`: `agent.maxBudgetUsd`, capped by what is left of the run's budget. */
   maxBudgetUsd?: number | undefined;
+  /** Claude Code settings for this agent (`--settings`): its sandbox. */
+  settingsFile?: string | undefined;
 }
 
 /**
@@ -38,6 +40,7 @@ const PLACEHOLDERS = {
     context.maxTurns === undefined ? undefined : String(context.maxTurns),
   permission_mode: (agent: OrchConfig['agent']) => agent.permissionMode,
   allowed_tools: (agent: OrchConfig['agent']) => agent.allowedTools,
+  disallowed_tools: (agent: OrchConfig['agent']) => agent.disallowedTools,
   append_system_prompt: (agent: OrchConfig['agent']) => agent.appendSystemPrompt ?? undefined,
   max_budget_usd: (_agent: OrchConfig['agent'], context: InvocationContext) =>
     context.maxBudgetUsd === undefined ? undefined : String(context.maxBudgetUsd),
@@ -88,8 +91,10 @@ export function buildInvocation(agent: OrchConfig['agent'], context: InvocationC
   if (agent.appendSystemPrompt) args.push('--append-system-prompt', agent.appendSystemPrompt);
   if (context.maxBudgetUsd !== undefined) args.push('--max-budget-usd', String(context.maxBudgetUsd));
   if (context.resumeSessionId) args.push('--resume', context.resumeSessionId);
+  if (context.settingsFile) args.push('--settings', context.settingsFile);
   args.push(...agent.extraArgs);
-  // Last, because it takes a variable number of values (one rule per argument, spaces allowed).
+  // Last, because they take a variable number of values (one rule per argument, spaces allowed).
+  if (agent.disallowedTools.length > 0) args.push('--disallowedTools', ...agent.disallowedTools);
   if (agent.allowedTools.length > 0) args.push('--allowedTools', ...agent.allowedTools);
   return { file: agent.bin, args };
 }
@@ -115,6 +120,7 @@ export function unusedAgentSettings(
     ],
     ['permission_mode', '--permission-mode or agent.permissionMode', input.agent?.permissionMode !== undefined],
     ['allowed_tools', 'agent.allowedTools', input.agent?.allowedTools !== undefined],
+    ['disallowed_tools', 'agent.disallowedTools', input.agent?.disallowedTools !== undefined],
     ['append_system_prompt', 'agent.appendSystemPrompt', config.agent.appendSystemPrompt !== null],
     ['max_budget_usd', 'agent.maxBudgetUsd or budget.maxCostUsd', config.agent.maxBudgetUsd !== null || config.budget.maxCostUsd !== null],
     ['extra_args', 'agent.extraArgs', config.agent.extraArgs.length > 0],

@@ -1,3 +1,5 @@
+import { sandboxState, type SandboxState } from '../agent/sandbox.js';
+import { loadConfig } from '../config/load.js';
 import { UserError } from '../errors.js';
 import { loadPrompts } from '../prompt/load.js';
 import { isGlob } from '../prompt/paths.js';
@@ -16,4 +18,20 @@ export async function loadAnalysis(args: readonly string[], cwd: string, repoRoo
   const result = analyze(prompts, trackedFiles === undefined ? {} : { trackedFiles });
   if (!result.ok) throw new UserError(describeAnalysisError(result.error));
   return result.value;
+}
+
+/**
+ * Whether `orch run` here would sandbox its agents: the repository's config (the defaults
+ * outside one) on this machine. A sandbox that is required but unavailable is said, not thrown:
+ * the plan is still worth seeing.
+ */
+export async function planSandbox(cwd: string, env: NodeJS.ProcessEnv): Promise<SandboxState> {
+  const root = await findRepoRoot(cwd);
+  const { config } = await loadConfig(root ?? cwd, env);
+  try {
+    return await sandboxState(config, env, cwd);
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    return { enabled: false, summary: `sandbox: orch run would refuse to start: ${error.message}` };
+  }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { SandboxState } from '../agent/sandbox.js';
 import type { ConfigInput, OrchConfig } from '../config/schema.js';
 import { environmentError } from '../errors.js';
 import type { EventSink } from '../events.js';
@@ -43,6 +44,7 @@ export interface NewRun {
   detached: boolean;
   /** `run --workers`: where the attempts go. */
   workers?: RunRecord['workers'];
+  sandbox: SandboxState;
 }
 
 /**
@@ -158,6 +160,7 @@ async function writeNewRun(input: NewRun, runId: string, paths: RunPaths): Promi
       limit: { value: 0, reason: 'cores' },
       detached: input.detached,
       ...(input.workers ? { workers: input.workers } : {}),
+      sandbox: { enabled: input.sandbox.enabled, summary: input.sandbox.summary },
     },
     tasks,
   };

@@ -1,3 +1,4 @@
+import type { SandboxState } from '../agent/sandbox.js';
 import type { OrchConfig } from '../config/schema.js';
 import type { AttemptRequest } from '../engine/attempt-record.js';
 import { Orchestrator, type RunOutcome } from '../engine/orchestrator.js';
@@ -20,9 +21,9 @@ export async function executeRun(
   config: OrchConfig,
   env: NodeJS.ProcessEnv,
   onStart: (orchestrator: Orchestrator) => void,
-  options: { adopted?: AttemptRequest[]; warnings?: readonly string[]; workers?: WorkersSetup | undefined } = {},
+  options: { sandbox: SandboxState; adopted?: AttemptRequest[]; warnings?: readonly string[]; workers?: WorkersSetup | undefined },
 ): Promise<RunOutcome> {
-  const local = localEnvironment(store, config, env);
+  const local = localEnvironment(store, config, env, options.sandbox);
   // Merge agents resolve conflicts in the integration worktree, which is on this machine: they run here.
   const executor = new LocalExecutor(local);
   const workers = options.workers;

@@ -1,5 +1,7 @@
+import type { SandboxState } from '../agent/sandbox.js';
 import type { OrchConfig } from '../config/schema.js';
 import type { LocalEnvironment } from '../executor/environment.js';
+import { RefsGuard } from '../executor/guard.js';
 import { selfIdentity } from '../process/process-info.js';
 import { STATE_DIR, stateDir, worktreeRootInRepo } from '../state/paths.js';
 import type { RunStore } from '../state/store.js';
@@ -7,15 +9,18 @@ import { filesToInclude, includePatterns } from '../worktree/include.js';
 import { GitMutex } from '../worktree/mutex.js';
 
 /** What a run's attempts (and its merge queue) need from this machine. */
-export function localEnvironment(store: RunStore, config: OrchConfig, env: NodeJS.ProcessEnv): LocalEnvironment {
+export function localEnvironment(store: RunStore, config: OrchConfig, env: NodeJS.ProcessEnv, sandbox: SandboxState): LocalEnvironment {
   const repoRoot = store.run.repoRoot;
+  const gitMutex = new GitMutex(stateDir(repoRoot));
   const worktreesInRepo = worktreeRootInRepo(repoRoot, store.run.worktreeRoot);
   let candidates: Promise<string[]> | undefined;
   return {
     config,
     repoRoot,
     runDir: store.paths.dir,
-    gitMutex: new GitMutex(stateDir(repoRoot)),
+    gitMutex,
+    sandbox,
+    refsGuard: new RefsGuard(repoRoot, store.run.id, gitMutex),
     env,
     owner: selfIdentity(),
     includeRoot: repoRoot,

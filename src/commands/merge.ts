@@ -16,7 +16,9 @@ import { RunStore } from '../state/store.js';
 import { requireGit } from '../worktree/git-version.js';
 import { requireRepoRoot } from '../worktree/repo.js';
 import { localEnvironment } from './local-environment.js';
-import { checkAgent, checkStateWritable, findExecutable } from './preflight.js';
+import { checkAgent, checkStateWritable } from './preflight.js';
+import { findExecutable } from '../util/which.js';
+import { sandboxState, type SandboxState } from '../agent/sandbox.js';
 
 export interface MergeRequest {
   cwd: string;
@@ -55,7 +57,13 @@ export async function checkMergeSettings(repoRoot: string, config: OrchConfig, e
 export async function prepareMerge(
   request: MergeRequest,
   options: { dryRun?: boolean } = {},
-): Promise<{ repoRoot: string; registry: Registry; config: OrchConfig; paths: Awaited<ReturnType<typeof loadRun>>['paths'] }> {
+): Promise<{
+  repoRoot: string;
+  registry: Registry;
+  config: OrchConfig;
+  paths: Awaited<ReturnType<typeof loadRun>>['paths'];
+  sandbox: SandboxState;
+}> {
   const repoRoot = await requireRepoRoot(request.cwd);
   const { paths, registry } = await loadRun(repoRoot, request.runId);
   const { run } = registry;
@@ -74,10 +82,13 @@ export async function prepareMerge(
   }
   const { config } = await loadConfig(repoRoot, request.env, request.flags);
   await checkMergeSettings(repoRoot, config, request.env, request.cwd);
-  if (options.dryRun) return { repoRoot, registry, config, paths };
+  // Only a merge agent (resolving a conflict) runs sandboxed; a dry run starts none.
+  const noAgent: SandboxState = { enabled: false, summary: 'sandbox: off (no agent starts)' };
+  if (options.dryRun) return { repoRoot, registry, config, paths, sandbox: noAgent };
   if (config.merge.resolve) await checkAgent(config, request.env, request.cwd);
+  const sandbox = config.merge.resolve ? await sandboxState(config, request.env, request.cwd) : noAgent;
   await checkStateWritable(repoRoot);
-  return { repoRoot, registry, config, paths };
+  return { repoRoot, registry, config, paths, sandbox };
 }
 
 /**
@@ -119,7 +130,7 @@ export async function mergeRun(
     };
     delete run.merge.finishedAt;
     delete run.merge.exitCode;
-    const local = localEnvironment(store, config, request.env);
+    const local = localEnvironment(store, config, request.env, first.sandbox);
     const queue = new MergeQueue({
       store,
       config,

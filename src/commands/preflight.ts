@@ -1,30 +1,11 @@
-import { constants } from 'node:fs';
-import { access, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { PLACEHOLDER_NAMES, unknownPlaceholders } from '../agent/command.js';
 import type { OrchConfig } from '../config/schema.js';
 import { UserError, errorCode } from '../errors.js';
 import { runsDir, stateDir } from '../state/paths.js';
-
-/** Finds an executable the way a shell would: a path as given, else the first match on PATH. */
-export async function findExecutable(name: string, env: NodeJS.ProcessEnv, cwd: string): Promise<string | undefined> {
-  const candidates = name.includes('/')
-    ? [path.resolve(cwd, name)]
-    : (env.PATH ?? '')
-        .split(path.delimiter)
-        .filter(Boolean)
-        .map((dir) => path.join(dir, name));
-  for (const candidate of candidates) {
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
+import { findExecutable } from '../util/which.js';
 
 const INSTALL_HINT =
   'install Claude Code with `npm install -g @anthropic-ai/claude-code`, or point ORCH_CLAUDE_BIN (or agent.bin in .gadugi/config.json) at it';

@@ -13,11 +13,14 @@ import { RunStore } from '../state/store.js';
 import type { AttemptRequest } from '../engine/attempt-record.js';
 import { markPending } from '../engine/transitions.js';
 import { unusedAgentSettings } from '../agent/command.js';
+import { WORKERS_SANDBOX, sandboxState, sandboxWarning } from '../agent/sandbox.js';
 import { checkSampler } from '../scheduler/sampler.js';
 import type { Orchestrator, RunOutcome } from '../engine/orchestrator.js';
 import { checkAgent, checkStateWritable } from './preflight.js';
 import { planResume } from '../engine/resume-plan.js';
-import { removeStaleIndexLock } from '../worktree/git.js';
+import { gitCommonDir, removeStaleIndexLock } from '../worktree/git.js';
+import { removeSandboxLeftovers } from '../worktree/sandbox-leftovers.js';
+import { pathExists } from '../util/fs.js';
 import { requireRepoRoot } from '../worktree/repo.js';
 import { executeRun } from './execute.js';
 import { connectWorkersIfAsked } from './run.js';
@@ -87,13 +90,22 @@ export async function prepareResume(request: ResumeRequest) {
       [...actions.values()].some((action) => action.kind === 'rerun' || action.kind === 'revive') ||
       registry.tasks.some((task) => task.status === 'pending');
     if (startsAgents && !workers) await checkAgent(config, request.env, request.cwd);
+    // Agents already running keep the sandbox they started with; only new ones need this machine's
+    // (with --workers, each worker's own, but for merge agents).
+    const agentsHere = startsAgents && (!workers || (config.merge.enabled && config.merge.resolve));
+    const sandbox = agentsHere
+      ? await sandboxState(config, request.env, request.cwd)
+      : workers
+        ? WORKERS_SANDBOX
+        : (run.sandbox ?? { enabled: false, summary: 'sandbox: off (no agent starts in this session)' });
     const warnings = [
       ...fixedByTheRun(registry, request.env),
       ...localWarnings,
       ...unusedAgentSettings(config, input, registry.tasks),
       ...(workers?.warnings ?? []),
+      ...(agentsHere && !workers ? sandboxWarning(config, sandbox) : []),
     ];
-    return { repoRoot, paths, registry, config, input, actions, warnings, workers };
+    return { repoRoot, paths, registry, config, input, actions, warnings, workers, sandbox };
   } catch (error) {
     await workers?.link.close();
     throw error;
@@ -134,12 +146,12 @@ export async function resumeRun(
   );
   try {
     // Read again as the run's only writer: nothing can change it under us from here on.
-    const { paths, registry, config, input, actions, warnings, workers } = await prepareResume({
+    const { paths, registry, config, input, actions, warnings, workers, sandbox } = await prepareResume({
       ...request,
       runId: first.registry.run.id,
     });
     try {
-      return await resumePrepared(request, { paths, registry, config, input, actions, warnings, workers }, sink, (created) => {
+      return await resumePrepared(request, { paths, registry, config, input, actions, warnings, workers, sandbox }, sink, (created) => {
         orchestrator = created;
         onStart(created);
       });
@@ -153,11 +165,14 @@ export async function resumeRun(
 
 async function resumePrepared(
   request: ResumeRequest,
-  prepared: Pick<Awaited<ReturnType<typeof prepareResume>>, 'paths' | 'registry' | 'config' | 'input' | 'actions' | 'warnings' | 'workers'>,
+  prepared: Pick<
+    Awaited<ReturnType<typeof prepareResume>>,
+    'paths' | 'registry' | 'config' | 'input' | 'actions' | 'warnings' | 'workers' | 'sandbox'
+  >,
   sink: EventSink,
   onStart: (orchestrator: Orchestrator) => void,
 ): Promise<{ store: RunStore; outcome: RunOutcome }> {
-  const { paths, registry, config, input, actions, warnings, workers } = prepared;
+  const { paths, registry, config, input, actions, warnings, workers, sandbox } = prepared;
   const { run } = registry;
   if (workers) {
     // Where the workers start from, again: someone may have tidied the remote since.
@@ -174,6 +189,7 @@ async function resumePrepared(
   run.status = 'running';
   run.heartbeatAt = now;
   run.config = withoutSecrets(input);
+  run.sandbox = { enabled: sandbox.enabled, summary: sandbox.summary };
   delete run.finishedAt;
   delete run.exitCode;
   delete run.reason;
@@ -198,6 +214,12 @@ async function resumePrepared(
     if ((action.kind === 'collect' || action.kind === 'rerun') && (await removeStaleIndexLock(task.worktree))) {
       await store.record({ type: 'warning', message: `removed a stale git index.lock in ${task.worktree}` });
     }
+    // Likewise what Claude Code's sandbox leaves when its CLI is killed mid-command.
+    if ((action.kind === 'collect' || action.kind === 'rerun') && (await pathExists(task.worktree))) {
+      const left = await removeSandboxLeftovers(task.worktree, await gitCommonDir(run.repoRoot), { configLock: true });
+      if (left.length > 0)
+        await store.record({ type: 'warning', message: `removed what a killed agent's sandbox left behind: ${left.join(', ')}` });
+    }
     if (action.kind === 'adopt' || action.kind === 'collect') {
       const attempt = task.attemptLog.at(-1);
       if (!attempt) continue;
@@ -219,6 +241,6 @@ async function resumePrepared(
     }
   }
 
-  const outcome = await executeRun(store, config, request.env, onStart, { adopted, warnings, workers });
+  const outcome = await executeRun(store, config, request.env, onStart, { adopted, warnings, workers, sandbox });
   return { store, outcome };
 }

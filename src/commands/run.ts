@@ -5,6 +5,7 @@ import { loadAnalysis } from './analysis.js';
 import { acquireRunLock } from '../state/run-lock.js';
 import type { RunStore } from '../state/store.js';
 import { unusedAgentSettings } from '../agent/command.js';
+import { WORKERS_SANDBOX, sandboxState, sandboxWarning } from '../agent/sandbox.js';
 import { checkSampler } from '../scheduler/sampler.js';
 import { branchOf, resolveCommit } from '../worktree/git.js';
 import { requireRepoRoot } from '../worktree/repo.js';
@@ -38,8 +39,11 @@ export async function prepareRun(request: RunRequest) {
       throw new UserError('the repository has no commits yet: commit something first (task branches start from a commit), or pass --base.');
     throw new UserError(`base ref "${config.base}" not found: pass --base with an existing branch, tag or commit.`);
   }
-  // With --workers the agents run on the workers' machines, with their own claude.
+  // With --workers the agents run on the workers' machines, with their own claude and their own
+  // sandbox (agent.sandbox travels in each job); this machine's matters for merge agents only.
   if (!config.workers.url) await checkAgent(config, request.env, request.cwd);
+  const agentsHere = !config.workers.url || (config.merge.enabled && config.merge.resolve);
+  const sandbox = agentsHere ? await sandboxState(config, request.env, request.cwd) : WORKERS_SANDBOX;
   const workers = await connectWorkersIfAsked(repoRoot, config);
   try {
     await checkSampler(request.env);
@@ -49,8 +53,12 @@ export async function prepareRun(request: RunRequest) {
     throw error;
   }
   // Said once at the start of the run, in its output and its ledger.
-  const warnings = [...analysis.warnings, ...unusedAgentSettings(config, input, analysis.tasks), ...(workers?.warnings ?? [])];
-  return { repoRoot, config, input, analysis, baseSha, warnings, workers };
+  const warnings = [
+    ...analysis.warnings,
+    ...unusedAgentSettings(config, input, analysis.tasks),
+    ...(workers ? workers.warnings : sandboxWarning(config, sandbox)),
+  ];
+  return { repoRoot, config, input, analysis, baseSha, warnings, workers, sandbox };
 }
 
 /** `orch run`: check, create the run, run it. */
@@ -95,6 +103,7 @@ async function startPrepared(
       baseBranch: await branchOf(prepared.repoRoot, prepared.config.base),
       promptFiles: prepared.analysis.tasks.map((task) => task.file),
       detached: request.detached,
+      sandbox: prepared.sandbox,
     },
     sink,
   );
@@ -111,7 +120,7 @@ async function startPrepared(
         orchestrator = created;
         onStart(created);
       },
-      { warnings: prepared.warnings, workers: prepared.workers },
+      { warnings: prepared.warnings, workers: prepared.workers, sandbox: prepared.sandbox },
     );
     return { store, outcome };
   } finally {

@@ -10,7 +10,7 @@ import { checkRedis } from '../workers/connection.js';
 import { liveWorkers, type WorkerInfo } from '../workers/directory.js';
 import { parseRedisUrl, type RedisTarget } from '../workers/redis-url.js';
 import { Redis } from 'ioredis';
-import { findExecutable } from './preflight.js';
+import { findExecutable } from '../util/which.js';
 
 export interface WorkerRequest {
   cwd: string;

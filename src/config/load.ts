@@ -18,6 +18,7 @@ export const ENV_OVERRIDES: ReadonlyArray<{ name: string; key: string }> = [
   { name: 'ORCH_RETRIES', key: 'retries.count' },
   { name: 'ORCH_TASK_TIMEOUT', key: 'timeouts.task' },
   { name: 'ORCH_WORKERS', key: 'workers.url' },
+  { name: 'ORCH_SANDBOX', key: 'agent.sandbox' },
 ];
 
 /** A value set on the command line, with the flag that set it (for error messages). */

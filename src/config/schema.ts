@@ -1,11 +1,14 @@
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
 
-/** Tools a WorkflowManager run may use without asking: git, and the usual ways to build and test. */
+/**
+ * Tools a WorkflowManager run may use without asking: git, and the usual ways to build and test.
+ * No bare `Edit` or `Write`: the acceptEdits permission mode already accepts edits inside the
+ * agent's worktree, and such a rule would let its file tools write anywhere (verified with the
+ * pinned CLI: the sandbox confines commands, not Claude Code's own file tools).
+ */
 export const DEFAULT_ALLOWED_TOOLS = [
   'Read',
-  'Edit',
-  'Write',
   'Glob',
   'Grep',
   'Bash(git:*)',
@@ -29,6 +32,31 @@ export const DEFAULT_ALLOWED_TOOLS = [
   'Bash(go build:*)',
   'Bash(mvn test:*)',
   'Bash(gradle test:*)',
+];
+
+/**
+ * Git commands an agent may not run (`--disallowedTools`; Claude Code's deny list wins over its
+ * allow list). They move or delete refs other than the agent's own, publish work, or rearrange
+ * worktrees: the agent's branch is its own, nothing else is. Claude Code's rules match command
+ * prefixes, so `git checkout` and `git reset --hard` are refused whatever they name (agents
+ * restore files with `git restore`), and a command written another way (`git -C . push`, a
+ * script) is not caught: the sandbox and the refs guard are what hold then.
+ */
+export const DEFAULT_DISALLOWED_TOOLS = [
+  'Bash(git push:*)',
+  'Bash(git worktree:*)',
+  'Bash(git update-ref:*)',
+  'Bash(git symbolic-ref:*)',
+  'Bash(git branch -d:*)',
+  'Bash(git branch -D:*)',
+  'Bash(git branch --delete:*)',
+  'Bash(git branch -f:*)',
+  'Bash(git branch --force:*)',
+  'Bash(git branch -m:*)',
+  'Bash(git branch -M:*)',
+  'Bash(git checkout:*)',
+  'Bash(git switch:*)',
+  'Bash(git reset --hard:*)',
 ];
 
 /** Permission modes the Claude Code CLI accepts (`claude --help`). */
@@ -63,6 +91,17 @@ export const configSchema = z.strictObject({
       appendSystemPrompt: z.string().nullable().prefault(null),
       maxBudgetUsd: z.number().positive().nullable().prefault(null),
       extraArgs: z.array(z.string()).prefault([]),
+      /**
+       * Claude Code's own sandbox (bubblewrap on Linux, Seatbelt on macOS) around every command
+       * an agent runs: "auto" uses it when the machine has it, true requires it, false never.
+       */
+      sandbox: z.union([z.literal('auto'), z.boolean()]).prefault('auto'),
+      /** Hosts sandboxed commands may reach (package registries a project's setup and tests need). */
+      sandboxNetwork: z.array(z.string().min(1)).prefault([]),
+      /** --disallowedTools: what an agent may never run. */
+      disallowedTools: z.array(z.string().min(1)).prefault(DEFAULT_DISALLOWED_TOOLS),
+      /** Refs other than the task's branch that an agent changed are put back; "fail" also fails its attempt. */
+      refsGuard: z.enum(['restore', 'fail']).prefault('restore'),
     })
     .prefault({}),
   worktree: z
@@ -90,7 +129,7 @@ export const configSchema = z.strictObject({
   concurrency: z
     .strictObject({
       agentsPerCore: z.number().positive().prefault(2),
-      // A real claude peaked at 266–276 MB on a one-file task (npm run bench); sessions grow from there.
+      // A real claude in its sandbox peaked at 240–291 MB on a one-file task (npm run bench); sessions grow from there.
       agentMemoryMb: z.number().int().min(1).prefault(300),
       memoryReserveMb: nonNegativeInt.prefault(1024),
       maxLoadPerCore: z.number().positive().prefault(2),

@@ -32,11 +32,13 @@ export const FAILURE_KINDS = [
   'commit',
   /** A worker could not fetch or push through the remote, or the job was lost on the way. */
   'remote',
+  /** The agent changed refs other than its own branch (with `agent.refsGuard: "fail"`); they were put back. */
+  'refs',
 ] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 
 /** Failures that another attempt cannot fix: never retried, never re-run by the fallback pass. */
-export const FINAL_FAILURES: ReadonlySet<FailureKind> = new Set(['not-logged-in', 'setup', 'worktree']);
+export const FINAL_FAILURES: ReadonlySet<FailureKind> = new Set(['not-logged-in', 'setup', 'worktree', 'refs']);
 
 export const ATTEMPT_KINDS = ['fresh', 'retry', 'requeue', 'resume', 'adopted', 'fallback'] as const;
 export type AttemptKind = (typeof ATTEMPT_KINDS)[number];

@@ -87,7 +87,7 @@ export function agentBudget(configured: number | null, leftUsd: number | undefin
 export function applyUpdate(
   task: TaskRecord,
   attempt: AttemptRecord,
-  update: Exclude<AttemptUpdate, { kind: 'api-retry' } | { kind: 'usage-limit' }>,
+  update: Exclude<AttemptUpdate, { kind: 'api-retry' | 'usage-limit' | 'warning' }>,
   now: number,
 ): void {
   switch (update.kind) {
@@ -112,6 +112,10 @@ export function applyUpdate(
     case 'worker':
       if (attempt.worker && attempt.worker.id !== update.worker.id) attempt.moves = (attempt.moves ?? 0) + 1;
       attempt.worker = { ...update.worker };
+      return;
+    case 'refs':
+      if (update.changes.length > 0) attempt.refsRestored = [...(attempt.refsRestored ?? []), ...update.changes];
+      if (update.problems.length > 0) attempt.refsProblems = [...(attempt.refsProblems ?? []), ...update.problems];
       return;
     case 'activity':
       task.lastActivity = update.activity;

@@ -529,6 +529,10 @@ export class Orchestrator {
       await this.usageSignal(update).catch((error: unknown) => this.fail(error));
       return;
     }
+    if (update.kind === 'warning') {
+      await this.record({ type: 'warning', message: `${task.id}: ${update.message}` }).catch((error: unknown) => this.fail(error));
+      return;
+    }
     const previousWorker = attempt.worker;
     applyUpdate(task, attempt, update, this.clock.now());
     try {
@@ -549,6 +553,14 @@ export class Orchestrator {
       else if (update.kind === 'session') await this.store.save();
       // The job id is on disk before the job is queued: a resumed coordinator finds it there.
       else if (update.kind === 'job') await this.store.save();
+      else if (update.kind === 'refs')
+        await this.record({
+          type: 'refs-restored',
+          taskId: task.id,
+          attempt: attempt.number,
+          changes: update.changes,
+          problems: update.problems,
+        });
     } catch (error) {
       this.fail(error);
     }

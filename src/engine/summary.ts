@@ -2,6 +2,7 @@ import type { MergeSummary, RunSummary, TaskSummary } from '../events.js';
 import { type Registry, type TaskRecord } from '../state/registry.js';
 import { TASK_STATUSES, type RunStatus, type TaskStatus } from '../domain/vocabulary.js';
 import { EXIT } from '../domain/exit-codes.js';
+import { describeChange } from '../worktree/refs-guard.js';
 
 /** Milliseconds an attempt ran (up to now for one still running). */
 function attemptMs(attempt: { startedAt: string; finishedAt?: string | undefined }, now: number): number {
@@ -36,6 +37,10 @@ export function summarize(registry: Registry, now: number = Date.now()): RunSumm
       commits: task.commits.length,
       attempts: task.attempts,
       succeededInFallback: task.succeededInFallback === true,
+      refsRestored: task.attemptLog.flatMap((attempt) => [
+        ...(attempt.refsRestored ?? []).map(describeChange),
+        ...(attempt.refsProblems ?? []),
+      ]),
     };
     if (task.turns !== undefined) summary.turns = task.turns;
     if (task.costUsd !== undefined) summary.costUsd = task.costUsd;

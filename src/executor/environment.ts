@@ -1,6 +1,8 @@
+import type { SandboxState } from '../agent/sandbox.js';
 import type { OrchConfig } from '../config/schema.js';
 import type { ProcessIdentity } from '../process/process-info.js';
 import type { GitMutex } from '../worktree/mutex.js';
+import type { RefsGuard } from './guard.js';
 
 /** What the local executor needs from the machine and the run it works for. */
 export interface LocalEnvironment {
@@ -18,4 +20,12 @@ export interface LocalEnvironment {
   portsDir?: string | undefined;
   /** The untracked files to copy into new worktrees (computed once per run). */
   includeCandidates: () => Promise<string[]>;
+  /** Whether agents run in Claude Code's sandbox (decided once per orchestrator). */
+  sandbox: SandboxState;
+  /**
+   * Records refs before each agent and puts back what it should not have changed. None on a
+   * worker (\`orch worker\`): its agents work in the worker's private clone, whose refs orch sets
+   * from each job, and only the task's branch goes back, by its commit.
+   */
+  refsGuard?: RefsGuard | undefined;
 }

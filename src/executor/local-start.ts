@@ -14,6 +14,8 @@ import { ProcessGroup } from '../process/process-group.js';
 import { checkoutWorktree, mergeBranches, registerWorktree } from '../worktree/git.js';
 import { prepareWorktree, type Prepared } from '../worktree/prepare.js';
 import type { LocalEnvironment } from './environment.js';
+import type { GuardedAttempt } from './guard.js';
+import { prepareSandbox, refsFileOf } from './local-sandbox.js';
 import type { AttemptControl, AttemptResult, AttemptSpec } from './types.js';
 
 const STOPPED_BEFORE_START: AttemptResult = { outcome: { status: 'interrupted', reason: 'stopped before the agent started' } };
@@ -29,6 +31,7 @@ export async function startAgent(
   control: AttemptControl,
   ports: number[],
   copiedFiles: string[],
+  guard: GuardedAttempt | undefined,
 ): Promise<ProcessGroup | AttemptResult> {
   const { config, runDir } = environment;
   const { task } = spec;
@@ -102,7 +105,7 @@ export async function startAgent(
     note: spec.note ?? '',
     task_prompt: task.text.trimEnd(),
   } satisfies PromptValues);
-  return spawnAgent(environment, spec, control, prompt, prepared.env);
+  return spawnAgent(environment, spec, control, prompt, prepared.env, guard);
 }
 
 /** The merge agent: its prompt, then the agent, in the integration worktree as it stands (conflicts in place). */
@@ -110,6 +113,7 @@ export async function startResolver(
   environment: LocalEnvironment,
   spec: AttemptSpec,
   control: AttemptControl,
+  guard: GuardedAttempt | undefined,
 ): Promise<ProcessGroup | AttemptResult> {
   const brief = spec.resolve!;
   if (control.signal.aborted) return STOPPED_BEFORE_START;
@@ -138,7 +142,7 @@ export async function startResolver(
     ORCH_WORKTREE: spec.task.worktree,
     ORCH_BRANCH: brief.integrationBranch,
   };
-  return spawnAgent(environment, spec, control, prompt, env);
+  return spawnAgent(environment, spec, control, prompt, env, guard);
 }
 
 /** Writes the prompt where the run keeps it, then starts the agent on it (the prompt on stdin). */
@@ -148,6 +152,7 @@ async function spawnAgent(
   control: AttemptControl,
   prompt: string,
   env: Record<string, string>,
+  guard: GuardedAttempt | undefined,
 ): Promise<ProcessGroup> {
   const { config, runDir } = environment;
   const { task } = spec;
@@ -166,6 +171,7 @@ async function spawnAgent(
     );
   }
 
+  const sandbox = await prepareSandbox(environment, spec);
   const invocation = buildInvocation(config.agent, {
     runId: spec.runId,
     taskId: task.id,
@@ -176,12 +182,15 @@ async function spawnAgent(
     maxTurns: task.maxTurns,
     resumeSessionId: spec.resumeSessionId,
     maxBudgetUsd: task.maxBudgetUsd,
+    settingsFile: sandbox?.settingsFile,
   });
+  // Every ref as it is the moment before the agent starts: what the refs guard compares with after.
+  await guard?.record(path.join(runDir, refsFileOf(spec)));
   const agent = ProcessGroup.spawn({
     file: invocation.file,
     args: invocation.args,
     cwd: task.worktree,
-    env: { ...environment.env, ...env },
+    env: { ...environment.env, ...env, ...sandbox?.env },
     stdinFile: promptFile,
     stdoutFile: path.join(runDir, spec.attempt.log),
     stderrFile: path.join(runDir, spec.attempt.stderr),

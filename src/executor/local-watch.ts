@@ -6,8 +6,11 @@ import { AgentProgress } from '../agent/progress.js';
 import { parseStreamLine } from '../agent/stream.js';
 import { errorFirstLine, errorMessage } from '../errors.js';
 import { SpawnError, type AgentExit, type ProcessGroup } from '../process/process-group.js';
-import { commitLeftovers, commitsSince } from '../worktree/git.js';
+import { commitLeftovers, commitsSince, gitCommonDir } from '../worktree/git.js';
+import { removeSandboxLeftovers } from '../worktree/sandbox-leftovers.js';
+import { describeChange } from '../worktree/refs-guard.js';
 import type { LocalEnvironment } from './environment.js';
+import type { GuardedAttempt, GuardReport } from './guard.js';
 import type { AttemptControl, AttemptResult, AttemptSpec, StopReason } from './types.js';
 
 const WATCHDOG_INTERVAL_MS = 500;
@@ -39,6 +42,7 @@ export async function watchAgent(
   control: AttemptControl,
   agent: ProcessGroup,
   copiedFiles: readonly string[],
+  guard: GuardedAttempt | undefined,
   options: { saveWork: boolean } = { saveWork: true },
 ): Promise<AttemptResult> {
   const { config, runDir } = environment;
@@ -103,9 +107,14 @@ export async function watchAgent(
   await follower.stop();
   // Whatever the agent left running in its process group goes with it.
   await agent.reapGroup(graceMs);
+  if (environment.sandbox.enabled) await removeLeftovers(environment, spec, control, exit.signal !== null || stop.aborted);
+
+  // Before its work is saved: the worktree must be back on its branch, other refs as they were.
+  // (A merge agent's worktree is the merge queue's to verify: only refs are checked.)
+  const refs = await checkRefs(guard, copiedFiles, control, options.saveWork);
 
   const result = progress.result;
-  const outcome = classifyOutcome({
+  const classified = classifyOutcome({
     exitCode: exit.exitCode,
     signal: exit.signal,
     result,
@@ -115,6 +124,7 @@ export async function watchAgent(
     rejected: progress.rejected,
     now: Date.now(),
   });
+  const outcome = config.agent.refsGuard === 'fail' ? failOnRefs(classified, refs) : classified;
   const saved = options.saveWork ? await saveWork(spec, outcome, copiedFiles) : { outcome };
   return {
     outcome: saved.outcome,
@@ -124,6 +134,48 @@ export async function watchAgent(
     sessionId: result?.sessionId ?? progress.sessionId,
     permissionDenials: result?.permissionDenials ?? [],
     commits: saved.commits,
+  };
+}
+
+/**
+ * A sandboxed CLI killed in the middle of a command leaves its placeholder files behind (see
+ * removeSandboxLeftovers): they go before anything is committed. The repository's config lock
+ * is only looked at when this agent was killed: a live sandbox of another agent may hold it.
+ */
+async function removeLeftovers(environment: LocalEnvironment, spec: AttemptSpec, control: AttemptControl, killed: boolean): Promise<void> {
+  const removed = await removeSandboxLeftovers(spec.task.worktree, await gitCommonDir(environment.repoRoot), { configLock: killed });
+  if (removed.length > 0) {
+    await control.update({
+      kind: 'warning',
+      message: `removed what Claude Code's sandbox left behind when its agent was stopped mid-command: ${removed.join(', ')}`,
+    });
+  }
+}
+
+/** The refs guard's check (it reports what it finds as it goes); a guard that cannot check says so instead of failing the attempt. */
+async function checkRefs(
+  guard: GuardedAttempt | undefined,
+  copiedFiles: readonly string[],
+  control: AttemptControl,
+  worktree: boolean,
+): Promise<GuardReport | undefined> {
+  if (!guard) return undefined;
+  try {
+    return await guard.check(copiedFiles, { worktree });
+  } catch (error) {
+    const problems = [`the refs guard could not check: ${errorFirstLine(error)}`];
+    await control.update({ kind: 'refs', changes: [], problems });
+    return { changes: [], problems };
+  }
+}
+
+/** With `agent.refsGuard: "fail"`, an attempt whose agent changed refs outside its branch fails (they were put back all the same). */
+function failOnRefs(outcome: Outcome, refs: GuardReport | undefined): Outcome {
+  if (!refs || refs.changes.length === 0 || outcome.status === 'interrupted') return outcome;
+  return {
+    status: 'failed',
+    failure: 'refs',
+    reason: `the agent changed refs outside its branch: ${refs.changes.map(describeChange).join('; ')}`,
   };
 }
 

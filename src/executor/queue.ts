@@ -106,6 +106,9 @@ export class QueueExecutor implements Executor {
         setup: worktree.setup,
         ports: worktree.ports,
         include: worktree.include,
+        sandbox: agent.sandbox,
+        sandboxNetwork: agent.sandboxNetwork,
+        disallowedTools: agent.disallowedTools,
       },
     };
     if (spec.note) payload.note = spec.note;

@@ -1,6 +1,7 @@
 import type { Outcome } from '../agent/outcome.js';
 import type { AttemptKind } from '../domain/vocabulary.js';
 import type { ProcessIdentity } from '../process/process-info.js';
+import type { RefChange } from '../worktree/refs-guard.js';
 
 /**
  * The seam between deciding what runs and running it. The engine (src/engine/) decides that an
@@ -123,7 +124,14 @@ export type AttemptUpdate =
    * The agent's CLI reported the plan's usage limit: used up (`rejected`) or close (`allowed_warning`),
    * with its reset (ms since epoch). The whole run should feel it.
    */
-  | { kind: 'usage-limit'; status: 'rejected' | 'allowed_warning'; resetsAt?: number | undefined; limitType?: string | undefined };
+  | { kind: 'usage-limit'; status: 'rejected' | 'allowed_warning'; resetsAt?: number | undefined; limitType?: string | undefined }
+  /**
+   * The refs guard's findings: refs other than the task's branch that the agent changed (reported
+   * before they are put back), or what could not be put back.
+   */
+  | { kind: 'refs'; changes: RefChange[]; problems: string[] }
+  /** Something the user should know about the attempt, kept in the ledger (not a state change). */
+  | { kind: 'warning'; message: string };
 
 export interface AttemptResult {
   outcome: Outcome;

@@ -36,6 +36,19 @@ const timeout = z
 
 const model = z.string().min(1).optional().describe("The model for every agent (a prompt's own `model` wins).");
 
+const MAX_COST = 'max_cost must be a positive amount of US dollars, such as 5 or 2.5';
+const maxCost = z
+  .number({ error: MAX_COST })
+  .positive(MAX_COST)
+  .optional()
+  .describe('The run budget in US dollars: no task starts once the agents have cost this much (the run ends paused, exit 75).');
+
+const MAX_WAIT = 'max_wait must be a duration such as "2h" or a number of seconds';
+const maxWait = z
+  .union([z.string().min(1, MAX_WAIT), z.number().positive(MAX_WAIT)], { error: MAX_WAIT })
+  .optional()
+  .describe('Wait at most this long for a usage limit to reset ("2h", or seconds); a later reset ends the run paused (exit 75).');
+
 export const addTasksInput = z.strictObject({
   tasks: z
     .array(
@@ -62,6 +75,7 @@ export const addTasksOutput = z.object({
 export const planInput = z.strictObject({ files });
 
 export const planOutput = z.looseObject({
+  sandbox: z.object({ enabled: z.boolean(), summary: z.string() }),
   tasks: z.array(z.looseObject({ id: z.string(), title: z.string(), file: z.string(), dependsOn: z.array(z.string()) })),
   conflicts: z.array(z.looseObject({ a: z.string(), b: z.string(), files: z.array(z.string()) })),
   waves: z.array(z.array(z.string())),
@@ -80,6 +94,8 @@ export const runInput = z.strictObject({
     .describe('With merge: a command run on the integration branch after merges (a failure undoes the merge).'),
   timeout,
   model,
+  max_cost: maxCost,
+  max_wait: maxWait,
 });
 
 /** A detached orch process that owns the run (as `orch run --detach --json` prints it). */
@@ -130,5 +146,7 @@ export const resumeInput = z.strictObject({
   max_parallel: maxParallel,
   timeout,
   model,
+  max_cost: maxCost,
+  max_wait: maxWait,
   retry_failed: z.boolean().optional().describe('Also re-run failed tasks, and the dependents their failure skipped.'),
 });

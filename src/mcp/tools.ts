@@ -96,6 +96,8 @@ function runOptions(args: {
   max_parallel?: number | 'auto' | undefined;
   timeout?: string | number | undefined;
   model?: string | undefined;
+  max_cost?: number | undefined;
+  max_wait?: string | number | undefined;
 }) {
   const options: RunFlagOptions = {};
   const argv: string[] = [];
@@ -110,6 +112,14 @@ function runOptions(args: {
   if (args.model !== undefined) {
     options.model = args.model;
     argv.push('--model', args.model);
+  }
+  if (args.max_cost !== undefined) {
+    options.maxCost = String(args.max_cost);
+    argv.push('--max-cost', options.maxCost);
+  }
+  if (args.max_wait !== undefined) {
+    options.maxWait = String(args.max_wait);
+    argv.push('--max-wait', options.maxWait);
   }
   return { options, argv };
 }
@@ -188,8 +198,8 @@ export function registerTools(server: McpServer, context: McpContext): void {
       readOnly: true,
     },
     async (args) => {
-      const [{ loadAnalysis }, { planToJson }] = await Promise.all([core.analysis(), core.plan()]);
-      return planToJson(await loadAnalysis(args.files, cwd));
+      const [{ loadAnalysis, planSandbox }, { planToJson }] = await Promise.all([core.analysis(), core.plan()]);
+      return planToJson(await loadAnalysis(args.files, cwd), await planSandbox(cwd, context.env));
     },
   );
 

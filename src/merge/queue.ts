@@ -316,7 +316,7 @@ export class MergeQueue {
       result = await this.deps.executor.run(await this.resolveSpec(task, files, resolution), {
         signal: this.deps.signal,
         kill: this.deps.kill,
-        update: (update) => this.onResolverUpdate(resolution, update),
+        update: (update) => this.onResolverUpdate(resolution, update, task.id),
       });
     } catch (error) {
       result = { outcome: { status: 'failed', failure: 'agent-error', reason: `the merge agent could not run: ${errorMessage(error)}` } };
@@ -413,12 +413,24 @@ export class MergeQueue {
   }
 
   /** The merge agent's pid is on record before anything else happens (a merge killed meanwhile stops it when it reopens). */
-  private async onResolverUpdate(resolution: NonNullable<TaskMerge['resolution']>, update: AttemptUpdate): Promise<void> {
+  private async onResolverUpdate(resolution: NonNullable<TaskMerge['resolution']>, update: AttemptUpdate, taskId: string): Promise<void> {
     if (update.kind === 'agent') {
       resolution.agent = update.identity;
       await this.store.save();
     } else if (update.kind === 'session') {
       resolution.sessionId = update.sessionId;
+    } else if (update.kind === 'refs') {
+      // The refs guard watches merge agents too: what it put back goes on record.
+      await this.store.record({
+        type: 'refs-restored',
+        taskId,
+        attempt: 1,
+        agent: 'merge',
+        changes: update.changes,
+        problems: update.problems,
+      });
+    } else if (update.kind === 'warning') {
+      await this.store.record({ type: 'warning', message: `${taskId} (merge agent): ${update.message}` });
     }
   }
 

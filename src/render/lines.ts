@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import type { StampedEvent } from '../events.js';
 import { formatDuration } from '../util/duration.js';
+import { describeChange } from '../worktree/refs-guard.js';
 import { STATUS_SYMBOL, colorStatus, formatBudget, formatCost, shortSha } from './format.js';
 import { shortTime } from './waiting.js';
 
@@ -51,6 +52,15 @@ export function describeEvent(event: StampedEvent): string | undefined {
       );
     case 'warning':
       return chalk.yellow(`! ${event.message}`);
+    case 'refs-restored': {
+      const who = event.agent === 'merge' ? `${event.taskId}'s merge agent` : `${event.taskId}'s agent`;
+      const when = event.agent === 'merge' ? '' : ` (attempt ${event.attempt})`;
+      return chalk.yellow(
+        event.changes.length > 0
+          ? `! ${who} changed refs outside its branch${when}: ${event.changes.map(describeChange).join('; ')}`
+          : `! refs guard, ${who}${when}: ${event.problems.join('; ')}`,
+      );
+    }
     case 'run-finished':
       return `run ${colorStatus(event.status)} (exit ${event.exitCode})`;
     case 'merge-started':

@@ -1,12 +1,14 @@
 import chalk from 'chalk';
+import type { SandboxState } from '../agent/sandbox.js';
 import type { Analysis } from '../graph/analyze.js';
 import { conflictOrder } from '../graph/waves.js';
 import type { PlanSchedule } from '../commands/plan-schedule.js';
 import { formatDuration } from '../util/duration.js';
 
 /** The `--json` form of a plan: one object, stable field names. */
-export function planToJson(analysis: Analysis, schedule?: PlanSchedule): object {
+export function planToJson(analysis: Analysis, sandbox: SandboxState, schedule?: PlanSchedule): object {
   return {
+    sandbox,
     ...(schedule ? { schedule } : {}),
     tasks: analysis.tasks.map((task) => ({
       id: task.id,
@@ -53,7 +55,7 @@ export function renderSchedule(schedule: PlanSchedule): string[] {
   return lines;
 }
 
-export function renderPlan(analysis: Analysis, schedule?: PlanSchedule): string {
+export function renderPlan(analysis: Analysis, sandbox: SandboxState, schedule?: PlanSchedule): string {
   const lines: string[] = [];
   lines.push(chalk.bold(`Tasks (${analysis.tasks.length})`));
   for (const task of analysis.tasks) {
@@ -76,6 +78,8 @@ export function renderPlan(analysis: Analysis, schedule?: PlanSchedule): string 
   lines.push(chalk.bold(`Waves (${analysis.waves.length})`));
   analysis.waves.forEach((wave, index) => lines.push(`  ${index + 1}: ${wave.join(', ')}`));
   if (schedule) lines.push('', ...renderSchedule(schedule));
+  lines.push('');
+  lines.push(sandbox.enabled ? sandbox.summary : chalk.yellow(sandbox.summary));
   if (analysis.warnings.length > 0) {
     lines.push('');
     lines.push(chalk.bold.yellow(`Warnings (${analysis.warnings.length})`));

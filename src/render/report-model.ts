@@ -142,6 +142,10 @@ export function buildReport(registry: Registry, ledger: readonly StampedEvent[],
       case 'merge-finished':
         marks.push({ at, label: `merge queue ${event.status}` });
         break;
+      case 'refs-restored':
+        if (event.changes.length > 0)
+          marks.push({ at, label: `${event.taskId} (attempt ${event.attempt}): refs outside its branch put back by the refs guard` });
+        break;
       case 'run-started':
       case 'task-worker':
       case 'task-activity':

@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import type { RunListEntry, StatusView } from '../commands/status.js';
 import { formatDuration } from '../util/duration.js';
+import { describeChange } from '../worktree/refs-guard.js';
 import { clock, colorStatus, formatBudget, formatCost, formatCounts, mergeColor, shortSha, table } from './format.js';
 import { describeWait, shortTime } from './waiting.js';
 import { budgetOf } from './dashboard.js';
@@ -18,6 +19,8 @@ export function renderStatus(view: StatusView): string {
   );
   lines.push(formatCounts(run.counts));
   if (run.workers) lines.push(`on workers at ${run.workers.url} · code through ${run.workers.remote}`);
+  // Yellow when agents here run unconfined; a workers run's agents are each worker's to confine.
+  if (run.sandbox) lines.push(run.sandbox.enabled || run.workers ? run.sandbox.summary : chalk.yellow(run.sandbox.summary));
   const limits = accountLimits(view);
   if (limits) lines.push(chalk.yellow(limits));
   if (run.reason) lines.push(run.status === 'paused' ? chalk.yellow(run.reason) : chalk.red(run.reason));
@@ -56,6 +59,13 @@ export function renderStatus(view: StatusView): string {
     );
   }
   lines.push(table(header, rows));
+  for (const task of view.tasks) {
+    for (const attempt of task.attemptLog) {
+      const found = [...(attempt.refsRestored ?? []).map(describeChange), ...(attempt.refsProblems ?? [])];
+      if (found.length > 0)
+        lines.push(chalk.yellow(`! ${task.id} (attempt ${attempt.number}): refs put back by the guard: ${found.join('; ')}`));
+    }
+  }
   return lines.join('\n');
 }
 

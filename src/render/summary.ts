@@ -20,6 +20,9 @@ export function renderSummary(summary: RunSummary): string {
     lines.push('');
     for (const task of reasons) lines.push(`  ${colorStatus(task.status, task.id)}: ${task.reason}`);
   }
+  for (const task of summary.tasks.filter((task) => task.refsRestored.length > 0)) {
+    lines.push(chalk.yellow(`  ${task.id}: refs put back by the guard: ${task.refsRestored.join('; ')}`));
+  }
   const fallback = summary.tasks.filter((task) => task.succeededInFallback).map((task) => task.id);
   if (fallback.length > 0) lines.push(chalk.yellow(`  only succeeded in the sequential fallback: ${fallback.join(', ')}`));
   lines.push('');

@@ -8,7 +8,7 @@ import { colorStatus, shortSha } from './format.js';
 export function describeWorkerEvent(event: WorkerEvent): string {
   switch (event.type) {
     case 'ready':
-      return `worker ${chalk.bold(event.name)} ready: ${event.slots} slot${event.slots === 1 ? '' : 's'}, workdir ${event.workdir}, Redis ${event.redis}, allows ${event.allow.join(', ')}`;
+      return `worker ${chalk.bold(event.name)} ready: ${event.slots} slot${event.slots === 1 ? '' : 's'}, workdir ${event.workdir}, Redis ${event.redis}, allows ${event.allow.join(', ')}\n${event.sandbox}`;
     case 'leftover':
       return event.leftover.kind === 'agent'
         ? chalk.yellow(

@@ -18,6 +18,13 @@ export const waitReasonSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('stopping') }),
   z.object({ kind: z.literal('ready') }),
 ]) satisfies z.ZodType<WaitReason>;
+const refChangeSchema = z.object({
+  ref: z.string(),
+  action: z.enum(['created', 'moved', 'deleted', 'switched']),
+  before: z.string().optional(),
+  after: z.string().optional(),
+  suspects: z.array(z.string()).optional(),
+});
 
 const attemptSchema = z.object({
   number: z.number().int().min(1),
@@ -44,6 +51,10 @@ const attemptSchema = z.object({
   worker: z.object({ id: z.string(), name: z.string(), host: z.string() }).optional(),
   /** How many times its job moved to another worker. */
   moves: z.number().int().optional(),
+  /** Refs other than the task's branch that this attempt's agent changed, put back by the refs guard. */
+  refsRestored: z.array(refChangeSchema).optional(),
+  /** What the refs guard could not put back or check. */
+  refsProblems: z.array(z.string()).optional(),
 });
 export type AttemptRecord = z.infer<typeof attemptSchema>;
 
@@ -211,6 +222,8 @@ const runSchema = z.object({
       queue: z.string(),
     })
     .optional(),
+  /** Whether this session's agents run in Claude Code's sandbox, and the line that says so. */
+  sandbox: z.object({ enabled: z.boolean(), summary: z.string() }).optional(),
   /** The merge queue's integration branch and worktree, once one was made. */
   merge: z
     .object({

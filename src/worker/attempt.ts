@@ -1,7 +1,8 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { sandboxOn, type MachineSandbox, type SandboxState } from '../agent/sandbox.js';
 import type { OrchConfig } from '../config/schema.js';
-import { errorFirstLine } from '../errors.js';
+import { UserError, errorFirstLine } from '../errors.js';
 import type { LocalEnvironment } from '../executor/environment.js';
 import { LocalExecutor } from '../executor/local.js';
 import type { AttemptControl, AttemptResult, AttemptSpec, AttemptUpdate } from '../executor/types.js';
@@ -19,6 +20,8 @@ export interface JobContext {
   clone: RemoteClone;
   /** The worker's settings (its claude) merged with the run's (the job's). */
   config: OrchConfig;
+  /** What this worker's machine offers Claude Code's sandbox (probed once, when the worker started). */
+  machineSandbox: MachineSandbox;
   env: NodeJS.ProcessEnv;
   owner: ProcessIdentity;
   /** The worker's name, in the commit message of work saved when an attempt is interrupted. */
@@ -67,6 +70,17 @@ export async function runJob(context: JobContext, payload: JobPayload): Promise<
     prompt: `prompts/${attemptFileName(taskId, payload.attempt.number, 'md')}`,
   };
   if (context.signal.aborted) return { result: { outcome: { status: 'interrupted', reason: 'stopped before the agent started' } }, files };
+  let sandbox: SandboxState;
+  try {
+    // The job's agent.sandbox on this machine: "auto" follows it, true needs it.
+    sandbox = sandboxOn(context.config, context.machineSandbox);
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    return {
+      result: { outcome: { status: 'failed', failure: 'spawn', reason: `on worker ${context.workerName}: ${error.message}` } },
+      files,
+    };
+  }
 
   const continuesFrom = payload.continues;
   try {
@@ -91,6 +105,9 @@ export async function runJob(context: JobContext, payload: JobPayload): Promise<
     includeRoot: context.includeRoot,
     portsDir: workdir.ports,
     includeCandidates: context.includeCandidates,
+    sandbox,
+    // No refs guard here: the clone is the worker's own, its refs set from each job, and only the
+    // task's branch goes back (by its commit). The sandbox and the disallowed tools still hold.
   };
   const spec: AttemptSpec = {
     runId,
@@ -113,7 +130,8 @@ export async function runJob(context: JobContext, payload: JobPayload): Promise<
         return;
       }
       if (update.kind === 'prepared') copiedFiles = update.copiedFiles;
-      if (update.kind === 'job' || update.kind === 'worker') return;
+      // Queue bookkeeping is the coordinator's; refs findings cannot come (no refs guard on a worker).
+      if (update.kind === 'job' || update.kind === 'worker' || update.kind === 'refs') return;
       context.progress(update);
     },
   };

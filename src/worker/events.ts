@@ -3,7 +3,7 @@ import type { Leftover } from './leftovers.js';
 
 /** What `orch worker` reports; the CLI renders it (one line each), nothing in the worker prints. */
 export type WorkerEvent =
-  | { type: 'ready'; id: string; name: string; workdir: string; slots: number; allow: string[]; redis: string }
+  | { type: 'ready'; id: string; name: string; workdir: string; slots: number; allow: string[]; redis: string; sandbox: string }
   | { type: 'leftover'; leftover: Leftover }
   | { type: 'serving'; remote: string; queue: string }
   | { type: 'probe-failed'; remote: string; message: string }

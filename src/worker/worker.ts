@@ -1,3 +1,4 @@
+import { probeMachine, systemProbe, type MachineSandbox } from '../agent/sandbox.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Worker as QueueWorker, UnrecoverableError, WaitingError, type Job } from 'bullmq';
@@ -95,6 +96,7 @@ export class OrchWorker {
   private readonly active = new Map<string, ActiveJob>();
   private readonly limit;
   private readonly baseConfig: OrchConfig;
+  private machineSandbox: MachineSandbox = { available: false, why: 'not probed yet', install: '' };
   private readonly includeLists = new Map<string, Promise<string[]>>();
   private readonly cleanups = new Map<string, Promise<void>>();
   private readonly timers: NodeJS.Timeout[] = [];
@@ -131,6 +133,8 @@ export class OrchWorker {
       this.redisDown = false;
     });
     if (this.options.slots === 'auto') await this.resample();
+    // What the agents' sandbox can have here, once: each job's agent.sandbox decides against it.
+    this.machineSandbox = await probeMachine(systemProbe(this.options.env, this.workdir.root));
     await this.heartbeat();
     const every = (ms: number, task: () => Promise<void>): void => {
       this.timers.push(setInterval(() => void task().catch(() => undefined), ms));
@@ -149,6 +153,9 @@ export class OrchWorker {
       slots: this.slots,
       allow: this.options.allow,
       redis: this.options.target.redacted,
+      sandbox: this.machineSandbox.available
+        ? `sandbox: ${this.machineSandbox.mechanism} (agents are sandboxed unless a run sets agent.sandbox to false)`
+        : `sandbox: unavailable: ${this.machineSandbox.why} (runs with agent.sandbox true fail their attempts here; to have it: ${this.machineSandbox.install})`,
     });
   }
 
@@ -304,6 +311,9 @@ export class OrchWorker {
     config.worktree.setup = settings.setup;
     config.worktree.ports = settings.ports;
     config.worktree.include = settings.include;
+    config.agent.sandbox = settings.sandbox;
+    config.agent.sandboxNetwork = settings.sandboxNetwork;
+    config.agent.disallowedTools = settings.disallowedTools;
     return config;
   }
 
@@ -376,6 +386,7 @@ export class OrchWorker {
         workdir: this.workdir,
         clone: served.clone,
         config: this.jobConfig(payload),
+        machineSandbox: this.machineSandbox,
         env: this.options.env,
         owner: this.owner,
         workerName: this.options.name,

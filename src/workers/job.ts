@@ -58,6 +58,10 @@ export const jobPayloadSchema = z.strictObject({
     setup: z.array(text(10_000)).max(100),
     ports: z.number().int().min(0).max(100),
     include: z.array(text(4096)).max(2000),
+    /** agent.sandbox: each worker decides on its own machine ("auto"), or refuses the attempt (true) when it cannot. */
+    sandbox: z.union([z.literal('auto'), z.boolean()]),
+    sandboxNetwork: z.array(text(1000)).max(1000),
+    disallowedTools: z.array(text(2000)).max(2000),
   }),
 });
 export type JobPayload = z.infer<typeof jobPayloadSchema>;
@@ -113,6 +117,7 @@ export const jobProgressSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('session'), sessionId: z.string() }),
   z.object({ kind: z.literal('activity'), activity: z.string(), turns: z.number().int() }),
   z.object({ kind: z.literal('api-retry'), status: z.number().int(), retryDelayMs: z.number().optional() }),
+  z.object({ kind: z.literal('warning'), message: z.string() }),
   z.object({
     kind: z.literal('usage-limit'),
     status: z.enum(['rejected', 'allowed_warning']),

@@ -2,7 +2,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import type { Conversation, Reply } from '../../demo/scripted-api.js';
+import { playedSteps, type Conversation, type Reply } from '../../demo/scripted-api.js';
 import { realClaude, realClaudeEnv, scriptedApi } from '../support/claude.js';
 import { git, tempRepo } from '../support/git.js';
 import { orchBin, runOrch } from '../support/orch.js';
@@ -26,7 +26,8 @@ function script(commands: string[], offered: string[]): (conversation: Conversat
         { name: 'Write', input: { file_path: path.join(conversation.cwd ?? '.', `${task}.txt`), content: `${task} was here\n` } },
         { name: 'Bash', input: { command: `git add ${task}.txt && git commit -q -m "Add ${task}"`, description: 'Commit' } },
       ];
-      return calls[conversation.step] ? { tool: calls[conversation.step]! } : { text: `Done: ${task}.` };
+      const call = calls[playedSteps(conversation)];
+      return call ? { tool: call } : { text: `Done: ${task}.` };
     }
     if (!conversation.prompt.includes('Run these tasks as parallel Claude Code agents with orch')) return { text: 'unexpected prompt' };
     if (conversation.step === 0) offered.push(...conversation.tools, ...conversation.deferredTools);

@@ -111,12 +111,16 @@ describe('agent options', () => {
     // Frontmatter wins over the flag; an argument that is only a placeholder without a value is left out.
     expect(argv.a).toEqual(['--model=opus', '--turns', 'Read', 'Bash(npm test:*)', '--tools=Read,Bash(npm test:*)', '--fast', '--quiet']);
     expect(argv.b![0]).toBe('--model=sonnet');
-    // appendSystemPrompt has no placeholder: one warning, in the output and the ledger.
+    // appendSystemPrompt has no placeholder: one warning, in the output and the ledger; and
+    // Claude Code's sandbox is not for another agent CLI, which is said too.
     const warnings = (await readLedger(repo)).filter((event) => event.type === 'warning');
     expect(warnings).toEqual([
       expect.objectContaining({
         message:
           'agent.command does not use {append_system_prompt}, so agent.appendSystemPrompt does not reach the agent; add {append_system_prompt} to agent.command where it belongs',
+      }),
+      expect.objectContaining({
+        message: 'sandbox: off (agent.command is not Claude Code, whose sandbox orch configures; the refs guard still applies)',
       }),
     ]);
     expect(result.stdout).toContain('"type":"warning"');

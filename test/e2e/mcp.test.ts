@@ -90,11 +90,22 @@ describe('orch mcp: orch as an MCP server, driven by the SDK client over stdio',
     expect(plan.waves).toEqual([['alpha'], ['beta']]);
 
     // run: detached, the id at once, with the options given.
-    const started = await mcp.ok<Detached>('run', { files: ['prompts/*.md'], max_parallel: 2, timeout: '5m' });
+    const started = await mcp.ok<Detached>('run', {
+      files: ['prompts/*.md'],
+      max_parallel: 2,
+      timeout: '5m',
+      max_cost: 20,
+      max_wait: '3h',
+    });
     const { runId } = started;
     const registry = await readRunRegistry(repo, runId);
     expect(registry.run).toMatchObject({ status: 'running', detached: true, orchestrator: { pid: started.pid } });
-    expect(registry.run.config).toMatchObject({ maxParallel: 2, timeouts: { task: '5m' } });
+    expect(registry.run.config).toMatchObject({
+      maxParallel: 2,
+      timeouts: { task: '5m' },
+      budget: { maxCostUsd: 20 },
+      api: { maxWait: '3h' },
+    });
     expect(started.log).toBe(path.join(repo, '.gadugi', 'runs', runId, 'orch.log'));
 
     // wait, in slices: not done while alpha's agent waits at its gate.
@@ -179,10 +190,11 @@ describe('orch mcp: orch as an MCP server, driven by the SDK client over stdio',
 
     // resume: detached, polled with wait.
     await writeFile(gate, '');
-    const resumed = await mcp.ok<Detached>('resume', { run_id: runId, max_parallel: 1 });
+    const resumed = await mcp.ok<Detached>('resume', { run_id: runId, max_parallel: 1, max_cost: 7.5 });
     expect(resumed.runId).toBe(runId);
     expect((await waitUntilDone(mcp, runId)).tasks[0]).toMatchObject({ status: 'succeeded' });
     expect((await readRunRegistry(repo, runId)).run.sessions).toHaveLength(2);
+    expect((await readRunRegistry(repo, runId)).run.config).toMatchObject({ maxParallel: 1, budget: { maxCostUsd: 7.5 } });
 
     // cancel stops a merge under way too (its check waits at a gate that never opens).
     await mcp.ok('merge', { check: `while [ ! -f '${checkGate}' ]; do sleep 0.05; done` });
@@ -231,6 +243,8 @@ describe('orch mcp: orch as an MCP server, driven by the SDK client over stdio',
       ['merge', { run_id: 'not a run' }, '"not a run" is not a run id: see `orch status --all`.'],
       ['cancel', {}, `run ${runId} has ended (succeeded): there is nothing to cancel.`],
       ['resume', { max_parallel: 'lots' }, /max_parallel must be a whole number/],
+      ['run', { files: ['prompts/a.md'], max_cost: -1 }, /max_cost must be a positive amount of US dollars/],
+      ['resume', { max_wait: '' }, /max_wait must be a duration/],
       ['orchestrate', {}, /Tool orchestrate not found/],
     ];
     for (const [tool, args, message] of bad) {

@@ -113,7 +113,15 @@ describe('timeouts and retries', () => {
     expect(task.turns).toBe(one!.turns! + two!.turns!);
     expect(task.costUsd).toBeCloseTo(one!.costUsd! + two!.costUsd!, 10);
     const runDir = path.join(repo, '.gadugi', 'runs', registry.run.id);
-    expect((await readdir(path.join(runDir, 'logs'))).sort()).toEqual(['flaky.jsonl', 'flaky.stderr', 'flaky@2.jsonl', 'flaky@2.stderr']);
+    // Each attempt's stream, stderr, and the refs recorded before its agent started (for the refs guard).
+    expect((await readdir(path.join(runDir, 'logs'))).sort()).toEqual([
+      'flaky.jsonl',
+      'flaky.refs.json',
+      'flaky.stderr',
+      'flaky@2.jsonl',
+      'flaky@2.refs.json',
+      'flaky@2.stderr',
+    ]);
     expect(await readFile(path.join(runDir, 'prompts', 'flaky@2.md'), 'utf8')).toContain(
       'an earlier attempt at this task failed (flaky test)',
     );

@@ -198,8 +198,9 @@ describe('orch run with the scripted fake agent', () => {
     expect(lines[0]).toMatch(new RegExp(`^run ${registry.run.id} · succeeded · orchestrator pid \\d+ \\(gone\\) · heartbeat .* ago$`));
     expect(lines[1]).toMatch(/^base HEAD \([0-9a-f]{9}\) · started \d\d:\d\d:\d\d · limit \d+ \(\w+\)$/);
     expect(lines[2]).toBe('2 succeeded');
-    expect(lines[4]).toMatch(/^task\s+status\s+elapsed\s+pid\s+heartbeat\s+branch\s+turns\s+cost\s+activity \/ reason$/);
-    expect(lines[5]).toMatch(new RegExp(`^a\\s+succeeded\\s+\\S+\\s+—\\s+—\\s+orch/${registry.run.id}/a\\s+\\d+\\s+\\$0\\.\\d{4}`));
+    expect(lines[3]).toMatch(/^sandbox: o(n \(bubblewrap\)|ff)/);
+    expect(lines[5]).toMatch(/^task\s+status\s+elapsed\s+pid\s+heartbeat\s+branch\s+turns\s+cost\s+activity \/ reason$/);
+    expect(lines[6]).toMatch(new RegExp(`^a\\s+succeeded\\s+\\S+\\s+—\\s+—\\s+orch/${registry.run.id}/a\\s+\\d+\\s+\\$0\\.\\d{4}`));
     const all = await runOrch(['status', '--all'], { cwd: repo });
     expect(all.stdout.split('\n')[1]).toMatch(new RegExp(`^${registry.run.id}\\s+succeeded\\s+\\d\\d:\\d\\d:\\d\\d\\s+2 succeeded$`));
   });

@@ -211,6 +211,9 @@ describe('workers and secrets', () => {
           setup: [],
           ports: 0,
           include: [],
+          sandbox: 'auto',
+          sandboxNetwork: [],
+          disallowedTools: [],
         },
       };
       await queue.add('attempt', { ...valid, task: { ...valid.task, id: '../../etc' } }, { jobId: 'bad-id' });

@@ -7,6 +7,7 @@ import { runOrch } from '../support/orch.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 import { readLedger, readRunRegistry } from '../support/run-state.js';
 import { writeFiles } from '../support/tmp.js';
+import { simulatedPath } from '../support/path.js';
 import { startOrch, waitFor } from '../support/spawn.js';
 import { identify, isAlive } from '../../src/process/process-info.js';
 import { coordinatorEnv, repoWithRemote, startWorker } from '../support/workers.js';
@@ -286,5 +287,47 @@ describe('orch run --workers: faults', () => {
     expect(registry.tasks.find((entry) => entry.id === 'good')?.status).toBe('succeeded');
     expect(worker.output()).toMatch(/✗ bad failed: cannot push/);
     await worker.stop();
+  });
+
+  it('agent.sandbox travels with the job: a worker that cannot sandbox fails the attempt when it is required; one that can runs the agent sandboxed', async () => {
+    const { repo } = await repoWithRemote();
+    const state = await agentState();
+    await writeFiles(repo, { 'prompts/boxed.md': task('boxed', '') });
+    const bare = await startWorker({
+      redisUrl: redis.url,
+      name: 'nobox',
+      state,
+      env: { PATH: await simulatedPath({ without: ['bwrap', 'socat'] }) },
+    });
+    expect(bare.output()).toMatch(/sandbox: unavailable: bubblewrap \(bwrap\) and socat are not installed/);
+    const refused = await runOrch(['run', 'prompts', '--retries', '0'], {
+      cwd: repo,
+      env: coordinatorEnv(redis.url, { ORCH_SANDBOX: 'true' }),
+    });
+    expect(refused.exitCode).toBe(1);
+    const first = (await readRunRegistry(repo)).tasks[0]!;
+    expect(first).toMatchObject({ status: 'failed', failure: 'spawn' });
+    expect(first.reason).toMatch(/^on worker nobox: agent\.sandbox is true but agents cannot be sandboxed on this machine: bubblewrap/);
+    expect(await agentStarts(state)).toHaveLength(0);
+    await bare.stop();
+
+    // Programs that answer like bubblewrap and socat: the worker's probe passes, the agent gets the settings.
+    const boxed = await startWorker({
+      redisUrl: redis.url,
+      name: 'box',
+      state,
+      env: { PATH: await simulatedPath({ scripts: { bwrap: 'exit 0', socat: 'exit 0' } }) },
+    });
+    expect(boxed.output()).toMatch(/sandbox: bubblewrap/);
+    const resumed = await runOrch(['resume', '--retry-failed'], { cwd: repo, env: coordinatorEnv(redis.url, { ORCH_SANDBOX: 'true' }) });
+    expect(resumed.exitCode).toBe(0);
+    const [start] = await agentStarts(state);
+    expect(start?.args).toContain('--settings');
+    const settings = JSON.parse(await readFile(start!.args[start!.args.indexOf('--settings') + 1]!, 'utf8')) as {
+      sandbox: { enabled: boolean; failIfUnavailable: boolean };
+    };
+    expect(settings.sandbox).toMatchObject({ enabled: true, failIfUnavailable: true });
+    expect(start?.args.join(' ')).toContain('Bash(git push');
+    await boxed.stop();
   });
 });

@@ -98,6 +98,9 @@ describe('jobs', () => {
       setup: [],
       ports: 0,
       include: [],
+      sandbox: 'auto' as const,
+      sandboxNetwork: [],
+      disallowedTools: ['Bash(git push:*)'],
     },
   };
 

@@ -10,14 +10,17 @@ export function registerPlan(program: Command, context: CommandContext): void {
     .option('--json', 'print one JSON object instead of text')
     .option('--max-parallel <n>', 'agents at once for the expected length of the run (default: the config, else the cores)')
     .action(async (prompts: string[], options: { json?: boolean; maxParallel?: string }) => {
-      const [{ loadAnalysis }, { loadPlanSchedule }, { planToJson, renderPlan }] = await Promise.all([
+      const [{ loadAnalysis, planSandbox }, { loadPlanSchedule }, { planToJson, renderPlan }] = await Promise.all([
         import('../../commands/analysis.js'),
         import('../../commands/plan-schedule.js'),
         import('../../render/plan.js'),
       ]);
       const analysis = await loadAnalysis(prompts, context.cwd);
+      const sandbox = await planSandbox(context.cwd, context.env);
       const schedule = await loadPlanSchedule(analysis, context.cwd, context.env, options.maxParallel);
-      context.out(options.json ? JSON.stringify(planToJson(analysis, schedule), null, 2) : renderPlan(analysis, schedule));
+      context.out(
+        options.json ? JSON.stringify(planToJson(analysis, sandbox, schedule), null, 2) : renderPlan(analysis, sandbox, schedule),
+      );
       context.setExitCode(EXIT.ok);
     });
 }

@@ -1,0 +1,54 @@
+import { lstat, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { SANDBOX_PLACEHOLDERS } from '../agent/sandbox.js';
+import { errorCode } from '../errors.js';
+
+/**
+ * While a sandboxed command runs, Claude Code puts empty read-only placeholder files where the
+ * paths it protects do not exist — in the working directory (`.bashrc`, `.mcp.json`,
+ * `.claude/settings.json`…) and `.git/config.lock` in the repository — and removes them when the
+ * command ends. A CLI killed with SIGKILL in the middle of a command leaves them behind: the
+ * placeholders would be committed as the agent's work, and the lock makes every `git config`
+ * write in the repository fail. Only what matches a placeholder exactly is removed: an empty,
+ * read-only regular file at one of those paths, not tracked by git.
+ */
+export async function removeSandboxLeftovers(worktree: string, commonDir: string, options: { configLock: boolean }): Promise<string[]> {
+  const removed: string[] = [];
+  const candidates = SANDBOX_PLACEHOLDERS.map((name) => path.join(worktree, name));
+  const found: string[] = [];
+  for (const file of candidates) if (await isPlaceholder(file)) found.push(file);
+  if (found.length > 0) {
+    const tracked = await execa('git', ['ls-files', '-z', '--', ...found.map((file) => `:(literal)${path.relative(worktree, file)}`)], {
+      cwd: worktree,
+      stdin: 'ignore',
+    });
+    const trackedFiles = new Set(
+      String(tracked.stdout)
+        .split('\0')
+        .filter(Boolean)
+        .map((file) => path.join(worktree, file)),
+    );
+    for (const file of found) {
+      if (trackedFiles.has(file)) continue;
+      await rm(file, { force: true });
+      removed.push(file);
+    }
+  }
+  const lock = path.join(commonDir, 'config.lock');
+  if (options.configLock && (await isPlaceholder(lock))) {
+    await rm(lock, { force: true });
+    removed.push(lock);
+  }
+  return removed;
+}
+
+async function isPlaceholder(file: string): Promise<boolean> {
+  try {
+    const stats = await lstat(file);
+    return stats.isFile() && stats.size === 0 && (stats.mode & 0o222) === 0;
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return false;
+    throw error;
+  }
+}
