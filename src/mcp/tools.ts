@@ -131,6 +131,7 @@ function runOptions(args: {
 const core = {
   addTasks: () => import('../commands/add-tasks.js'),
   analysis: () => import('../commands/analysis.js'),
+  planSchedule: () => import('../commands/plan-schedule.js'),
   cancel: () => import('../commands/cancel.js'),
   detach: () => import('../commands/detach.js'),
   flags: () => Promise.all([import('../cli/run-flags.js'), import('../cli/commands/merge.js')]),
@@ -192,14 +193,19 @@ export function registerTools(server: McpServer, context: McpContext): void {
       title: 'Plan a run',
       description:
         'What orch would do with these prompt files, without running anything (orch plan --json): the tasks with their dependencies and ' +
-        'files, the pairs that touch the same files, the waves. Errors (a cycle, an unknown dependency, a missing file) come back as tool errors.',
+        'files, the pairs that touch the same files, the waves, the critical path and the expected length of the run. Errors (a cycle, an unknown dependency, a missing file) come back as tool errors.',
       input: planInput,
       output: planOutput,
       readOnly: true,
     },
     async (args) => {
-      const [{ loadAnalysis, planSandbox }, { planToJson }] = await Promise.all([core.analysis(), core.plan()]);
-      return planToJson(await loadAnalysis(args.files, cwd), await planSandbox(cwd, context.env));
+      const [{ loadAnalysis, planSandbox }, { loadPlanSchedule }, { planToJson }] = await Promise.all([
+        core.analysis(),
+        core.planSchedule(),
+        core.plan(),
+      ]);
+      const analysis = await loadAnalysis(args.files, cwd);
+      return planToJson(analysis, await planSandbox(cwd, context.env), await loadPlanSchedule(analysis, cwd, context.env));
     },
   );
 
