@@ -8,6 +8,7 @@ import { claudeMemory } from './claude-memory.js';
 import { mergeVsShell } from './merge-vs-shell.js';
 import { formatSpread } from './measure.js';
 import { runVsShell } from './run-vs-shell.js';
+import { startup } from './startup.js';
 import { workersVsLocal } from './workers-vs-local.js';
 
 const repetitions = Number(process.env.BENCH_REPETITIONS ?? 5);
@@ -20,6 +21,7 @@ const sideBySide = await runVsShell({ repetitions });
 const memory = await claudeMemory(repetitions);
 const merge = await mergeVsShell({ repetitions });
 const workers = await workersVsLocal({ repetitions });
+const starts = await startup({ repetitions });
 
 const rows: string[][] = [
   [
@@ -40,6 +42,18 @@ const rows: string[][] = [
     formatSpread(merge.orch, 's', 2, 1000),
     `shell loop (git merge + check): ${formatSpread(merge.shell, 's', 2, 1000)}`,
     formatSpread(merge.ratio, '×'),
+  ],
+  [
+    '`orch status` of a finished 8-task run, start to answer',
+    formatSpread(starts.status, 'ms', 0),
+    `node -e 0: ${formatSpread(starts.node, 'ms', 0)}`,
+    formatSpread(starts.statusRatio, '×'),
+  ],
+  [
+    '`orch plan` of 8 prompt files',
+    formatSpread(starts.plan, 'ms', 0),
+    `node -e 0: ${formatSpread(starts.node, 'ms', 0)}`,
+    formatSpread(starts.planRatio, '×'),
   ],
   [
     '16 tasks of 2 s agents on two 4-slot workers (run --workers, real Redis), wall',
