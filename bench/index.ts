@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark, each row side by side in one run against its baseline,
  * printed as one table (medians with min–max). Never part of `npm test`: figures depend on the
  * machine. BENCH_REPETITIONS sets the repetitions (default 5); BENCH_ROWS (comma-separated:
- * noop, merge, dag, large, workers, claude) runs only some rows.
+ * noop, merge, startup, dag, large, workers, claude) runs only some rows.
  */
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { claudeMemory } from './claude-memory.js';
@@ -11,6 +11,7 @@ import { largeRepo } from './large-repo.js';
 import { mergeVsShell } from './merge-vs-shell.js';
 import { formatSpread } from './measure.js';
 import { runVsShell } from './run-vs-shell.js';
+import { startup } from './startup.js';
 import { workersVsLocal } from './workers-vs-local.js';
 
 const repetitions = Number(process.env.BENCH_REPETITIONS ?? 5);
@@ -53,6 +54,23 @@ if (wanted('merge')) {
     `shell loop (git merge + check): ${formatSpread(merge.shell, 's', 2, 1000)}`,
     formatSpread(merge.ratio, '×'),
   ]);
+}
+if (wanted('startup')) {
+  const starts = await startup({ repetitions });
+  rows.push(
+    [
+      '`orch status` of a finished 8-task run, start to answer',
+      formatSpread(starts.status, 'ms', 0),
+      `node -e 0: ${formatSpread(starts.node, 'ms', 0)}`,
+      formatSpread(starts.statusRatio, '×'),
+    ],
+    [
+      '`orch plan` of 8 prompt files',
+      formatSpread(starts.plan, 'ms', 0),
+      `node -e 0: ${formatSpread(starts.node, 'ms', 0)}`,
+      formatSpread(starts.planRatio, '×'),
+    ],
+  );
 }
 if (wanted('dag')) {
   const dag = await dagVsBound(repetitions);

@@ -4,8 +4,9 @@
  * Two sources: vitest's v8 coverage of the code the unit and process tests run in-process
  * (coverage/in-process/coverage-final.json), and the raw V8 coverage every orch process the
  * end-to-end and real-claude tests spawn writes through NODE_V8_COVERAGE (coverage/processes/).
- * The second is the built dist/ code: its runs are merged per script, then mapped back to src/
- * through the compiler's source maps with the same converter vitest uses (ast-v8-to-istanbul).
+ * The second is the built bundle (dist/bundle/, with the packages it holds): its runs are merged
+ * per script, then mapped back to src/ through the bundler's source maps with the same converter
+ * vitest uses (ast-v8-to-istanbul); what maps into node_modules/ is left out.
  * The two are then combined line by line: a line of src/ is covered when any test layer ran it.
  */
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -32,6 +33,8 @@ async function processCoverage(): Promise<CoverageMap> {
   const map = libCoverage.createCoverageMap({});
   if (covs.length === 0) return map;
   for (const script of mergeProcessCovs(covs).result) map.merge(await toIstanbul(script));
+  // The bundle holds the packages orch uses too: only src/ counts.
+  map.filter((file) => file.startsWith(path.join(root, 'src') + path.sep));
   return map;
 }
 

@@ -4,7 +4,7 @@ import { estimateRemainingMs, runElapsedMs, taskAgentMs } from '../engine/estima
 import { countStatuses } from '../engine/summary.js';
 import type { Registry, TaskRecord } from '../state/registry.js';
 import { formatDuration } from '../util/duration.js';
-import { STATUS_SYMBOL, colorStatus, formatBudget, formatCost } from './format.js';
+import { STATUS_SYMBOL, budgetOf, colorStatus, formatBudget, formatCost } from './format.js';
 import { describeWait, shortTime } from './waiting.js';
 
 export interface DashboardOptions {
@@ -38,12 +38,6 @@ function pack(segments: readonly string[], width: number): string[] {
   }
   if (current) lines.push(current);
   return lines;
-}
-
-/** The run's budget, as it was set (config, environment or `--max-cost`). */
-export function budgetOf(registry: Registry): number | undefined {
-  const max = (registry.run.config.budget as { maxCostUsd?: unknown } | undefined)?.maxCostUsd;
-  return typeof max === 'number' ? max : undefined;
 }
 
 /** Where a succeeded task stands in the merge queue (`orch merge`, `run --merge`), once it has a place there. */

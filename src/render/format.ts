@@ -1,6 +1,7 @@
 import { stripVTControlCharacters } from 'node:util';
 import chalk from 'chalk';
 import type { TaskStatus } from '../domain/vocabulary.js';
+import type { Registry } from '../state/registry.js';
 
 export const STATUS_SYMBOL: Record<TaskStatus, string> = {
   pending: '·',
@@ -73,4 +74,10 @@ export function table(header: string[], rows: string[][]): string {
       .join('  ')
       .trimEnd();
   return [chalk.bold(line(header)), ...rows.map(line)].join('\n');
+}
+
+/** The run's budget, as it was set (config, environment or `--max-cost`). */
+export function budgetOf(registry: Pick<Registry, 'run'>): number | undefined {
+  const max = (registry.run.config.budget as { maxCostUsd?: unknown } | undefined)?.maxCostUsd;
+  return typeof max === 'number' ? max : undefined;
 }

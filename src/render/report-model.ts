@@ -2,6 +2,7 @@ import type { WaitReason } from '../domain/waiting.js';
 import { summarize } from '../engine/summary.js';
 import type { RunSummary, StampedEvent } from '../events.js';
 import type { Registry } from '../state/registry.js';
+import { budgetOf } from './format.js';
 
 /** Everything a report shows, as data in ms since epoch: what the text and HTML reports draw. */
 export interface ReportModel {
@@ -160,7 +161,6 @@ export function buildReport(registry: Registry, ledger: readonly StampedEvent[],
 
   const summary = summarize(registry, end);
   const byId = new Map(summary.tasks.map((task) => [task.id, task]));
-  const maxCost = (run.config.budget as { maxCostUsd?: unknown } | undefined)?.maxCostUsd;
   return {
     run: {
       id: run.id,
@@ -171,7 +171,7 @@ export function buildReport(registry: Registry, ledger: readonly StampedEvent[],
       baseSha: run.baseSha,
       mode: run.mode,
       modeReason: run.modeReason,
-      maxCostUsd: typeof maxCost === 'number' ? maxCost : undefined,
+      maxCostUsd: budgetOf(registry),
     },
     start,
     end,

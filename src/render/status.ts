@@ -2,9 +2,8 @@ import chalk from 'chalk';
 import type { RunListEntry, StatusView } from '../commands/status.js';
 import { formatDuration } from '../util/duration.js';
 import { describeChange } from '../worktree/refs-guard.js';
-import { clock, colorStatus, formatBudget, formatCost, formatCounts, mergeColor, shortSha, table } from './format.js';
+import { budgetOf, clock, colorStatus, formatBudget, formatCost, formatCounts, mergeColor, shortSha, table } from './format.js';
 import { describeWait, shortTime } from './waiting.js';
-import { budgetOf } from './dashboard.js';
 
 const ago = (ms: number | undefined): string => (ms === undefined ? '—' : `${formatDuration(ms)} ago`);
 

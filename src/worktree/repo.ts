@@ -7,8 +7,14 @@ import { requireGit } from './git-version.js';
  * failure (git missing or too old, a repository git refuses to use) is reported as it is.
  */
 export async function findRepoRoot(cwd: string): Promise<string | undefined> {
-  await requireGit();
-  const result = await execa('git', ['rev-parse', '--show-toplevel'], { cwd, reject: false, stdin: 'ignore' });
+  // Both at once (every command starts here); git's own verdict on its version comes first.
+  const [checked, found] = await Promise.allSettled([
+    requireGit(),
+    execa('git', ['rev-parse', '--show-toplevel'], { cwd, reject: false, stdin: 'ignore' }),
+  ]);
+  if (checked.status === 'rejected') throw checked.reason;
+  if (found.status === 'rejected') throw found.reason;
+  const result = found.value;
   if (result.exitCode === 0) return String(result.stdout).trim() || undefined;
   const stderr = String(result.stderr);
   if (/not a git repository/i.test(stderr)) return undefined;

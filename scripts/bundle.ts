@@ -1,0 +1,46 @@
+/**
+ * `npm run build`'s second step: src/ bundled into dist/bundle/ (tsc has checked it and compiled
+ * dist/ beside it), which is what bin/orch.js runs. One file per entry instead of hundreds: Node's ESM loader resolves and reads
+ * each module it meets, and for a command like `orch status` that was most of its start-up time.
+ * Commands stay lazy: the `import()`s of the CLI become chunks, loaded only by the commands that
+ * use them (esbuild's code splitting). Source maps go back to src/ (stack traces, coverage).
+ *
+ * The bundle sits two folders below the package root, like dist/<dir>/<file>.js, so the paths
+ * orch finds relative to its own module (templates/, package.json, bin/orch.js) stay the same.
+ */
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const outdir = path.join(root, 'dist', 'bundle');
+
+await rm(outdir, { recursive: true, force: true });
+await build({
+  entryPoints: { main: path.join(root, 'src', 'cli', 'main.ts') },
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // Packages published as UMD first (jsonc-parser) have an ESM build that bundles cleanly.
+  mainFields: ['module', 'main'],
+  sourcemap: true,
+  // Left to Node's resolver, from node_modules: the workers' queue (BullMQ finds its own files
+  // and version next to its modules; only `orch worker` and `run --workers` load it), optional
+  // native parts that load themselves, and test-only tools.
+  external: ['bullmq', 'ioredis', 'msgpackr-extract', 'playwright-core'],
+  // CommonJS packages inside an ESM bundle still call require() for Node's built-ins, and some
+  // read __filename (write-file-atomic hashes it into its temporary names).
+  banner: {
+    js: [
+      "import { createRequire as __orchCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __orchFileURLToPath } from 'node:url';",
+      'const require = __orchCreateRequire(import.meta.url);',
+      'const __filename = __orchFileURLToPath(import.meta.url);',
+    ].join(' '),
+  },
+  logLevel: 'warning',
+});
