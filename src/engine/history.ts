@@ -1,7 +1,7 @@
 import type { ConflictIndex } from '../graph/conflicts.js';
 import { expectedDurations, remainingPaths, type ExpectedDurations } from '../scheduler/critical-path.js';
 import type { TaskRecord } from '../state/registry.js';
-import { readRegistry } from '../state/registry-file.js';
+import { readFile } from 'node:fs/promises';
 import { runPaths } from '../state/paths.js';
 import { listRunIds } from '../state/runs.js';
 
@@ -11,6 +11,25 @@ export const HISTORY_RUNS = 50;
 /** The agent time a finished task took (every attempt summed), if it succeeded with a measured time. */
 export function succeededMs(task: Pick<TaskRecord, 'status' | 'agentMs'>): number | undefined {
   return task.status === 'succeeded' && task.agentMs !== undefined ? task.agentMs : undefined;
+}
+
+/**
+ * The finished tasks of an earlier run's registry, read as plain JSON (no schema: `orch plan` and
+ * the start of a run stay quick), or nothing when the file cannot be read or holds no task list.
+ */
+async function earlierTasks(file: string): Promise<Array<Pick<TaskRecord, 'id' | 'status' | 'agentMs'>>> {
+  try {
+    const data = JSON.parse(await readFile(file, 'utf8')) as { tasks?: unknown };
+    if (!Array.isArray(data.tasks)) return [];
+    return data.tasks.flatMap((task: unknown) => {
+      const { id, status, agentMs } = (task ?? {}) as Record<string, unknown>;
+      return typeof id === 'string' && status === 'succeeded' && typeof agentMs === 'number' && Number.isFinite(agentMs)
+        ? [{ id, status, agentMs }]
+        : [];
+    });
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -24,8 +43,7 @@ export async function earlierDurations(repoRoot: string, ids: readonly string[],
   const runs = (await listRunIds(repoRoot)).filter((id) => id !== currentRunId && (currentRunId === undefined || id < currentRunId));
   for (const runId of runs.reverse().slice(0, HISTORY_RUNS)) {
     if (found.size === wanted.size) break;
-    const registry = await readRegistry(runPaths(repoRoot, runId).registry).catch(() => undefined);
-    for (const task of registry?.tasks ?? []) {
+    for (const task of await earlierTasks(runPaths(repoRoot, runId).registry)) {
       const ms = succeededMs(task);
       if (ms !== undefined && wanted.has(task.id) && !found.has(task.id)) found.set(task.id, ms);
     }

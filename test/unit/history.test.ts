@@ -55,6 +55,12 @@ describe('earlierDurations', () => {
     // A corrupted registry only orders tasks: it is passed over, never fatal.
     await mkdir(runPaths(repo, '20260103-000000-0003').dir, { recursive: true });
     await writeFile(runPaths(repo, '20260103-000000-0003').registry, '{ not json');
+    // Nor is one whose tasks are not what a registry holds.
+    await mkdir(runPaths(repo, '20260103-120000-0006').dir, { recursive: true });
+    await writeFile(
+      runPaths(repo, '20260103-120000-0006').registry,
+      JSON.stringify({ tasks: [{ id: 'b', status: 'succeeded', agentMs: 'fast' }, null, { id: 7, status: 'succeeded', agentMs: 1 }] }),
+    );
     // The current run and runs after it do not count.
     await earlierRun(repo, '20260104-000000-0004', [{ id: 'a', status: 'succeeded', agentMs: 7_000 }]);
     await earlierRun(repo, '20260105-000000-0005', [{ id: 'a', status: 'succeeded', agentMs: 8_000 }]);
