@@ -80,17 +80,19 @@ describe('agents boxed in, with the real claude CLI (offline) in its sandbox', (
     // The moved branch is back, the stray one gone, and the attempt flagged; other branches untouched.
     expect(await git(repo, 'rev-parse', 'keep-me')).toBe(initial);
     expect(await git(repo, 'branch', '--list', 'stray')).toBe('');
+    // One event, or two when another task's attempt ended between the mover's two steps: its check
+    // finds the first change and charges it to the mover (the three agents start side by side).
     const flagged = (await readLedger(repo)).filter((event) => event.type === 'refs-restored');
-    expect(flagged).toEqual([
-      expect.objectContaining({
-        taskId: 'mover',
-        attempt: 1,
-        changes: [
-          { ref: 'refs/heads/keep-me', action: 'moved', before: initial, after: task('mover').commits[0]!.sha },
-          { ref: 'refs/heads/stray', action: 'created', after: task('mover').commits[0]!.sha },
-        ],
-      }),
-    ]);
+    expect(flagged.length).toBeGreaterThanOrEqual(1);
+    for (const event of flagged) expect(event).toMatchObject({ taskId: 'mover', attempt: 1 });
+    const changes = flagged.flatMap((event) => (event.type === 'refs-restored' ? event.changes : []));
+    expect(changes).toHaveLength(2);
+    expect(changes).toEqual(
+      expect.arrayContaining([
+        { ref: 'refs/heads/keep-me', action: 'moved', before: initial, after: task('mover').commits[0]!.sha },
+        { ref: 'refs/heads/stray', action: 'created', after: task('mover').commits[0]!.sha },
+      ]),
+    );
     expect(task('mover').attemptLog[0]!.refsRestored).toHaveLength(2);
     expect(await git(repo, 'rev-parse', task('writer').branch)).toBe(task('writer').commits[0]!.sha);
     expect(result.stdout).toMatch(
