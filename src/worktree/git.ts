@@ -95,28 +95,11 @@ export async function listWorktrees(root: string): Promise<WorktreeEntry[]> {
 }
 
 /**
- * Makes sure the task's worktree exists on its branch, checked out: `registerWorktree`, then
- * `checkoutWorktree`. For callers that hold the git lock for both (the merge queue).
+ * Makes sure the task's worktree exists on its branch: reuses it when it is already there (a
+ * retry, a resume), re-attaches an existing branch, or creates branch and worktree from the base.
+ * Callers serialize this (see GitMutex).
  */
 export async function ensureWorktree(
-  root: string,
-  worktree: string,
-  branch: string,
-  baseSha: string,
-): Promise<'created' | 'reused' | 'reattached'> {
-  const how = await registerWorktree(root, worktree, branch, baseSha);
-  await checkoutWorktree(worktree);
-  return how;
-}
-
-/**
- * Makes sure the task's worktree is registered on its branch: reuses it when it is already there
- * (a retry, a resume), re-attaches an existing branch, or creates branch and worktree from the
- * base. Only the registration and the branch ref are written (`git worktree add --no-checkout`),
- * which is what callers serialize (see GitMutex); `checkoutWorktree` fills the working tree
- * outside the lock, so several checkouts proceed at once.
- */
-export async function registerWorktree(
   root: string,
   worktree: string,
   branch: string,
@@ -133,43 +116,11 @@ export async function registerWorktree(
   }
   await mkdir(path.dirname(resolved), { recursive: true });
   if (await branchExists(root, branch)) {
-    await gitAt(root).raw(['worktree', 'add', '--no-checkout', resolved, branch]);
+    await gitAt(root).raw(['worktree', 'add', resolved, branch]);
     return 'reattached';
   }
-  await gitAt(root).raw(['worktree', 'add', '--no-checkout', '-b', branch, resolved, baseSha]);
+  await gitAt(root).raw(['worktree', 'add', '-b', branch, resolved, baseSha]);
   return 'created';
-}
-
-/** The worktree's own git folder (`<common dir>/worktrees/<name>`), from its `.git` file. */
-async function worktreeGitDir(worktree: string): Promise<string | undefined> {
-  try {
-    const text = await readFile(path.join(worktree, '.git'), 'utf8');
-    const match = /^gitdir: (.+)$/m.exec(text);
-    return match ? path.resolve(worktree, match[1]!.trim()) : undefined;
-  } catch (error) {
-    // A main checkout has a .git folder, not a file: it is checked out.
-    if (errorCode(error) === 'EISDIR') return undefined;
-    throw error;
-  }
-}
-
-/**
- * Fills a worktree registered with `--no-checkout` from its HEAD (`git checkout -f`, which runs
- * the post-checkout hook as `git worktree add` would). Git writes a worktree's index only once
- * every file is in place, so a worktree without an index is one whose checkout never finished (a
- * crash in the middle): it is checked out again. Returns whether it checked anything out. Needs
- * no lock: it touches only this worktree's files and index.
- */
-export async function checkoutWorktree(worktree: string): Promise<boolean> {
-  const gitDir = await worktreeGitDir(worktree);
-  if (gitDir === undefined || (await pathExists(path.join(gitDir, 'index')))) return false;
-  // A checkout killed in the middle leaves its lock behind; nothing else uses this worktree yet.
-  await rm(path.join(gitDir, 'index.lock'), { force: true });
-  const config = QUIET.flatMap((setting) => ['-c', setting]);
-  const result = await execa('git', [...config, 'checkout', '--force'], { cwd: worktree, reject: false, stdin: 'ignore' });
-  if (result.exitCode !== 0)
-    throw new Error(`git checkout in ${worktree} failed: ${errorFirstLine(String(result.stderr) || String(result.stdout))}`);
-  return true;
 }
 
 /** `git status --porcelain` lines (untracked files included). */
