@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { offlineClaudeEnv, startScriptedApi, type Conversation, type Reply } from '../demo/scripted-api.js';
 import { probeMachine, sandboxExcludes, sandboxGitEnv, sandboxSettings, systemProbe } from '../src/agent/sandbox.js';
 import { DEFAULT_ALLOWED_TOOLS, DEFAULT_DISALLOWED_TOOLS } from '../src/config/schema.js';
+import { initBenchRepo } from './repo.js';
 import { measure, spread, type Spread } from './measure.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -56,14 +57,8 @@ export async function claudeMemory(repetitions = 5): Promise<{ peakRss: Spread; 
       const dir = await mkdtemp(path.join(tmpdir(), 'orch-bench-claude-'));
       try {
         const repo = path.join(dir, 'repo');
+        await initBenchRepo(repo);
         await mkdir(path.join(repo, 'src'), { recursive: true });
-        const git = (...args: string[]) => execFileSync('git', args, { cwd: repo });
-        git('init', '-q', '-b', 'main');
-        git('config', 'user.name', 'bench');
-        git('config', 'user.email', 'bench@example.com');
-        await writeFile(path.join(repo, 'README.md'), '# bench\n');
-        git('add', '-A');
-        git('commit', '-q', '-m', 'initial');
         await mkdir(path.join(dir, 'config'));
         await mkdir(path.join(dir, 'tmp'));
         // As orch gives it: git inside the sandbox ignores the sandbox's placeholder files.

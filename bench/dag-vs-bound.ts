@@ -6,10 +6,11 @@
  * chain link's branch holds the links before it).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { initBenchRepo } from './repo.js';
 import { measure, spread, type Spread } from './measure.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -23,14 +24,7 @@ const SLOTS = 4;
 async function dagRepo(): Promise<{ dir: string; repo: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'orch-bench-dag-'));
   const repo = path.join(dir, 'repo');
-  await mkdir(path.join(repo, 'prompts'), { recursive: true });
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: repo });
-  git('init', '-q', '-b', 'main');
-  git('config', 'user.name', 'bench');
-  git('config', 'user.email', 'bench@example.com');
-  await writeFile(path.join(repo, 'README.md'), '# bench\n');
-  git('add', '-A');
-  git('commit', '-q', '-m', 'initial');
+  await initBenchRepo(repo);
   // File names sort in the order given: the short tasks first, the chain last.
   for (let i = 1; i <= SHORT; i++)
     await writeFile(path.join(repo, 'prompts', `a-${String(i).padStart(2, '0')}.md`), `# short ${i}\nWork.\n`);

@@ -5,10 +5,11 @@
  * the two sides alternate which goes first; every result is verified (32 merge commits).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { initBenchRepo } from './repo.js';
 import { measure, spread, type Spread } from './measure.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -17,14 +18,7 @@ const orch = path.join(here, '..', 'bin', 'orch.js');
 async function runWithBranches(tasks: number): Promise<{ dir: string; repo: string; branches: string[]; base: string; runId: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'orch-bench-merge-'));
   const repo = path.join(dir, 'repo');
-  await mkdir(path.join(repo, 'prompts'), { recursive: true });
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, encoding: 'utf8' }).trim();
-  git('init', '-q', '-b', 'main');
-  git('config', 'user.name', 'bench');
-  git('config', 'user.email', 'bench@example.com');
-  await writeFile(path.join(repo, 'README.md'), '# bench\n');
-  git('add', '-A');
-  git('commit', '-q', '-m', 'initial');
+  const git = await initBenchRepo(repo);
   const ids = Array.from({ length: tasks }, (_, index) => `task-${String(index + 1).padStart(2, '0')}`);
   for (const id of ids) await writeFile(path.join(repo, 'prompts', `${id}.md`), `# ${id}\nWrite out/${id}.txt.\n`);
   execFileSync(process.execPath, [orch, 'run', '--json', 'prompts/*.md'], {

@@ -4,10 +4,11 @@
  * every run is verified (each task's branch holds its output). Medians with the spread (min–max).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { initBenchRepo } from './repo.js';
 import { measure, spread, type Measurement, type Spread } from './measure.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -17,14 +18,7 @@ const agent = path.join(here, 'noop-agent.sh');
 async function freshRepo(ids: readonly string[]): Promise<{ dir: string; repo: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'orch-bench-'));
   const repo = path.join(dir, 'repo');
-  await mkdir(path.join(repo, 'prompts'), { recursive: true });
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: repo });
-  git('init', '-q', '-b', 'main');
-  git('config', 'user.name', 'bench');
-  git('config', 'user.email', 'bench@example.com');
-  await writeFile(path.join(repo, 'README.md'), '# bench\n');
-  git('add', '-A');
-  git('commit', '-q', '-m', 'initial');
+  await initBenchRepo(repo);
   for (const id of ids) await writeFile(path.join(repo, 'prompts', `${id}.md`), `# ${id}\nWrite bench-output.txt.\n`);
   return { dir, repo };
 }

@@ -5,21 +5,16 @@
  * Every answer is checked (exit 0, the run's id or the tasks in the output).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { initBenchRepo } from './repo.js';
 import { measure, spread, type Spread } from './measure.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const orch = path.join(here, '..', 'bin', 'orch.js');
 const noopAgent = path.join(here, 'noop-agent.sh');
-const IDENTITY = {
-  GIT_AUTHOR_NAME: 'bench',
-  GIT_AUTHOR_EMAIL: 'bench@example.com',
-  GIT_COMMITTER_NAME: 'bench',
-  GIT_COMMITTER_EMAIL: 'bench@example.com',
-};
 
 export interface StartupBench {
   node: Spread;
@@ -35,12 +30,11 @@ export async function startup(options: { repetitions?: number } = {}): Promise<S
   const dir = await mkdtemp(path.join(tmpdir(), 'orch-bench-startup-'));
   try {
     const repo = path.join(dir, 'repo');
-    await mkdir(path.join(repo, 'prompts'), { recursive: true });
-    const env = { ...process.env, ...IDENTITY, ORCH_CLAUDE_BIN: noopAgent };
-    execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: repo });
+    const git = await initBenchRepo(repo);
+    const env = { ...process.env, ORCH_CLAUDE_BIN: noopAgent };
     for (let index = 1; index <= 8; index++) await writeFile(path.join(repo, 'prompts', `t${index}.md`), `# t${index}\nDo t${index}.\n`);
-    execFileSync('git', ['add', '-A'], { cwd: repo });
-    execFileSync('git', ['commit', '-q', '-m', 'prompts'], { cwd: repo, env });
+    git('add', '-A');
+    git('commit', '-q', '-m', 'prompts');
     execFileSync(process.execPath, [orch, 'run', 'prompts', '--json'], { cwd: repo, env, stdio: 'ignore' });
 
     const samples = { node: [] as number[], status: [] as number[], plan: [] as number[] };

@@ -6,12 +6,13 @@
  * verified (each task's branch is on the coordinator and holds its output).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { initBenchRepo } from './repo.js';
 import { measure, spread, type Spread } from './measure.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -50,14 +51,7 @@ function printed(child: ChildProcess, text: string): Promise<void> {
 
 async function freshRepo(dir: string, remote: string, ids: readonly string[]): Promise<string> {
   const repo = await mkdtemp(path.join(dir, 'repo-'));
-  await mkdir(path.join(repo, 'prompts'), { recursive: true });
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: repo });
-  git('init', '-q', '-b', 'main');
-  git('config', 'user.name', 'bench');
-  git('config', 'user.email', 'bench@example.com');
-  await writeFile(path.join(repo, 'README.md'), '# bench\n');
-  git('add', '-A');
-  git('commit', '-q', '-m', 'initial');
+  const git = await initBenchRepo(repo);
   git('remote', 'add', 'origin', remote);
   for (const id of ids) await writeFile(path.join(repo, 'prompts', `${id}.md`), `# ${id}\nWrite bench-output.txt.\n`);
   return repo;
