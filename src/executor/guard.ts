@@ -1,7 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { environmentError, errorCode, errorFirstLine } from '../errors.js';
 import { integrationBranchName } from '../state/paths.js';
-import { commitLeftovers, gitCommonDir } from '../worktree/git.js';
+import { commonDirOf } from '../worktree/common-dir.js';
+import { commitLeftovers } from '../worktree/git.js';
 import type { GitMutex } from '../worktree/mutex.js';
 import { checkedOutReflogs, isAncestor, readRefs, refReflogs, restoreRefs, switchBack, worktreeHead } from '../worktree/refs.js';
 import { culprits, diffRefs, judge, type Candidate, type RefChange, type RefSnapshot } from '../worktree/refs-guard.js';
@@ -167,23 +168,28 @@ export class GuardedAttempt {
       const seen = diffRefs(before, after);
       // The merge queue's integration branch is orch's own (it merges there while agents run).
       const concurrent = new Set([...this.concurrent, `refs/heads/${integrationBranchName(this.guard.run)}`]);
-      // A branch another running agent has its worktree on is that agent's to answer for, at its own check.
-      for (const other of this.guard.running()) {
-        if (other === this) continue;
-        const head = await worktreeHead(other.spec.task.worktree).catch(() => undefined);
-        if (head?.startsWith('refs/heads/')) concurrent.add(head);
-      }
       if (this.adopted) {
         const runBranches = `refs/heads/orch/${this.guard.run}/`;
         for (const ref of [...Object.keys(before), ...Object.keys(after)]) if (ref.startsWith(runBranches)) concurrent.add(ref);
       }
-      const candidates = seen.filter((change) => change.ref !== this.ownRef && !concurrent.has(change.ref)).map((change) => change.ref);
+      const outside = (change: RefChange): boolean => change.ref !== this.ownRef && !concurrent.has(change.ref);
+      // A branch another running agent has its worktree on is that agent's to answer for, at its own
+      // check. Asked only when something changed outside the branches already known to be entitled
+      // (the usual case is nothing: no git process per running agent at every check).
+      if (seen.some(outside)) {
+        for (const other of this.guard.running()) {
+          if (other === this) continue;
+          const head = await worktreeHead(other.spec.task.worktree).catch(() => undefined);
+          if (head?.startsWith('refs/heads/')) concurrent.add(head);
+        }
+      }
+      const candidates = seen.filter(outside).map((change) => change.ref);
       const context = {
         own: this.ownRef,
         runId: this.guard.run,
         concurrent,
         checkedOut: await checkedOutReflogs(root, candidates, this.spec.task.worktree),
-        reflog: await refReflogs(await gitCommonDir(root), candidates),
+        reflog: await refReflogs(await commonDirOf(root), candidates),
       };
       const restore = seen.filter((change) => judge(change, context).restore);
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { sandboxExcludes, sandboxGitEnv, sandboxSettings } from '../agent/sandbox.js';
 import { environmentError, errorCode } from '../errors.js';
-import { gitCommonDir } from '../worktree/git.js';
+import { commonDirOf } from '../worktree/common-dir.js';
 import { protectedGitPaths } from '../worktree/protected-paths.js';
 import type { LocalEnvironment } from './environment.js';
 import type { AttemptSpec } from './types.js';
@@ -32,19 +32,14 @@ export function refsFileOf(spec: AttemptSpec): string {
  */
 export async function prepareSandbox(environment: LocalEnvironment, spec: AttemptSpec): Promise<AgentSandbox | undefined> {
   if (!environment.sandbox.enabled) return undefined;
-  const denyWrite = await protectedGitPaths(await gitCommonDir(environment.repoRoot), spec.task.branch);
+  const denyWrite = await protectedGitPaths(await commonDirOf(environment.repoRoot), spec.task.branch);
   const settingsFile = path.join(environment.runDir, settingsFileOf(spec));
-  const excludesFile = path.join(environment.runDir, 'agent.gitignore');
   try {
     await mkdir(path.dirname(settingsFile), { recursive: true });
     await writeFile(
       settingsFile,
       `${JSON.stringify(sandboxSettings({ network: environment.config.agent.sandboxNetwork, denyWrite }), null, 2)}\n`,
     );
-    // Replaced whole (another agent's git may be reading it).
-    const staged = `${excludesFile}.${spec.task.id}.tmp`;
-    await writeFile(staged, sandboxExcludes(await userExcludes(environment.repoRoot, environment.env)));
-    await rename(staged, excludesFile);
   } catch (error) {
     throw (
       environmentError(
@@ -54,7 +49,41 @@ export async function prepareSandbox(environment: LocalEnvironment, spec: Attemp
       ) ?? error
     );
   }
-  return { settingsFile, env: sandboxGitEnv(environment.env, excludesFile) };
+  return { settingsFile, env: sandboxGitEnv(environment.env, await excludesFileOf(environment)) };
+}
+
+/** The run's agent excludes file, written once per orchestrator (the first attempt writes it; the others wait for it). */
+const excludesFiles = new WeakMap<LocalEnvironment, Promise<string>>();
+
+function excludesFileOf(environment: LocalEnvironment): Promise<string> {
+  let written = excludesFiles.get(environment);
+  if (!written) {
+    written = writeExcludes(environment);
+    excludesFiles.set(environment, written);
+    // A failure is the attempt's to report; the next attempt tries again.
+    written.catch(() => excludesFiles.delete(environment));
+  }
+  return written;
+}
+
+async function writeExcludes(environment: LocalEnvironment): Promise<string> {
+  const excludesFile = path.join(environment.runDir, 'agent.gitignore');
+  try {
+    // Replaced whole (an agent of an orchestrator that died may still be reading it).
+    const staged = `${excludesFile}.${process.pid}.tmp`;
+    await mkdir(environment.runDir, { recursive: true });
+    await writeFile(staged, sandboxExcludes(await userExcludes(environment.repoRoot, environment.env)));
+    await rename(staged, excludesFile);
+  } catch (error) {
+    throw (
+      environmentError(
+        error,
+        `cannot write the agents' git excludes ${excludesFile}`,
+        'free some space or fix the permissions, then `orch resume`.',
+      ) ?? error
+    );
+  }
+  return excludesFile;
 }
 
 /** The user's own global excludes (`core.excludesFile`, else git's default file): agents' git keeps honouring them. */

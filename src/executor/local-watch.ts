@@ -6,7 +6,8 @@ import { AgentProgress } from '../agent/progress.js';
 import { parseStreamLine } from '../agent/stream.js';
 import { errorFirstLine, errorMessage } from '../errors.js';
 import { SpawnError, type AgentExit, type ProcessGroup } from '../process/process-group.js';
-import { commitLeftovers, commitsSince, gitCommonDir } from '../worktree/git.js';
+import { commonDirOf } from '../worktree/common-dir.js';
+import { commitLeftovers, commitsSince } from '../worktree/git.js';
 import { removeSandboxLeftovers } from '../worktree/sandbox-leftovers.js';
 import { describeChange } from '../worktree/refs-guard.js';
 import type { LocalEnvironment } from './environment.js';
@@ -143,7 +144,7 @@ export async function watchAgent(
  * is only looked at when this agent was killed: a live sandbox of another agent may hold it.
  */
 async function removeLeftovers(environment: LocalEnvironment, spec: AttemptSpec, control: AttemptControl, killed: boolean): Promise<void> {
-  const removed = await removeSandboxLeftovers(spec.task.worktree, await gitCommonDir(environment.repoRoot), { configLock: killed });
+  const removed = await removeSandboxLeftovers(spec.task.worktree, await commonDirOf(environment.repoRoot), { configLock: killed });
   if (removed.length > 0) {
     await control.update({
       kind: 'warning',

@@ -1,4 +1,4 @@
-import { lstat, rm } from 'node:fs/promises';
+import { lstat, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { SANDBOX_PLACEHOLDERS } from '../agent/sandbox.js';
@@ -15,9 +15,8 @@ import { errorCode } from '../errors.js';
  */
 export async function removeSandboxLeftovers(worktree: string, commonDir: string, options: { configLock: boolean }): Promise<string[]> {
   const removed: string[] = [];
-  const candidates = SANDBOX_PLACEHOLDERS.map((name) => path.join(worktree, name));
   const found: string[] = [];
-  for (const file of candidates) if (await isPlaceholder(file)) found.push(file);
+  for (const file of await present(worktree, SANDBOX_PLACEHOLDERS)) if (await isPlaceholder(file)) found.push(file);
   if (found.length > 0) {
     const tracked = await execa('git', ['ls-files', '-z', '--', ...found.map((file) => `:(literal)${path.relative(worktree, file)}`)], {
       cwd: worktree,
@@ -41,6 +40,36 @@ export async function removeSandboxLeftovers(worktree: string, commonDir: string
     removed.push(lock);
   }
   return removed;
+}
+
+/**
+ * Which of `names` (relative paths) exist under `root`: one listing per folder they are in, a
+ * folder listed only when its parent has it (after every attempt, most of them exist nowhere).
+ */
+async function present(root: string, names: readonly string[]): Promise<string[]> {
+  const listings = new Map<string, Promise<Set<string>>>();
+  const list = (dir: string): Promise<Set<string>> => {
+    let listing = listings.get(dir);
+    if (!listing) {
+      listing = (async () => {
+        if (dir !== '.') {
+          const parent = path.dirname(dir);
+          if (!(await list(parent)).has(path.basename(dir))) return new Set<string>();
+        }
+        try {
+          return new Set(await readdir(path.join(root, dir)));
+        } catch (error) {
+          if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return new Set<string>();
+          throw error;
+        }
+      })();
+      listings.set(dir, listing);
+    }
+    return listing;
+  };
+  const found: string[] = [];
+  for (const name of names) if ((await list(path.dirname(name))).has(path.basename(name))) found.push(path.join(root, name));
+  return found;
 }
 
 async function isPlaceholder(file: string): Promise<boolean> {
