@@ -24,10 +24,17 @@ type Report = (report: GuardReport) => Promise<void>;
  * back on its branch if it left it. Attempts running at the same time are tracked here: one
  * attempt's check never undoes another task's commits on its own branch, and a change is
  * charged to the agent that made it (see `culprits`), whichever attempt's check found it.
- * Checks and restores run under the git mutex, like every other ref change orch makes.
+ * Restores run under the git mutex, like every other ref change orch makes, and so does every
+ * check that finds something to judge. Reading refs needs no lock (git reads a consistent value
+ * of each ref while others write), so the record before an agent and the check of an agent that
+ * changed nothing outside its branch — nearly all of them — hold no lock; a read that overlapped
+ * one of this orchestrator's restores is made again, so no record keeps a value a restore undid.
  */
 export class RefsGuard {
   private readonly attempts = new Set<GuardedAttempt>();
+  /** Bumped when a restore begins and when it ends: a read that saw it change is made again. */
+  private restores = 0;
+  private restoring: Promise<void> | undefined;
 
   constructor(
     private readonly repoRoot: string,
@@ -61,6 +68,32 @@ export class RefsGuard {
     return this.mutex.run(operation);
   }
 
+  /** @internal Every ref as it is, read when none of this guard's restores is under way (see `restore`). */
+  async readRefs(): Promise<RefSnapshot> {
+    for (;;) {
+      while (this.restoring) await this.restoring;
+      const seen = this.restores;
+      const refs = await readRefs(this.repoRoot);
+      if (this.restores === seen && !this.restoring) return refs;
+    }
+  }
+
+  /** @internal Puts refs back (the caller holds the mutex), then has the other attempts' records take the restored values. */
+  async restore(by: GuardedAttempt, changes: readonly RefChange[], message: string): Promise<string[]> {
+    let done!: () => void;
+    this.restoring = new Promise((resolve) => (done = resolve));
+    this.restores += 1;
+    try {
+      const problems = await restoreRefs(this.repoRoot, changes, message);
+      this.restored(by, changes);
+      return problems;
+    } finally {
+      this.restores += 1;
+      this.restoring = undefined;
+      done();
+    }
+  }
+
   /** @internal */
   get root(): string {
     return this.repoRoot;
@@ -71,8 +104,8 @@ export class RefsGuard {
     return this.runId;
   }
 
-  /** @internal Refs were put back: other attempts' records take the restored values, so none of them undoes the restore. */
-  restored(by: GuardedAttempt, changes: readonly RefChange[]): void {
+  /** Refs were put back: other attempts' records take the restored values, so none of them undoes the restore. */
+  private restored(by: GuardedAttempt, changes: readonly RefChange[]): void {
     for (const other of this.attempts) if (other !== by) for (const change of changes) other.settle(change);
   }
 }
@@ -80,6 +113,8 @@ export class RefsGuard {
 export class GuardedAttempt {
   readonly ownRef: string;
   private snapshot: RefSnapshot | undefined;
+  /** Its record is made (and kept on disk): its agent starts, or has started. */
+  private recorded = false;
   /** Adopted from an orchestrator that died: which tasks ran meanwhile is unknown, so every task branch of the run counts. */
   private adopted = false;
   /** Changes other attempts' checks found and charged to this attempt's agent. */
@@ -97,7 +132,7 @@ export class GuardedAttempt {
   }
 
   get started(): boolean {
-    return this.snapshot !== undefined;
+    return this.recorded;
   }
 
   get taskId(): string {
@@ -106,7 +141,9 @@ export class GuardedAttempt {
 
   /** Records every ref, just before the agent starts, here and in `file` (for an orchestrator that adopts the agent). */
   async record(file: string): Promise<void> {
-    const snapshot = await this.guard.exclusive(() => readRefs(this.guard.root));
+    // Kept at once, so a restore made while the file is written settles it too.
+    const snapshot = await this.guard.readRefs();
+    this.snapshot = snapshot;
     try {
       await writeFile(file, `${JSON.stringify({ refs: snapshot })}\n`);
     } catch (error) {
@@ -116,7 +153,7 @@ export class GuardedAttempt {
         error
       );
     }
-    this.snapshot = snapshot;
+    this.recorded = true;
   }
 
   /** Takes over the record made by the orchestrator that started an adopted agent (none: nothing to check against). */
@@ -124,7 +161,10 @@ export class GuardedAttempt {
     this.adopted = true;
     try {
       const parsed = JSON.parse(await readFile(file, 'utf8')) as { refs?: RefSnapshot };
-      if (parsed.refs && typeof parsed.refs === 'object') this.snapshot = parsed.refs;
+      if (parsed.refs && typeof parsed.refs === 'object') {
+        this.snapshot = parsed.refs;
+        this.recorded = true;
+      }
     } catch (error) {
       if (errorCode(error) !== 'ENOENT' && !(error instanceof SyntaxError)) throw error;
     }
@@ -152,6 +192,10 @@ export class GuardedAttempt {
   async check(copiedFiles: readonly string[], options: { worktree: boolean } = { worktree: true }): Promise<GuardReport | undefined> {
     const before = this.snapshot;
     if (!before) return undefined;
+    // Nearly every agent changes nothing outside its branch: seen without the lock, that is the whole check.
+    if (!this.adopted && (await this.untouched(before, options.worktree).catch(() => false))) {
+      return { changes: [...this.charged], problems: [] };
+    }
     return this.guard.exclusive(async () => {
       const problems: string[] = [];
       const mine: RefChange[] = [];
@@ -164,10 +208,9 @@ export class GuardedAttempt {
       if (switched) mine.push(switched);
 
       const root = this.guard.root;
-      const after = await readRefs(root);
+      const after = await this.guard.readRefs();
       const seen = diffRefs(before, after);
-      // The merge queue's integration branch is orch's own (it merges there while agents run).
-      const concurrent = new Set([...this.concurrent, `refs/heads/${integrationBranchName(this.guard.run)}`]);
+      const concurrent = this.entitled();
       if (this.adopted) {
         const runBranches = `refs/heads/orch/${this.guard.run}/`;
         for (const ref of [...Object.keys(before), ...Object.keys(after)]) if (ref.startsWith(runBranches)) concurrent.add(ref);
@@ -209,13 +252,29 @@ export class GuardedAttempt {
 
       if (restore.length > 0) {
         problems.push(
-          ...(await restoreRefs(root, restore, `orch: refs guard: put back after task ${this.spec.task.id} (run ${this.spec.runId})`)),
+          ...(await this.guard.restore(
+            this,
+            restore,
+            `orch: refs guard: put back after task ${this.spec.task.id} (run ${this.spec.runId})`,
+          )),
         );
-        this.guard.restored(this, restore);
       }
       if (problems.length > 0) await this.report({ changes: [], problems });
       return { changes: [...mine.filter((change) => change.suspects === undefined), ...this.charged], problems };
     });
+  }
+
+  /** Branches whose changes are not this agent's doing: its concurrent tasks', and the merge queue's integration branch (orch's own). */
+  private entitled(): Set<string> {
+    return new Set([...this.concurrent, `refs/heads/${integrationBranchName(this.guard.run)}`]);
+  }
+
+  /** Whether the worktree is on its branch (when it is checked) and no ref changed outside the branches entitled to change. */
+  private async untouched(before: RefSnapshot, worktree: boolean): Promise<boolean> {
+    if (worktree && (await worktreeHead(this.spec.task.worktree)) !== this.ownRef) return false;
+    const after = await this.guard.readRefs();
+    const entitled = this.entitled();
+    return !diffRefs(before, after).some((change) => change.ref !== this.ownRef && !entitled.has(change.ref));
   }
 
   /** The attempt is over: its branch is no longer its own. */

@@ -1,0 +1,76 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RefsGuard, type GuardReport } from '../../src/executor/guard.js';
+import type { AttemptSpec } from '../../src/executor/types.js';
+import { GitMutex } from '../../src/worktree/mutex.js';
+import { readRefs } from '../../src/worktree/refs.js';
+import { git, tempRepo } from '../support/git.js';
+import { tempDir } from '../support/tmp.js';
+
+const RUN = '20261122-010203-abcd';
+
+/** What the guard reads of an attempt's spec. */
+function spec(repo: string, id: string, base: string): AttemptSpec {
+  return {
+    runId: RUN,
+    task: { id, branch: `orch/${RUN}/${id}`, worktree: path.join(repo, '.gadugi', 'worktrees', id) },
+    base: { ref: 'HEAD', sha: base },
+  } as unknown as AttemptSpec;
+}
+
+async function setUp(): Promise<{ repo: string; guard: RefsGuard; head: string; dir: string; reports: GuardReport[] }> {
+  const repo = await tempRepo();
+  const dir = await tempDir('orch-guard-');
+  const head = (await git(repo, 'rev-parse', 'HEAD')).trim();
+  return { repo, guard: new RefsGuard(repo, RUN, new GitMutex(path.join(dir, 'state'))), head, dir, reports: [] };
+}
+
+describe('the refs guard reads refs without the git lock', () => {
+  it('a record read while a restore was under way is made again: the restore is not undone at its check', async () => {
+    const { repo, guard, head, dir, reports } = await setUp();
+    const report = async (found: GuardReport): Promise<void> => void reports.push(found);
+    const stray = 'refs/heads/stray';
+    await git(repo, 'update-ref', stray, head);
+    const mover = guard.begin(spec(repo, 'mover', head), report);
+    const other = guard.begin(spec(repo, 'other', head), report);
+    // The other attempt's record starts reading first; the mover's check restores meanwhile.
+    const file = path.join(dir, 'other.refs.json');
+    const recording = other.record(file);
+    const restoring = guard.restore(mover, [{ ref: stray, action: 'created', after: head }], 'orch: refs guard: put back after task mover');
+    expect(await restoring).toEqual([]);
+    await recording;
+    expect(Object.keys(JSON.parse(await readFile(file, 'utf8')).refs as object)).not.toContain(stray);
+    // Its agent changed nothing: its check finds nothing, and brings back nothing the restore removed.
+    expect(await other.check([], { worktree: false })).toEqual({ changes: [], problems: [] });
+    expect(Object.keys(await readRefs(repo))).not.toContain(stray);
+    expect(reports).toEqual([]);
+  });
+
+  it('an agent that changed a ref outside its branch is still caught and put back by the check', async () => {
+    const { repo, guard, head, dir, reports } = await setUp();
+    const attempt = guard.begin(spec(repo, 'agent', head), async (found) => void reports.push(found));
+    await attempt.record(path.join(dir, 'agent.refs.json'));
+    await git(repo, 'tag', 'v1');
+    await git(repo, 'branch', '--force', 'side', head);
+    const result = await attempt.check([], { worktree: false });
+    expect(result?.changes).toEqual([
+      { ref: 'refs/heads/side', action: 'created', after: head },
+      { ref: 'refs/tags/v1', action: 'created', after: head },
+    ]);
+    expect(Object.keys(await readRefs(repo))).toEqual(['refs/heads/main']);
+    expect(reports.flatMap((found) => found.changes)).toEqual(result?.changes);
+  });
+
+  it('a record waits for a restore under way, and reads what it left', async () => {
+    const { repo, guard, head, dir } = await setUp();
+    const stray = 'refs/tags/stray';
+    await git(repo, 'update-ref', stray, head);
+    const mover = guard.begin(spec(repo, 'mover', head), async () => undefined);
+    const other = guard.begin(spec(repo, 'other', head), async () => undefined);
+    const restoring = guard.restore(mover, [{ ref: stray, action: 'created', after: head }], 'orch: refs guard: test');
+    const file = path.join(dir, 'other.refs.json');
+    await Promise.all([restoring, other.record(file)]);
+    expect(Object.keys(JSON.parse(await readFile(file, 'utf8')).refs as object)).not.toContain(stray);
+  });
+});
