@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { execFile } from '../process/exec-file.js';
 import type { OrchConfig } from '../config/schema.js';
 import { UserError, errorFirstLine } from '../errors.js';
 import { pathExists } from '../util/fs.js';
@@ -131,9 +131,10 @@ export function systemProbe(env: NodeJS.ProcessEnv, cwd: string): MachineProbe {
         '/dev',
         'true',
       ];
-      const result = await execa(bwrap, args, { env, reject: false, timeout: 10_000, stdin: 'ignore' });
+      const result = await execFile(bwrap, args, { env, reject: false, timeoutMs: 10_000 }).catch((error: unknown) => error as Error);
+      if (result instanceof Error) return errorFirstLine(result);
       if (result.exitCode === 0) return undefined;
-      return errorFirstLine(String(result.stderr).trim() || `exit ${result.exitCode ?? result.signal ?? '?'}`).replace(/^bwrap: /, '');
+      return errorFirstLine(result.stderr.trim() || `exit ${result.exitCode ?? result.signal ?? '?'}`).replace(/^bwrap: /, '');
     },
   };
 }

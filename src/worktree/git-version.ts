@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { execFile } from '../process/exec-file.js';
 import { UserError, errorCode } from '../errors.js';
 
 /**
@@ -30,7 +30,7 @@ export function gitVersion(): Promise<string> {
   checked ??= (async () => {
     let output: string;
     try {
-      output = (await execa('git', ['--version'], { stdin: 'ignore' })).stdout;
+      output = (await execFile('git', ['--version'])).stdout;
     } catch (error) {
       if (errorCode(error) === 'ENOENT') throw new UserError(`git not found on PATH: install git ${GIT_MINIMUM} or newer.`);
       throw new UserError(`cannot run git --version: ${errorCode(error) ?? String(error)}.`);

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
+import { execFile } from '../process/exec-file.js';
 import { errorCode, errorFirstLine } from '../errors.js';
 import { listWorktrees } from './git.js';
 import { isWatched, parseReflog, type RefChange, type RefSnapshot, type Transition } from './refs-guard.js';
@@ -8,8 +8,7 @@ import { isWatched, parseReflog, type RefChange, type RefSnapshot, type Transiti
 /** The git side of the refs guard: read every ref, read reflogs, put refs back. */
 
 async function git(cwd: string, args: readonly string[]): Promise<string> {
-  const result = await execa('git', ['-c', 'gc.auto=0', ...args], { cwd, stdin: 'ignore' });
-  return String(result.stdout);
+  return (await execFile('git', ['-c', 'gc.auto=0', ...args], { cwd })).stdout;
 }
 
 /** Every ref the guard watches (branches, tags, remote-tracking refs, notes…), with its commit or symbolic target. */
@@ -24,7 +23,7 @@ export async function readRefs(root: string): Promise<RefSnapshot> {
   return refs;
 }
 
-/** git's own first line of complaint, rather than the command line execa leads with. */
+/** git's own first line of complaint, rather than the command line the error leads with. */
 function gitComplaint(error: unknown): string {
   const stderr = typeof error === 'object' && error !== null && 'stderr' in error ? String(error.stderr).trim() : '';
   return errorFirstLine(stderr || error).replace(/^(fatal|error): /, '');
@@ -96,8 +95,8 @@ export async function restoreRefs(root: string, changes: readonly RefChange[], m
 
 /** What the worktree's HEAD is on: `refs/heads/<branch>`, or a commit id when detached. */
 export async function worktreeHead(worktree: string): Promise<string> {
-  const result = await execa('git', ['symbolic-ref', '--quiet', 'HEAD'], { cwd: worktree, reject: false, stdin: 'ignore' });
-  if (result.exitCode === 0) return String(result.stdout).trim();
+  const result = await execFile('git', ['symbolic-ref', '--quiet', 'HEAD'], { cwd: worktree, reject: false });
+  if (result.exitCode === 0) return result.stdout.trim();
   return (await git(worktree, ['rev-parse', 'HEAD'])).trim();
 }
 
@@ -116,6 +115,6 @@ export async function switchBack(worktree: string, branchRef: string): Promise<v
 
 /** Whether `ancestor` is `descendant` or one of its ancestors. */
 export async function isAncestor(root: string, ancestor: string, descendant: string): Promise<boolean> {
-  const result = await execa('git', ['merge-base', '--is-ancestor', ancestor, descendant], { cwd: root, reject: false, stdin: 'ignore' });
+  const result = await execFile('git', ['merge-base', '--is-ancestor', ancestor, descendant], { cwd: root, reject: false });
   return result.exitCode === 0;
 }

@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { execFile } from '../process/exec-file.js';
 import { UserError, errorFirstLine } from '../errors.js';
 import { requireGit } from './git-version.js';
 
@@ -10,20 +10,20 @@ export async function findRepoRoot(cwd: string): Promise<string | undefined> {
   // Both at once (every command starts here); git's own verdict on its version comes first.
   const [checked, found] = await Promise.allSettled([
     requireGit(),
-    execa('git', ['rev-parse', '--show-toplevel'], { cwd, reject: false, stdin: 'ignore' }),
+    execFile('git', ['rev-parse', '--show-toplevel'], { cwd, reject: false }),
   ]);
   if (checked.status === 'rejected') throw checked.reason;
   if (found.status === 'rejected') throw found.reason;
   const result = found.value;
-  if (result.exitCode === 0) return String(result.stdout).trim() || undefined;
-  const stderr = String(result.stderr);
+  if (result.exitCode === 0) return result.stdout.trim() || undefined;
+  const stderr = result.stderr;
   if (/not a git repository/i.test(stderr)) return undefined;
   throw new UserError(`git cannot use the repository at ${cwd}: ${errorFirstLine(stderr).replace(/^fatal: /, '')}`);
 }
 
 /** Every tracked file, relative to the repository root. */
 export async function listTrackedFiles(root: string): Promise<string[]> {
-  const { stdout } = await execa('git', ['ls-files', '-z'], { cwd: root, stdin: 'ignore' });
+  const { stdout } = await execFile('git', ['ls-files', '-z'], { cwd: root });
   return String(stdout)
     .split('\0')
     .filter((file) => file.length > 0);
