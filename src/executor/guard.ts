@@ -4,7 +4,7 @@ import { integrationBranchName } from '../state/paths.js';
 import { commonDirOf } from '../worktree/common-dir.js';
 import { commitLeftovers } from '../worktree/git.js';
 import type { GitMutex } from '../worktree/mutex.js';
-import { checkedOutReflogs, isAncestor, readRefs, refReflogs, restoreRefs, switchBack, worktreeHead } from '../worktree/refs.js';
+import { checkedOutReflogs, isAncestor, isOnBranch, readRefs, refReflogs, restoreRefs, switchBack, worktreeHead } from '../worktree/refs.js';
 import { culprits, diffRefs, judge, type Candidate, type RefChange, type RefSnapshot } from '../worktree/refs-guard.js';
 import type { AttemptSpec } from './types.js';
 
@@ -271,7 +271,7 @@ export class GuardedAttempt {
 
   /** Whether the worktree is on its branch (when it is checked) and no ref changed outside the branches entitled to change. */
   private async untouched(before: RefSnapshot, worktree: boolean): Promise<boolean> {
-    if (worktree && (await worktreeHead(this.spec.task.worktree)) !== this.ownRef) return false;
+    if (worktree && !(await isOnBranch(this.spec.task.worktree, this.ownRef))) return false;
     const after = await this.guard.readRefs();
     const entitled = this.entitled();
     return !diffRefs(before, after).some((change) => change.ref !== this.ownRef && !entitled.has(change.ref));

@@ -93,6 +93,27 @@ export async function restoreRefs(root: string, changes: readonly RefChange[], m
   return problems;
 }
 
+/**
+ * Whether the worktree's HEAD is on `branchRef`, read from its HEAD file when that says so (no
+ * git process); any other answer (another branch, a detached HEAD, a reftable repository whose
+ * HEAD file names no branch, an unreadable file) is asked of git.
+ */
+export async function isOnBranch(worktree: string, branchRef: string): Promise<boolean> {
+  try {
+    const dotGit = path.join(worktree, '.git');
+    const link = await readFile(dotGit, 'utf8').catch((error: unknown) => {
+      // The main checkout: .git is the folder itself.
+      if (errorCode(error) === 'EISDIR') return `gitdir: ${dotGit}`;
+      throw error;
+    });
+    const gitDir = /^gitdir: (.+)$/m.exec(link)?.[1]?.trim();
+    if (gitDir && (await readFile(path.resolve(worktree, gitDir, 'HEAD'), 'utf8')).trim() === `ref: ${branchRef}`) return true;
+  } catch {
+    // git knows.
+  }
+  return (await worktreeHead(worktree)) === branchRef;
+}
+
 /** What the worktree's HEAD is on: `refs/heads/<branch>`, or a commit id when detached. */
 export async function worktreeHead(worktree: string): Promise<string> {
   const result = await execFile('git', ['symbolic-ref', '--quiet', 'HEAD'], { cwd: worktree, reject: false });

@@ -97,7 +97,7 @@ describe('the warm pool', () => {
     await writeFile(path.join(dirty.worktree, 'notes.txt'), 'mine\n');
     const cleaned = JSON.parse((await runOrch(['clean', '--json'], { cwd: repo })).stdout) as { actions: Array<Record<string, string>> };
     expect(
-      cleaned.actions.filter((action) => action.kind === 'worktree').map((action) => [action.target.split('/').at(-1), action.result]),
+      cleaned.actions.filter((action) => action.kind === 'worktree').map((action) => [action.target?.split('/').at(-1), action.result]),
     ).toEqual([
       ['a', 'pooled'],
       ['b', 'kept'],
