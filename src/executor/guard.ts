@@ -4,7 +4,16 @@ import { integrationBranchName } from '../state/paths.js';
 import { commonDirOf } from '../worktree/common-dir.js';
 import { commitLeftovers } from '../worktree/git.js';
 import type { GitMutex } from '../worktree/mutex.js';
-import { checkedOutReflogs, isAncestor, isOnBranch, readRefs, refReflogs, restoreRefs, switchBack, worktreeHead } from '../worktree/refs.js';
+import {
+  checkedOutReflogs,
+  isAncestor,
+  isOnBranch,
+  readRefs,
+  refReflogs,
+  restoreRefs,
+  switchBack,
+  worktreeHead,
+} from '../worktree/refs.js';
 import { culprits, diffRefs, judge, type Candidate, type RefChange, type RefSnapshot } from '../worktree/refs-guard.js';
 import type { AttemptSpec } from './types.js';
 

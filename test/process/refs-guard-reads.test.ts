@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { RefsGuard, type GuardReport } from '../../src/executor/guard.js';
 import type { AttemptSpec } from '../../src/executor/types.js';
 import { GitMutex } from '../../src/worktree/mutex.js';
-import { readRefs } from '../../src/worktree/refs.js';
+import { isOnBranch, readRefs } from '../../src/worktree/refs.js';
 import { git, tempRepo } from '../support/git.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -72,5 +72,21 @@ describe('the refs guard reads refs without the git lock', () => {
     const file = path.join(dir, 'other.refs.json');
     await Promise.all([restoring, other.record(file)]);
     expect(Object.keys(JSON.parse(await readFile(file, 'utf8')).refs as object)).not.toContain(stray);
+  });
+});
+
+describe('isOnBranch', () => {
+  it('reads a worktree’s HEAD file, and asks git whenever that does not say the branch', async () => {
+    const repo = await tempRepo();
+    const worktree = path.join(await tempDir('orch-wt-'), 'wt');
+    await git(repo, 'worktree', 'add', '-q', '-b', 'task', worktree);
+    expect(await isOnBranch(worktree, 'refs/heads/task')).toBe(true);
+    expect(await isOnBranch(worktree, 'refs/heads/main')).toBe(false);
+    expect(await isOnBranch(repo, 'refs/heads/main')).toBe(true);
+    await git(worktree, 'checkout', '-q', '--detach');
+    expect(await isOnBranch(worktree, 'refs/heads/task')).toBe(false);
+    await git(worktree, 'checkout', '-q', '-b', 'elsewhere');
+    expect(await isOnBranch(worktree, 'refs/heads/task')).toBe(false);
+    expect(await isOnBranch(worktree, 'refs/heads/elsewhere')).toBe(true);
   });
 });
