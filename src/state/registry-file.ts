@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import writeFileAtomic from 'write-file-atomic';
 import { UserError, environmentError, errorCode, errorMessage } from '../errors.js';
+import { replaceFile } from './atomic-file.js';
 import { registrySchema, type Registry } from './registry.js';
 
 /**
@@ -40,7 +40,7 @@ export async function readRegistry(file: string): Promise<Registry> {
  */
 export async function writeRegistry(file: string, registry: Registry): Promise<void> {
   try {
-    await writeFileAtomic(file, `${JSON.stringify(registry, null, 2)}\n`, { fsync: true });
+    await replaceFile(file, `${JSON.stringify(registry, null, 2)}\n`);
   } catch (error) {
     throw (
       environmentError(

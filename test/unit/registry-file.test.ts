@@ -7,13 +7,13 @@ import type { Registry } from '../../src/state/registry.js';
 import { tempDir } from '../support/tmp.js';
 
 const writeFileAtomic = vi.hoisted(() => ({ fail: undefined as string | undefined }));
-vi.mock('write-file-atomic', async (importOriginal) => {
-  const actual = await importOriginal<{ default: (...args: unknown[]) => Promise<void> }>();
+vi.mock('../../src/state/atomic-file.js', async (importOriginal) => {
+  const actual = await importOriginal<{ replaceFile: (file: string, text: string) => Promise<void> }>();
   return {
-    default: (...args: unknown[]) => {
+    replaceFile: (file: string, text: string) => {
       if (writeFileAtomic.fail)
         return Promise.reject(Object.assign(new Error(`${writeFileAtomic.fail}: simulated`), { code: writeFileAtomic.fail }));
-      return actual.default(...args);
+      return actual.replaceFile(file, text);
     },
   };
 });
