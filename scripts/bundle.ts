@@ -36,6 +36,25 @@ const englishOnlyZod: Plugin = {
   },
 };
 
+/**
+ * gray-matter loads js-yaml for its default YAML engine (~100 KB); orch always gives it `yaml`'s
+ * parser instead (src/prompt/frontmatter.ts), so js-yaml is never called: it is left out, and a
+ * call to it would fail loudly rather than parse differently.
+ */
+const noJsYaml: Plugin = {
+  name: 'no-js-yaml',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^js-yaml$/ }, (args) =>
+      /[\\/]node_modules[\\/]gray-matter[\\/]/.test(args.importer) ? { path: 'js-yaml', namespace: 'no-js-yaml' } : undefined,
+    );
+    plugin.onLoad({ filter: /.*/, namespace: 'no-js-yaml' }, () => ({
+      contents:
+        "const unused = () => { throw new Error('gray-matter called js-yaml, which orch does not bundle: give it the yaml engine (src/prompt/frontmatter.ts)'); };\nmodule.exports = { safeLoad: unused, safeDump: unused };",
+      loader: 'js',
+    }));
+  },
+};
+
 await rm(outdir, { recursive: true, force: true });
 await build({
   entryPoints: { main: path.join(root, 'src', 'cli', 'main.ts') },
@@ -62,6 +81,6 @@ await build({
       'const __filename = __orchFileURLToPath(import.meta.url);',
     ].join(' '),
   },
-  plugins: [englishOnlyZod],
+  plugins: [englishOnlyZod, noJsYaml],
   logLevel: 'warning',
 });
