@@ -1,5 +1,5 @@
 import type { MergeSummary, RunSummary, TaskSummary } from '../events.js';
-import { type Registry, type TaskRecord } from '../state/registry.js';
+import type { Registry, TaskRecord } from '../state/registry.js';
 import { TASK_STATUSES, type RunStatus, type TaskStatus } from '../domain/vocabulary.js';
 import { EXIT } from '../domain/exit-codes.js';
 import { describeChange } from '../worktree/refs-guard.js';
