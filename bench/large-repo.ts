@@ -65,6 +65,8 @@ export interface LargeRepoResult {
   warm: { orch: Spread; shell: Spread; ratio: Spread };
   /** Worktrees in the pool when orch's second run started, per repetition. */
   pooled: number[];
+  /** How many of them the second run took from the pool, per repetition. */
+  taken: number[];
 }
 
 export async function largeRepo(defaultRepetitions: number): Promise<LargeRepoResult> {
@@ -75,6 +77,7 @@ export async function largeRepo(defaultRepetitions: number): Promise<LargeRepoRe
   const dir = await mkdtemp(path.join(tmpdir(), 'orch-bench-large-'));
   const walls = { orch: { cold: [] as number[], warm: [] as number[] }, shell: { cold: [] as number[], warm: [] as number[] } };
   const pooled: number[] = [];
+  const taken: number[] = [];
   const { configKey: poolExists } = await poolSupport();
   try {
     const template = generate(dir, files);
@@ -95,6 +98,7 @@ export async function largeRepo(defaultRepetitions: number): Promise<LargeRepoRe
             pooled.push(pooledWorktrees(repo));
             walls.orch.warm.push((await run('warm')).wallMs);
             verifyBranches(repo, 'orch/*/warm-*', TASKS);
+            taken.push(pooled.at(-1)! - pooledWorktrees(repo));
           } else {
             const run = (ids: readonly string[]) =>
               measure(path.join(here, 'baseline.sh'), [repo, String(TASKS), agent, ...ids], { cwd: repo, env: process.env });
@@ -126,5 +130,6 @@ export async function largeRepo(defaultRepetitions: number): Promise<LargeRepoRe
     cold: compare(walls.orch.cold, walls.shell.cold),
     warm: compare(walls.orch.warm, walls.shell.warm),
     pooled,
+    taken,
   };
 }

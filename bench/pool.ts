@@ -68,13 +68,17 @@ export async function removingClean(repo: string, extra: readonly string[] = [])
 
 /**
  * The worktrees `repo` holds in its pool: linked worktrees on a detached HEAD (a pooled worktree
- * belongs to no branch) or under a `.pool` folder.
+ * belongs to no branch) in a `.pool` folder, as `git worktree list` shows them.
  */
 export function pooledWorktrees(repo: string): number {
   const listing = execFileSync('git', ['worktree', 'list', '--porcelain'], { cwd: repo, encoding: 'utf8' });
   const entries = listing.split('\n\n').filter((entry) => entry.trim() !== '');
   // The first entry is the repository's own working tree.
-  return entries.slice(1).filter((entry) => /^detached$/m.test(entry) || /\/\.pool(\/|$)/m.test(entry.split('\n')[0] ?? '')).length;
+  return entries
+    .slice(1)
+    .filter(
+      (entry) => /^detached$/m.test(entry) && path.basename(path.dirname(entry.split('\n')[0]!.slice('worktree '.length))) === '.pool',
+    ).length;
 }
 
 /** The linked worktrees of `repo` (every worktree but its own working tree). */
