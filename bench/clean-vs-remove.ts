@@ -4,8 +4,7 @@
  * repository in the same state: for orch, a finished run of 32 no-op tasks (4 at a time); for
  * the loop, 32 worktrees made by `baseline.sh` (`git worktree add`, the same agent, a commit), so
  * both hold the same files on a branch each. Removal is compared with removal (`orch clean
- * --no-pool`, or `worktree.pool: 0` where the flag is not there yet); `orch clean` with its
- * default pool (which moves up to `worktree.pool` clean worktrees into the pool instead of
+ * --no-pool`); `orch clean` with its default pool (which moves up to `worktree.pool` clean worktrees into the pool instead of
  * deleting them) is measured as a third side, with how many it pooled. Every run is verified:
  * before, each branch holds its output; after, the branches are all still there and every linked
  * worktree is gone (or, for the pooling side, in the pool).
@@ -74,7 +73,7 @@ export async function cleanVsRemove(repetitions: number): Promise<CleanResult> {
           walls.loop.push((await measure('sh', ['-c', loop, 'remove', ...worktrees], { cwd: repo, env: process.env })).wallMs);
           verifyBranches(repo, 'baseline/*', ids.length);
         } else {
-          const clean = side === 'orch' ? await removingClean(repo) : { args: ['clean'], how: '' };
+          const clean = side === 'orch' ? removingClean() : { args: ['clean'], how: '' };
           if (side === 'orch') how = clean.how;
           walls[side].push((await measure(process.execPath, [orchBin, ...clean.args], { cwd: repo, env: process.env })).wallMs);
           verifyBranches(repo, 'orch/*', ids.length);

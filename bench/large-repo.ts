@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measure, spread, type Spread } from './measure.js';
-import { linkedWorktrees, orchBin, pooledWorktrees, poolSupport } from './pool.js';
+import { linkedWorktrees, orchBin, pooledWorktrees, poolExists } from './pool.js';
 import { verifyBranches } from './repo.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -59,7 +59,7 @@ async function clone(template: string, dir: string, ids: readonly string[]): Pro
 export interface LargeRepoResult {
   files: number;
   repetitions: number;
-  /** Whether the orch under test has the warm pool (the `worktree.pool` config key). */
+  /** Whether the orch under test has the warm pool. */
   poolExists: boolean;
   cold: { orch: Spread; shell: Spread; ratio: Spread };
   warm: { orch: Spread; shell: Spread; ratio: Spread };
@@ -78,7 +78,6 @@ export async function largeRepo(defaultRepetitions: number): Promise<LargeRepoRe
   const walls = { orch: { cold: [] as number[], warm: [] as number[] }, shell: { cold: [] as number[], warm: [] as number[] } };
   const pooled: number[] = [];
   const taken: number[] = [];
-  const { configKey: poolExists } = await poolSupport();
   try {
     const template = generate(dir, files);
     const sample = path.join(dir, 'sample.json');
@@ -126,7 +125,7 @@ export async function largeRepo(defaultRepetitions: number): Promise<LargeRepoRe
   return {
     files,
     repetitions,
-    poolExists,
+    poolExists: poolExists(),
     cold: compare(walls.orch.cold, walls.shell.cold),
     warm: compare(walls.orch.warm, walls.shell.warm),
     pooled,
