@@ -10,20 +10,33 @@ export interface Measurement {
   wallMs: number;
   /** Peak of the summed RSS of the command's process tree, in MB. */
   peakTreeRssMb: number;
-  /** The same without the processes `exclude` names (equal to peakTreeRssMb without it). */
-  peakOwnRssMb: number;
+  /**
+   * The same, counting only the tree's processes in the command's own process group: what the
+   * command itself runs (for orch: orch and the git processes it starts), without the process
+   * groups it starts (orch starts each agent in a group of its own, and the agent's children
+   * stay in it). Equal to peakTreeRssMb for a command that starts no process group.
+   */
+  peakGroupRssMb: number;
+  /** Peak RSS of the command's own process alone, in MB. */
+  peakRootRssMb: number;
   stdout: string;
 }
 
-/** The pid → parent pid table of every process on the machine. */
-async function parents(): Promise<Map<number, number>> {
-  const table = new Map<number, number>();
+interface ProcessLinks {
+  parent: number;
+  group: number;
+}
+
+/** The pid → (parent pid, process group) table of every process on the machine. */
+async function processTable(): Promise<Map<number, ProcessLinks>> {
+  const table = new Map<number, ProcessLinks>();
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      // After "pid (comm) ": state, ppid, pgrp, …
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      table.set(Number(entry), Number(fields[1]));
+      table.set(Number(entry), { parent: Number(fields[1]), group: Number(fields[2]) });
     } catch {
       // gone between the listing and the read
     }
@@ -31,14 +44,14 @@ async function parents(): Promise<Map<number, number>> {
   return table;
 }
 
-/** `root` and every process descending from it now. */
-async function tree(root: number): Promise<number[]> {
-  const table = await parents();
+/** `root` and every process descending from it now, each with its process group. */
+async function tree(root: number): Promise<Array<{ pid: number; group: number | undefined }>> {
+  const table = await processTable();
   const members = [root];
   for (let index = 0; index < members.length; index++) {
-    for (const [pid, parent] of table) if (parent === members[index]) members.push(pid);
+    for (const [pid, links] of table) if (links.parent === members[index]) members.push(pid);
   }
-  return members;
+  return members.map((pid) => ({ pid, group: table.get(pid)?.group }));
 }
 
 async function rssKb(pid: number): Promise<number> {
@@ -52,20 +65,10 @@ async function rssKb(pid: number): Promise<number> {
 export interface MeasureOptions {
   cwd: string;
   env: NodeJS.ProcessEnv;
-  /** Leave these processes of the tree out of the memory figure (e.g. the agents, which are not orch's). */
-  exclude?: (commandLine: string) => boolean;
   /** Sampling period of the memory figure. */
   sampleMs?: number;
   /** Given on stdin. */
   input?: string;
-}
-
-async function commandLine(pid: number): Promise<string> {
-  try {
-    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replace(/\0/g, ' ');
-  } catch {
-    return '';
-  }
 }
 
 /** Runs a command to its end, sampling its process tree's memory; rejects if it exits non-zero. */
@@ -83,21 +86,28 @@ export function measure(command: string, args: readonly string[], options: Measu
     child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     let peakKb = 0;
-    let peakOwnKb = 0;
+    let peakGroupKb = 0;
+    let peakRootKb = 0;
     let sampling = false;
     const sample = async (): Promise<void> => {
       if (sampling || child.pid === undefined) return;
       sampling = true;
       try {
+        const members = await tree(child.pid);
+        // The command was started without a group of its own: its group is the one it runs in.
+        const group = members[0]?.group;
         let total = 0;
-        let own = 0;
-        for (const pid of await tree(child.pid)) {
-          const rss = await rssKb(pid);
+        let inGroup = 0;
+        let root = 0;
+        for (const member of members) {
+          const rss = await rssKb(member.pid);
           total += rss;
-          if (!options.exclude?.(await commandLine(pid))) own += rss;
+          if (member.group === group) inGroup += rss;
+          if (member.pid === child.pid) root = rss;
         }
         peakKb = Math.max(peakKb, total);
-        peakOwnKb = Math.max(peakOwnKb, own);
+        peakGroupKb = Math.max(peakGroupKb, inGroup);
+        peakRootKb = Math.max(peakRootKb, root);
       } finally {
         sampling = false;
       }
@@ -107,7 +117,14 @@ export function measure(command: string, args: readonly string[], options: Measu
       clearInterval(timer);
       const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
       if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr.slice(-800)}`));
-      else resolve({ wallMs, peakTreeRssMb: peakKb / 1024, peakOwnRssMb: peakOwnKb / 1024, stdout });
+      else
+        resolve({
+          wallMs,
+          peakTreeRssMb: peakKb / 1024,
+          peakGroupRssMb: peakGroupKb / 1024,
+          peakRootRssMb: peakRootKb / 1024,
+          stdout,
+        });
     });
   });
 }

@@ -15,3 +15,11 @@ export async function initBenchRepo(repo: string): Promise<(...args: string[]) =
   git('commit', '-q', '-m', 'initial');
   return git;
 }
+
+/** Checks a run's work: exactly `count` branches match `pattern`, and each holds `bench-output.txt`. */
+export function verifyBranches(repo: string, pattern: string, count: number): void {
+  const listed = execFileSync('git', ['branch', '--list', pattern, '--format=%(refname:short)'], { cwd: repo, encoding: 'utf8' }).trim();
+  const branches = listed === '' ? [] : listed.split('\n');
+  if (branches.length !== count) throw new Error(`expected ${count} branches ${pattern}, found ${branches.length}`);
+  for (const branch of branches) execFileSync('git', ['show', `${branch}:bench-output.txt`], { cwd: repo, stdio: 'ignore' });
+}

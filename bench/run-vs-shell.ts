@@ -32,7 +32,11 @@ function verify(repo: string, prefix: string, count: number): void {
 }
 
 export interface SideBySide {
-  orch: { wall: Spread; treeRss: Spread; ownRss: Spread };
+  /**
+   * treeRss: every process (agents included); ownRss: orch's own process tree — orch and the git
+   * processes it starts, not the agents' process groups; mainRss: the orch process alone.
+   */
+  orch: { wall: Spread; treeRss: Spread; ownRss: Spread; mainRss: Spread };
   shell: { wall: Spread; treeRss: Spread };
   wallRatio: Spread;
   runs: { orch: number[]; shell: number[] };
@@ -54,7 +58,7 @@ export async function runVsShell(options: { tasks?: number; concurrency?: number
         if (side === 'orch') {
           const env = { ...process.env, ORCH_CLAUDE_BIN: agent, ORCH_MAX_PARALLEL: String(concurrency) };
           const args = [path.join(projectRoot, 'bin', 'orch.js'), 'run', '--json', 'prompts/*.md'];
-          orchRuns.push(await measure(process.execPath, args, { cwd: repo, env, exclude: (line) => line.includes('noop-agent.sh') }));
+          orchRuns.push(await measure(process.execPath, args, { cwd: repo, env }));
           verify(repo, 'orch/', tasks);
         } else {
           shellRuns.push(
@@ -71,7 +75,8 @@ export async function runVsShell(options: { tasks?: number; concurrency?: number
     orch: {
       wall: spread(orchRuns.map((run) => run.wallMs)),
       treeRss: spread(orchRuns.map((run) => run.peakTreeRssMb)),
-      ownRss: spread(orchRuns.map((run) => run.peakOwnRssMb)),
+      ownRss: spread(orchRuns.map((run) => run.peakGroupRssMb)),
+      mainRss: spread(orchRuns.map((run) => run.peakRootRssMb)),
     },
     shell: { wall: spread(shellRuns.map((run) => run.wallMs)), treeRss: spread(shellRuns.map((run) => run.peakTreeRssMb)) },
     wallRatio: spread(orchRuns.map((run, index) => run.wallMs / shellRuns[index]!.wallMs)),
