@@ -110,6 +110,8 @@ export const configSchema = z.strictObject({
       include: z.array(z.string().min(1)).prefault([]),
       setup: z.array(z.string().min(1)).prefault([]),
       ports: nonNegativeInt.max(100).prefault(0),
+      /** While agents work, make the worktrees of the tasks admitted next (at most the limit). */
+      ahead: z.boolean().prefault(true),
     })
     .prefault({}),
   timeouts: z

@@ -390,11 +390,12 @@ export class Orchestrator {
 
   /**
    * Hands the executor the tasks whose worktrees it may make ahead of time, when the list changed.
-   * Not with the merge queue: a new branch starts from what is integrated when its task starts.
+   * Not with `worktree.ahead: false`, nor with the merge queue: there a new branch starts from
+   * what is integrated when its task starts.
    */
   private wishAhead(ids: readonly string[]): void {
     const executor = this.deps.executor;
-    if (!executor.prepareAhead || this.deps.integrator) return;
+    if (!executor.prepareAhead || !this.config.worktree.ahead || this.deps.integrator) return;
     const key = ids.join('\n');
     if (key === this.lastAhead) return;
     this.lastAhead = key;

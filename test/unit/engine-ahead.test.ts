@@ -106,4 +106,12 @@ describe('worktrees made ahead of time, in-process (fake clock, fake executor)',
     expect(engine.executor.startedIds()).toEqual(['a']);
     expect(engine.executor.ahead.at(-1)).toEqual([]);
   });
+
+  it('with worktree.ahead false, nothing is made ahead of time', async () => {
+    const engine = await startEngine([{ id: 'a' }, { id: 'b' }], { config: { maxParallel: 1, worktree: { ahead: false } } });
+    (await engine.executor.started('a')).finish(succeeded());
+    (await engine.executor.started('b')).finish(succeeded());
+    expect((await engine.done).exitCode).toBe(0);
+    expect(engine.executor.ahead).toEqual([]);
+  });
 });
