@@ -14,6 +14,7 @@ import { RunStore } from '../state/store.js';
 import { branchExists, branchOf, gitAt, statusLines } from '../worktree/git.js';
 import { branchVerdict } from '../worktree/merged.js';
 import { GitMutex } from '../worktree/mutex.js';
+import { poolDir, pooledWorktrees, putInPool, trimPool } from '../worktree/pool.js';
 import { liveView } from './status.js';
 import { pathExists } from '../util/fs.js';
 import { CoordinatorGit } from '../workers/coordinator-git.js';
@@ -29,13 +30,16 @@ export interface CleanOptions {
   killOrphans: boolean;
   /** The branch task branches are compared with; default: the branch each run started from. */
   target?: string | undefined;
+  /** How many clean worktrees the warm pool keeps (0 empties it); default: `worktree.pool` in the config. */
+  pool?: number | undefined;
 }
 
 export interface CleanAction {
+  /** The run it is about; '' for the warm pool, which belongs to no run. */
   run: string;
-  kind: 'run' | 'agent' | 'worktree' | 'branch' | 'remote-ref' | 'run-folder';
+  kind: 'run' | 'agent' | 'worktree' | 'branch' | 'remote-ref' | 'run-folder' | 'pool';
   target: string;
-  result: 'removed' | 'deleted' | 'stopped' | 'kept' | 'skipped';
+  result: 'removed' | 'deleted' | 'stopped' | 'kept' | 'skipped' | 'pooled';
   reason?: string;
 }
 
@@ -83,10 +87,34 @@ export async function clean(repoRoot: string, env: NodeJS.ProcessEnv, options: C
 
   const mutex = new GitMutex(stateDir(repoRoot));
   const remainingBranches = new Set((await gitAt(repoRoot).branchLocal()).all);
-  for (const candidate of candidates) await cleanRun(repoRoot, env, candidate, options, { mutex, remainingBranches, note });
+  const capacity = options.pool ?? (await loadConfig(repoRoot, env)).config.worktree.pool;
+  const pool = { capacity, size: (await pooledWorktrees(repoRoot)).length };
+  for (const candidate of candidates) await cleanRun(repoRoot, env, candidate, options, { mutex, remainingBranches, pool, note });
   if (options.purge && !options.runId) for (const action of await purgeAbandonedStarts(repoRoot, options.dryRun)) note(action);
+  await trimThePool(repoRoot, mutex, capacity, options.dryRun, note);
   if (!options.dryRun) await mutex.run(() => gitAt(repoRoot).raw(['worktree', 'prune']));
   return actions;
+}
+
+/** Removes pooled worktrees beyond the pool's capacity (all of them with `--pool 0`). */
+async function trimThePool(
+  repoRoot: string,
+  mutex: GitMutex,
+  capacity: number,
+  dryRun: boolean,
+  note: (action: CleanAction) => void,
+): Promise<void> {
+  if (dryRun) {
+    for (const entry of (await pooledWorktrees(repoRoot)).slice(capacity)) {
+      note({ run: '', kind: 'pool', target: path.relative(repoRoot, entry.path) || entry.path, result: 'removed' });
+    }
+    return;
+  }
+  for (const trimmed of await mutex.run(() => trimPool(repoRoot, capacity))) {
+    const target = path.relative(repoRoot, trimmed.path) || trimmed.path;
+    if (trimmed.removed) note({ run: '', kind: 'pool', target, result: 'removed' });
+    else note({ run: '', kind: 'pool', target, result: 'kept', reason: `git refused to remove it: ${trimmed.reason}` });
+  }
 }
 
 /** The runs to clean; the others are noted as skipped, with why (or, for `--run`, refused). */
@@ -166,6 +194,8 @@ async function chooseTargets(repoRoot: string, candidates: Candidate[], target: 
 
 interface CleanContext {
   mutex: GitMutex;
+  /** The warm pool: how many worktrees it may hold, and holds now (counting those this clean put in). */
+  pool: { capacity: number; size: number };
   /** Local branches that will still exist: a task branch whose commits are on one of them is safe to delete. */
   remainingBranches: Set<string>;
   note: (action: CleanAction) => void;
@@ -234,6 +264,23 @@ async function cleanRun(
         reason: `${unsaved.length} uncommitted or untracked file${unsaved.length === 1 ? '' : 's'} (${unsaved.slice(0, 3).join(', ')}${unsaved.length > 3 ? ', …' : ''}); --force removes it anyway`,
       });
       continue;
+    }
+    // A clean worktree goes to the warm pool while it has room (a dirty one never does, even with --force).
+    if (unsaved.length === 0 && context.pool.size < context.pool.capacity) {
+      const destination = options.dryRun
+        ? poolDir(registry.run.worktreeRoot)
+        : await mutex.run(() => putInPool(repoRoot, poolDir(registry.run.worktreeRoot), checkout.worktree));
+      if (destination !== undefined) {
+        context.pool.size += 1;
+        note({
+          run: id,
+          kind: 'worktree',
+          target: where,
+          result: 'pooled',
+          reason: `kept for the next tasks in ${path.relative(repoRoot, destination) || destination}`,
+        });
+        continue;
+      }
     }
     if (!options.dryRun) await mutex.run(() => gitAt(repoRoot).raw(['worktree', 'remove', '--force', checkout.worktree]));
     const removed: CleanAction = { run: id, kind: 'worktree', target: where, result: 'removed' };

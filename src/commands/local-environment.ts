@@ -7,6 +7,7 @@ import { STATE_DIR, stateDir, worktreeRootInRepo } from '../state/paths.js';
 import type { RunStore } from '../state/store.js';
 import { filesToInclude, includePatterns } from '../worktree/include.js';
 import { GitMutex } from '../worktree/mutex.js';
+import { poolDir } from '../worktree/pool.js';
 
 /** What a run's attempts (and its merge queue) need from this machine. */
 export function localEnvironment(store: RunStore, config: OrchConfig, env: NodeJS.ProcessEnv, sandbox: SandboxState): LocalEnvironment {
@@ -19,6 +20,7 @@ export function localEnvironment(store: RunStore, config: OrchConfig, env: NodeJ
     repoRoot,
     runDir: store.paths.dir,
     gitMutex,
+    pool: config.worktree.pool > 0 ? poolDir(store.run.worktreeRoot) : undefined,
     sandbox,
     refsGuard: new RefsGuard(repoRoot, store.run.id, gitMutex),
     env,

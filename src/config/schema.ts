@@ -73,6 +73,13 @@ const duration = z.union([z.string(), z.number()]).transform((value, context) =>
 });
 
 const nonNegativeInt = z.number().int().min(0);
+/** A file inside the worktree, named relative to it (no absolute path, no `..`). */
+const relativeFile = z
+  .string()
+  .min(1)
+  .refine((file) => !file.startsWith('/') && !file.split(/[\\/]/).includes('..'), {
+    message: 'must be a path relative to the worktree, without ".."',
+  });
 
 export const configSchema = z.strictObject({
   /** The commit or branch every task branch starts from. */
@@ -109,7 +116,14 @@ export const configSchema = z.strictObject({
       root: z.string().min(1).prefault('.gadugi/worktrees'),
       include: z.array(z.string().min(1)).prefault([]),
       setup: z.array(z.string().min(1)).prefault([]),
+      /**
+       * Files (relative to the worktree) whose content decides whether setup must run again in a
+       * worktree where it already ran (one taken from the warm pool, or resumed): unchanged, it is skipped.
+       */
+      setupKey: z.array(relativeFile).prefault([]),
       ports: nonNegativeInt.max(100).prefault(0),
+      /** Clean worktrees `orch clean` keeps for the next tasks instead of deleting them; 0 disables the pool. */
+      pool: nonNegativeInt.max(256).prefault(8),
       /** While agents work, make the worktrees of the tasks admitted next (at most the limit). */
       ahead: z.boolean().prefault(true),
     })

@@ -101,6 +101,8 @@ export function applyUpdate(
     case 'prepared':
       task.copiedFiles = update.copiedFiles;
       if (update.setupMs !== undefined) task.setupMs = update.setupMs;
+      if (update.setupSkipped) task.setupSkipped = true;
+      if (update.fromPool) task.worktreeFromPool = true;
       if (update.ready) task.worktreeReady = true;
       return;
     case 'session':

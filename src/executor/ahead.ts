@@ -103,19 +103,24 @@ export class AheadWorktrees {
   }
 }
 
+/** How a worktree made ahead of time came to be; `deferred`: an attempt began to start first, nothing was done. */
+export type MadeAhead = 'created' | 'pooled' | 'reattached' | 'there' | 'deferred';
+
 /**
  * Makes a task's worktree and branch from its base, as its attempt would (the one call of
- * ensureWorktree made ahead of time), and tells the refs guard that the new branch is orch's
- * own: the checks of agents running meanwhile do not put it back. Nothing is done, and false
- * returned, when an attempt is starting by the time the lock is held (`starting`).
+ * ensureWorktree made ahead of time: a fresh checkout, or one taken from the warm pool), and
+ * tells the refs guard that the new branch is orch's own: the checks of agents running meanwhile
+ * do not put it back. Nothing is done when an attempt is starting by the time the lock is held
+ * (`starting`).
  */
-export async function makeWorktreeAhead(environment: LocalEnvironment, task: AheadTask, starting: () => boolean): Promise<boolean> {
-  return environment.gitMutex.run(async () => {
-    if (starting()) return false;
+export async function makeWorktreeAhead(environment: LocalEnvironment, task: AheadTask, starting: () => boolean): Promise<MadeAhead> {
+  return environment.gitMutex.run(async (): Promise<MadeAhead> => {
+    if (starting()) return 'deferred';
     // Its attempt may have started and made it while this waited for the lock.
-    if (await pathExists(task.worktree)) return true;
-    const how = await ensureWorktree(environment.repoRoot, task.worktree, task.branch, task.baseSha);
-    if (how === 'created') environment.refsGuard?.madeByOrch({ [`refs/heads/${task.branch}`]: task.baseSha });
-    return true;
+    if (await pathExists(task.worktree)) return 'there';
+    const how = await ensureWorktree(environment.repoRoot, task.worktree, task.branch, task.baseSha, environment.pool);
+    if (how === 'reused') return 'there';
+    if (how !== 'reattached') environment.refsGuard?.madeByOrch({ [`refs/heads/${task.branch}`]: task.baseSha });
+    return how;
   });
 }

@@ -11,6 +11,8 @@ export interface LocalEnvironment {
   /** The run folder: specs name their log, stderr and prompt files relative to it. */
   runDir: string;
   gitMutex: GitMutex;
+  /** The warm pool's folder new worktrees may be taken from; none: always a fresh checkout. */
+  pool?: string | undefined;
   env: NodeJS.ProcessEnv;
   /** The orchestrator process: owner of port reservations. */
   owner: ProcessIdentity;

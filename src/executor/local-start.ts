@@ -39,10 +39,12 @@ export async function startAgent(
   // A worktree is prepared (merges, copies, setup) until that has completed once: a crash in the
   // middle of it leaves a worktree that the next attempt prepares again.
   let fresh = false;
+  let fromPool = false;
   try {
     await environment.gitMutex.run(async () => {
-      const how = await ensureWorktree(environment.repoRoot, task.worktree, task.branch, spec.base.sha);
+      const how = await ensureWorktree(environment.repoRoot, task.worktree, task.branch, spec.base.sha, environment.pool);
       fresh = how !== 'reused' || !spec.worktree.ready;
+      fromPool = how === 'pooled';
       if (fresh) {
         await mergeBranches(
           task.worktree,
@@ -86,7 +88,14 @@ export async function startAgent(
   }));
   if (prepared.copiedFiles) copiedFiles.splice(0, copiedFiles.length, ...prepared.copiedFiles);
   if (prepared.ok || prepared.copiedFiles) {
-    await control.update({ kind: 'prepared', ready: prepared.ok, copiedFiles: [...copiedFiles], setupMs: prepared.setupMs });
+    await control.update({
+      kind: 'prepared',
+      ready: prepared.ok,
+      copiedFiles: [...copiedFiles],
+      setupMs: prepared.setupMs,
+      setupSkipped: prepared.ok && prepared.setupSkipped ? true : undefined,
+      fromPool: fromPool || undefined,
+    });
   }
   if (!prepared.ok) return { outcome: prepared.outcome };
   if (control.signal.aborted) return STOPPED_BEFORE_START;

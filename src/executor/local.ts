@@ -16,6 +16,8 @@ import type { AheadTask, AttemptControl, AttemptResult, AttemptSpec, Executor } 
 export class LocalExecutor implements Executor {
   private readonly ahead: AheadWorktrees;
   private readonly starts = new AttemptStarts();
+  /** Worktrees taken from the warm pool ahead of time: their attempt's start finds them there, and says where they came from. */
+  private readonly pooledAhead = new Set<string>();
 
   constructor(private readonly environment: LocalEnvironment) {
     this.ahead = new AheadWorktrees({
@@ -28,7 +30,11 @@ export class LocalExecutor implements Executor {
         }
       },
       exists: pathExists,
-      make: (task) => makeWorktreeAhead(environment, task, () => this.starts.busy),
+      make: async (task) => {
+        const how = await makeWorktreeAhead(environment, task, () => this.starts.busy);
+        if (how === 'pooled') this.pooledAhead.add(path.resolve(task.worktree));
+        return how !== 'deferred';
+      },
     });
   }
 
@@ -41,9 +47,10 @@ export class LocalExecutor implements Executor {
     return this.ahead.drain();
   }
 
-  async run(spec: AttemptSpec, control: AttemptControl): Promise<AttemptResult> {
+  async run(spec: AttemptSpec, given: AttemptControl): Promise<AttemptResult> {
     // Until its agent runs, nothing is made ahead of time: its own start comes first.
     const started = spec.adopt ? () => undefined : this.starts.begin();
+    const control = this.pooledAhead.delete(path.resolve(spec.task.worktree)) ? fromPool(given) : given;
     const ports: number[] = [];
     // From here until the attempt ends its branch is its own, and other tasks' are not its to judge.
     const guard = this.environment.refsGuard?.begin(spec, (found) =>
@@ -78,4 +85,9 @@ export class LocalExecutor implements Executor {
       if (ports.length > 0) await releasePorts(ports, this.environment.owner, this.environment.portsDir);
     }
   }
+}
+
+/** The control of an attempt whose worktree was taken from the warm pool ahead of time: its preparation says so, as if taken at its start. */
+function fromPool(control: AttemptControl): AttemptControl {
+  return { ...control, update: (update) => control.update(update.kind === 'prepared' ? { ...update, fromPool: true } : update) };
 }

@@ -128,7 +128,16 @@ export type AttemptUpdate =
    * Preparation ended: the untracked files copied in so far and the setup time. `ready` when
    * dependency merges, copies and setup all completed (a later attempt in the worktree skips them).
    */
-  | { kind: 'prepared'; ready: boolean; copiedFiles: string[]; setupMs?: number | undefined }
+  | {
+      kind: 'prepared';
+      ready: boolean;
+      copiedFiles: string[];
+      setupMs?: number | undefined;
+      /** Setup had completed in this worktree before and its key files are unchanged. */
+      setupSkipped?: boolean | undefined;
+      /** The worktree came from the warm pool. */
+      fromPool?: boolean | undefined;
+    }
   | { kind: 'session'; sessionId: string }
   | { kind: 'activity'; activity: string; turns: number }
   /** The attempt was queued for the workers as this job (recorded before it is queued: resume finds it by this id). */

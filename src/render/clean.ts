@@ -7,9 +7,9 @@ export function renderCleanActions(actions: readonly CleanAction[], dryRun: bool
   const lines: string[] = [];
   let run = '';
   for (const action of actions) {
-    if (action.run !== run) {
+    if (action.run !== run || lines.length === 0) {
       run = action.run;
-      lines.push(chalk.bold(`run ${run}`));
+      lines.push(chalk.bold(run ? `run ${run}` : 'warm pool'));
     }
     const label =
       action.result === 'kept' || action.result === 'skipped'

@@ -116,6 +116,10 @@ const taskSchema = z.object({
   ports: z.array(z.number().int()).optional(),
   copiedFiles: z.array(z.string()).optional(),
   setupMs: z.number().optional(),
+  /** Setup did not run: it had completed in this worktree before, and its `worktree.setupKey` files are unchanged. */
+  setupSkipped: z.boolean().optional(),
+  /** The worktree was taken from the warm pool (switched to the task's branch, ignored files kept). */
+  worktreeFromPool: z.boolean().optional(),
 
   /**
    * Tasks it conflicts with that had succeeded when its branch was made: their branches were

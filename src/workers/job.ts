@@ -113,6 +113,8 @@ export const jobProgressSchema = z.discriminatedUnion('kind', [
     ready: z.boolean(),
     copiedFiles: z.array(z.string()),
     setupMs: z.number().optional(),
+    setupSkipped: z.boolean().optional(),
+    fromPool: z.boolean().optional(),
   }),
   z.object({ kind: z.literal('session'), sessionId: z.string() }),
   z.object({ kind: z.literal('activity'), activity: z.string(), turns: z.number().int() }),

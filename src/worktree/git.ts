@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { UserError, errorCode, errorFirstLine } from '../errors.js';
 import { pathExists } from '../util/fs.js';
+import { switchToNewBranch, takeFromPool, takenFromPool } from './pool.js';
 
 // orch's own git calls never start a background gc or maintenance in the middle of a run.
 const QUIET = ['gc.auto=0', 'maintenance.auto=false', 'core.quotePath=false'];
@@ -96,18 +97,27 @@ export async function listWorktrees(root: string): Promise<WorktreeEntry[]> {
 
 /**
  * Makes sure the task's worktree exists on its branch: reuses it when it is already there (a
- * retry, a resume), re-attaches an existing branch, or creates branch and worktree from the base.
- * Callers serialize this (see GitMutex).
+ * retry, a resume), re-attaches an existing branch, takes one from the warm pool (`pool`: its
+ * folder) and switches it to a new branch at the base, or creates branch and worktree from the
+ * base. Callers serialize this (see GitMutex).
  */
 export async function ensureWorktree(
   root: string,
   worktree: string,
   branch: string,
   baseSha: string,
-): Promise<'created' | 'reused' | 'reattached'> {
+  pool?: string,
+): Promise<'created' | 'reused' | 'reattached' | 'pooled'> {
   const resolved = path.resolve(worktree);
   const registered = (await listWorktrees(root)).find((entry) => path.resolve(entry.path) === resolved);
-  if (registered && !registered.prunable && (await pathExists(resolved))) return 'reused';
+  if (registered && !registered.prunable && (await pathExists(resolved))) {
+    // Taken from the pool by an orch that stopped before switching it: no agent has worked in it.
+    if (await takenFromPool(resolved)) {
+      await switchToNewBranch(resolved, branch, baseSha);
+      return 'pooled';
+    }
+    return 'reused';
+  }
   if (registered) await gitAt(root).raw(['worktree', 'prune']);
   if (!registered && (await pathExists(resolved))) {
     // Left over from an interrupted `git worktree add`: an empty folder goes, anything else is not ours to delete.
@@ -118,6 +128,10 @@ export async function ensureWorktree(
   if (await branchExists(root, branch)) {
     await gitAt(root).raw(['worktree', 'add', resolved, branch]);
     return 'reattached';
+  }
+  if (pool !== undefined && (await takeFromPool(root, pool, resolved))) {
+    await switchToNewBranch(resolved, branch, baseSha);
+    return 'pooled';
   }
   await gitAt(root).raw(['worktree', 'add', '-b', branch, resolved, baseSha]);
   return 'created';

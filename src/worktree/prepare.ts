@@ -7,6 +7,7 @@ import { formatDuration } from '../util/duration.js';
 import { copyIncludes } from './include.js';
 import { reservePorts } from './ports.js';
 import { runSetup } from './setup.js';
+import { lastSetupStamp, recordSetupStamp, setupStamp } from './setup-key.js';
 
 export interface PrepareContext {
   /** Where the untracked files to copy come from: the user's checkout (on a worker, its `--include-from`). */
@@ -29,7 +30,15 @@ export interface PrepareContext {
 }
 
 export type Prepared =
-  | { ok: true; env: Record<string, string>; description: string; ports: number[]; copiedFiles: string[]; setupMs?: number | undefined }
+  | {
+      ok: true;
+      env: Record<string, string>;
+      description: string;
+      ports: number[];
+      copiedFiles: string[];
+      setupMs?: number | undefined;
+      setupSkipped: boolean;
+    }
   | { ok: false; outcome: Outcome; ports: number[]; copiedFiles?: string[] | undefined; setupMs?: number | undefined };
 
 /** The variables every setup command and agent gets. */
@@ -60,11 +69,18 @@ export async function prepareWorktree(context: PrepareContext): Promise<Prepared
   const env = orchEnvironment(spec, ports);
   let copiedFiles = spec.worktree.copiedFiles;
   let setupMs: number | undefined;
+  let setupSkipped = false;
 
   if (context.fresh) {
     const copied = await copyIncludes(context.includeRoot, spec.task.worktree, await context.includeCandidates());
     copiedFiles = [...new Set([...copiedFiles, ...copied])];
-    if (config.worktree.setup.length > 0) {
+    const stamp =
+      config.worktree.setup.length > 0 ? await setupStamp(spec.task.worktree, config.worktree.setup, config.worktree.setupKey) : undefined;
+    if (stamp !== undefined && stamp === (await lastSetupStamp(spec.task.worktree))) {
+      setupSkipped = true;
+    } else if (config.worktree.setup.length > 0) {
+      // Whatever ran here before no longer counts: a setup that fails now leaves no stamp.
+      if (stamp !== undefined) await recordSetupStamp(spec.task.worktree, undefined);
       const started = Date.now();
       const setup = await runSetup(config.worktree.setup, {
         cwd: spec.task.worktree,
@@ -92,13 +108,28 @@ export async function prepareWorktree(context: PrepareContext): Promise<Prepared
           },
         };
       }
+      if (stamp !== undefined) await recordSetupStamp(spec.task.worktree, stamp);
     }
   }
-  return { ok: true, env, ports, copiedFiles, setupMs, description: describePreparation(config, copiedFiles, ports, setupMs) };
+  return {
+    ok: true,
+    env,
+    ports,
+    copiedFiles,
+    setupMs,
+    setupSkipped,
+    description: describePreparation(config, copiedFiles, ports, setupMs, setupSkipped),
+  };
 }
 
 /** What the prompt tells the agent was prepared, so it does not redo it. */
-function describePreparation(config: OrchConfig, copied: readonly string[], ports: readonly number[], setupMs: number | undefined): string {
+function describePreparation(
+  config: OrchConfig,
+  copied: readonly string[],
+  ports: readonly number[],
+  setupMs: number | undefined,
+  setupSkipped: boolean,
+): string {
   const lines: string[] = [];
   if (copied.length > 0) {
     const shown = copied
@@ -111,8 +142,13 @@ function describePreparation(config: OrchConfig, copied: readonly string[], port
   }
   if (config.worktree.setup.length > 0) {
     const ran = config.worktree.setup.map((command) => `\`${command}\``).join(', ');
-    const time = setupMs !== undefined ? ` in ${formatDuration(setupMs)}` : '';
-    lines.push(`- orch already ran the setup commands in this worktree${time}: ${ran}. Do not run them again.`);
+    if (setupSkipped) {
+      const keys = config.worktree.setupKey.map((file) => `\`${file}\``).join(', ');
+      lines.push(`- The setup commands already ran in this worktree and ${keys} have not changed since: ${ran}. Do not run them again.`);
+    } else {
+      const time = setupMs !== undefined ? ` in ${formatDuration(setupMs)}` : '';
+      lines.push(`- orch already ran the setup commands in this worktree${time}: ${ran}. Do not run them again.`);
+    }
   }
   if (ports.length > 0) {
     lines.push(

@@ -55,7 +55,8 @@ describe('orch clean', () => {
     const before = await snapshot(repo);
     const dry = await runOrch(['clean', '--branches', '--purge', '--dry-run'], { cwd: repo });
     expect(dry.exitCode).toBe(0);
-    expect(dry.stdout).toContain('would be removed');
+    // Clean worktrees go to the warm pool (default size 8) rather than away.
+    expect(dry.stdout).toContain('would be pooled');
     expect(dry.stdout).toContain('(dry run: nothing was changed)');
     expect(await snapshot(repo)).toEqual(before);
 
@@ -63,8 +64,11 @@ describe('orch clean', () => {
     expect(result.exitCode).toBe(0);
     const { actions } = JSON.parse(result.stdout) as { actions: Array<{ kind: string; target: string; result: string; reason?: string }> };
     const about = (kind: string, target: string) => actions.find((action) => action.kind === kind && action.target.endsWith(target));
-    expect(about('worktree', '/squashed')).toMatchObject({ result: 'removed' });
-    expect(about('worktree', '/unmerged')).toMatchObject({ result: 'removed' });
+    expect(about('worktree', '/squashed')).toMatchObject({
+      result: 'pooled',
+      reason: expect.stringMatching(/^kept for the next tasks in \.gadugi\/worktrees\/\.pool\/squashed-/),
+    });
+    expect(about('worktree', '/unmerged')).toMatchObject({ result: 'pooled' });
     expect(about('worktree', '/dirty')).toMatchObject({
       result: 'kept',
       reason: expect.stringContaining('1 uncommitted or untracked file (scratch.txt)'),
@@ -83,8 +87,9 @@ describe('orch clean', () => {
     const branches = (await git(repo, 'branch', '--list', '--format=%(refname:short)')).split('\n').sort();
     expect(branches).toEqual(['main', task('dirty').branch, task('unmerged').branch].sort());
 
-    // --force removes the rest; --purge deletes the run folder once nothing is left in it.
-    const forced = await runOrch(['clean', '--branches', '--force', '--purge'], { cwd: repo });
+    // --force removes the rest (the dirty worktree is removed, never pooled); --purge deletes the
+    // run folder once nothing is left in it; --no-pool empties the pool.
+    const forced = await runOrch(['clean', '--branches', '--force', '--purge', '--no-pool'], { cwd: repo });
     expect(forced.exitCode).toBe(0);
     expect((await git(repo, 'branch', '--list', '--format=%(refname:short)')).trim()).toBe('main');
     expect(await git(repo, 'worktree', 'list', '--porcelain')).not.toContain('.gadugi/worktrees');
@@ -157,7 +162,8 @@ describe('orch clean', () => {
     // Told what to compare with, it cleans.
     const cleaned = await runOrch(['clean', '--branches', '--target', 'main'], { cwd: repo });
     expect(cleaned.exitCode).toBe(0);
-    expect(await git(repo, 'worktree', 'list', '--porcelain')).not.toContain('.gadugi/worktrees');
+    const runId = (await readRunRegistry(repo)).run.id;
+    expect(await git(repo, 'worktree', 'list', '--porcelain')).not.toContain(`.gadugi/worktrees/${runId}`);
   });
 
   it('--purge removes a run folder abandoned while it was being created, not one being created now', async () => {

@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { pathExists } from '../util/fs.js';
+import { gitAt, listWorktrees, type WorktreeEntry } from './git.js';
+
+/**
+ * The warm pool: clean worktrees of finished tasks that `orch clean` keeps, detached, under
+ * `<worktree root>/.pool/`, so a new task can take one and switch it to its branch (only files that
+ * differ are rewritten; ignored files such as `node_modules` stay) instead of checking out the whole
+ * repository again. A pooled worktree is a registered git worktree like any other: what makes it
+ * pooled is only where it lives. Every function here runs under the git mutex.
+ */
+
+/** The folder a worktree root keeps its pool in (never a run id: run ids never start with a dot). */
+export function poolDir(worktreeRoot: string): string {
+  return path.join(path.resolve(worktreeRoot), '.pool');
+}
+
+/** Whether a worktree's path is inside some pool folder (any worktree root's). */
+export function isPooledPath(worktree: string): boolean {
+  return path.basename(path.dirname(path.resolve(worktree))) === '.pool';
+}
+
+/** The repository's pooled worktrees (in every pool of it), usable ones only: registered, present, detached. */
+export async function pooledWorktrees(root: string): Promise<WorktreeEntry[]> {
+  const pooled: WorktreeEntry[] = [];
+  for (const entry of await listWorktrees(root)) {
+    if (!isPooledPath(entry.path) || entry.prunable || entry.branch !== undefined) continue;
+    if (await pathExists(entry.path)) pooled.push(entry);
+  }
+  return pooled;
+}
+
+/**
+ * Moves a pooled worktree of `pool` to `worktree` (a rename: same file system). Returns false
+ * when the pool has none, or none that git will move (a worktree with submodules cannot be).
+ * The worktree is still detached at its old commit, marked as taken from the pool until
+ * `switchToNewBranch` has finished (a crash in between leaves the mark: the next attempt switches it).
+ */
+export async function takeFromPool(root: string, pool: string, worktree: string): Promise<boolean> {
+  const candidates = (await pooledWorktrees(root)).filter((entry) => path.dirname(path.resolve(entry.path)) === path.resolve(pool));
+  for (const entry of candidates) {
+    const mark = path.join(await worktreeGitDir(entry.path), TAKEN_MARK);
+    await writeFile(mark, `${worktree}\n`);
+    await mkdir(path.dirname(worktree), { recursive: true });
+    const moved = await execa('git', ['worktree', 'move', entry.path, worktree], { cwd: root, reject: false, stdin: 'ignore' });
+    if (moved.exitCode === 0) return true;
+    await rm(mark, { force: true });
+  }
+  return false;
+}
+
+/** Whether this worktree was taken from the pool and not yet switched to its branch (no agent has worked in it). */
+export async function takenFromPool(worktree: string): Promise<boolean> {
+  return pathExists(path.join(await worktreeGitDir(worktree), TAKEN_MARK));
+}
+
+const TAKEN_MARK = 'orch-taken-from-pool';
+
+/**
+ * Puts a worktree whose work is safe (the caller checked: nothing uncommitted, no untracked file
+ * but those orch copied in) into the pool: detached, so its branch is free to delete; the files
+ * orch copied in that git does not ignore removed; moved under the pool folder. Returns where it
+ * went, or undefined when git refused to move it (it stays where it was, detached).
+ */
+export async function putInPool(root: string, pool: string, worktree: string): Promise<string | undefined> {
+  await gitAt(worktree).raw(['checkout', '--detach']);
+  await removeUntracked(worktree);
+  await mkdir(pool, { recursive: true });
+  const destination = path.join(pool, `${path.basename(worktree)}-${randomBytes(4).toString('hex')}`);
+  const moved = await execa('git', ['worktree', 'move', worktree, destination], { cwd: root, reject: false, stdin: 'ignore' });
+  return moved.exitCode === 0 ? destination : undefined;
+}
+
+/**
+ * Switches a worktree taken from the pool to its task's new branch at `baseSha`: tracked files
+ * become exactly the base's (only those that differ are written), and no untracked file that git
+ * does not ignore is left. Ignored files stay: that is what the pool is for. `-B` because a
+ * crash may have left the branch made but the mark still there: no agent has worked on it yet.
+ */
+export async function switchToNewBranch(worktree: string, branch: string, baseSha: string): Promise<void> {
+  await gitAt(worktree).raw(['checkout', '--force', '--no-track', '-B', branch, baseSha]);
+  await removeUntracked(worktree);
+  await rm(path.join(await worktreeGitDir(worktree), TAKEN_MARK), { force: true });
+}
+
+/** A worktree's own folder in git's administrative area (where its HEAD and index live). */
+export async function worktreeGitDir(worktree: string): Promise<string> {
+  const dotGit = path.join(worktree, '.git');
+  if ((await stat(dotGit)).isDirectory()) return dotGit;
+  const text = await readFile(dotGit, 'utf8');
+  const match = /^gitdir: (.+)$/m.exec(text);
+  if (!match) throw new Error(`${dotGit} does not name a git folder`);
+  return path.resolve(worktree, match[1]!.trim());
+}
+
+/** `git clean -d -f`: untracked files and folders git does not ignore (nested repositories stay). */
+async function removeUntracked(worktree: string): Promise<void> {
+  // execa rather than simple-git: `git clean` prints nothing when there is nothing to remove.
+  await execa('git', ['clean', '-d', '--force', '--quiet'], { cwd: worktree, stdin: 'ignore' });
+}
+
+/**
+ * Removes pooled worktrees beyond the first `keep`. Without `--force`: git refuses a worktree
+ * with modified or untracked files (ignored ones do not count), which a pooled worktree can only
+ * have if someone worked in it by hand; that one is reported as refused and stays.
+ */
+export async function trimPool(root: string, keep: number): Promise<Array<{ path: string; removed: boolean; reason?: string }>> {
+  const results: Array<{ path: string; removed: boolean; reason?: string }> = [];
+  for (const entry of (await pooledWorktrees(root)).slice(keep)) {
+    const removal = await execa('git', ['worktree', 'remove', entry.path], { cwd: root, reject: false, stdin: 'ignore' });
+    if (removal.exitCode === 0) results.push({ path: entry.path, removed: true });
+    else
+      results.push({
+        path: entry.path,
+        removed: false,
+        reason:
+          String(removal.stderr)
+            .trim()
+            .split('\n')[0]
+            ?.replace(/^fatal: /, '') ?? '',
+      });
+  }
+  return results;
+}
