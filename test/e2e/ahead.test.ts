@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Registry } from '../../src/state/registry.js';
@@ -144,4 +144,68 @@ describe('worktrees made ahead of time', () => {
     expect(starts.map((start) => start.taskId).sort()).toEqual(['a', 'b', 'c']);
     for (const start of starts) expect(start.cwd).toBe(after.tasks.find((task) => task.id === start.taskId)!.worktree);
   });
+
+  it('takes a worktree from the warm pool ahead of time: at the new base, nothing left of the task before, recorded as from the pool', async () => {
+    const state = await agentState();
+    const repo = await tempRepo({ 'README.md': '# r\n', 'old.txt': 'old\n' });
+    const env = fakeAgentEnv(state, { ORCH_SAMPLER_FILE: await roomyMachine(state) });
+    await writeFiles(repo, {
+      'first/p.md': `# P\n${agentScript({ steps: finishes('p.txt') })}`,
+      'first/q.md': `# Q\n${agentScript({ steps: finishes('q.txt') })}`,
+    });
+    expect((await runOrch(['run', 'first/*.md'], { cwd: repo, env })).exitCode).toBe(0);
+    const clean = await runOrch(['clean', '--json'], { cwd: repo, env });
+    expect(clean.exitCode).toBe(0);
+    const inPool = async (): Promise<string[]> =>
+      (await worktrees(repo)).map((entry) => entry.path).filter((where) => path.basename(path.dirname(where)) === '.pool');
+    expect(await inPool()).toHaveLength(2);
+    // The base moves on: the pooled worktrees are at the old one.
+    await git(repo, 'rm', '-q', 'old.txt');
+    await writeFiles(repo, { 'new.txt': 'new\n' });
+    await git(repo, 'add', 'new.txt');
+    await git(repo, 'commit', '-q', '-m', 'new base');
+    const base = await git(repo, 'rev-parse', 'HEAD');
+
+    const gates = { a: path.join(state, 'gate-a'), b: path.join(state, 'gate-b') };
+    await writeFiles(repo, {
+      'second/a.md': `# A\n${agentScript({ steps: [{ waitFor: gates.a }, ...finishes('a.txt')] })}`,
+      'second/b.md': `# B\n${agentScript({ steps: [{ waitFor: gates.b }, ...finishes('b.txt')] })}`,
+    });
+    const orch = startOrch(['run', 'second/*.md', '--max-parallel', '1'], { cwd: repo, env });
+    await waitFor(async () => (await agentStarts(state)).some((start) => start.taskId === 'a'), 20_000, 'a’s agent to start');
+    const run = (await readLatestRun(repo))!;
+    const b = run.tasks.find((task) => task.id === 'b')!;
+    // While a works, b has the pool's last worktree, switched to its branch at the new base.
+    await waitFor(async () => (await inPool()).length === 0, 20_000, 'b to take the pool’s last worktree');
+    await waitFor(
+      async () => (await worktrees(repo)).find((entry) => entry.path === b.worktree)?.branch === b.branch,
+      20_000,
+      'b’s branch',
+    );
+    expect(await git(b.worktree, 'rev-parse', 'HEAD')).toBe(base);
+    expect(await git(b.worktree, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+    expect(await git(b.worktree, 'ls-files')).toBe('README.md\nnew.txt');
+
+    await writeFile(gates.a, '');
+    await writeFile(gates.b, '');
+    const result = await orch;
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    const after = (await readLatestRun(repo))!;
+    expect(after.tasks.map((task) => [task.id, task.status, task.worktreeFromPool])).toEqual([
+      ['a', 'succeeded', true],
+      ['b', 'succeeded', true],
+    ]);
+    for (const task of after.tasks) {
+      expect(await git(repo, 'rev-list', '--count', `${base}..${task.branch}`)).toBe('1');
+      expect(await git(repo, 'ls-tree', '-r', '--name-only', task.branch)).toBe(`README.md\n${task.id}.txt\nnew.txt`);
+    }
+    expect(await git(repo, 'fsck', '--full', '--strict', '--no-dangling')).toBe('');
+  });
 });
+
+/** The newest run's registry (run ids sort by the time they started). */
+async function readLatestRun(repo: string): Promise<Registry | undefined> {
+  const ids = (await readdir(path.join(repo, '.gadugi', 'runs'))).filter((name) => !name.startsWith('.')).sort();
+  return ids.length > 0 ? readRunRegistry(repo, ids.at(-1)) : undefined;
+}
