@@ -11,7 +11,7 @@ import { startOrch, waitFor } from '../support/spawn.js';
 import { writeFiles } from '../support/tmp.js';
 
 /** Three tasks whose agents each wait at their own gate file, then commit their output. */
-async function gatedRun(state: string): Promise<{ repo: string; gates: Record<string, string> }> {
+async function gatedRun(state: string): Promise<{ repo: string; gates: Record<'a' | 'b' | 'c', string> }> {
   const files: Record<string, string> = { 'README.md': '# r\n' };
   for (let i = 0; i < 50; i++) files[`src/f${i}.txt`] = `${i}\n`;
   const repo = await tempRepo(files);
