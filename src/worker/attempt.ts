@@ -10,6 +10,7 @@ import type { ProcessIdentity } from '../process/process-info.js';
 import { attemptFileName, branchName } from '../state/paths.js';
 import { pathExists } from '../util/fs.js';
 import { commitLeftovers, listWorktrees } from '../worktree/git.js';
+import { poolDir, poolIfSaved } from '../worktree/pool.js';
 import type { JobPayload, JobProgress } from '../workers/job.js';
 import { RemoteError, firstGitLine, type RemoteClone } from './clone.js';
 import type { Workdir } from './workdir.js';
@@ -106,6 +107,7 @@ export async function runJob(context: JobContext, payload: JobPayload): Promise<
     portsDir: workdir.ports,
     includeCandidates: context.includeCandidates,
     sandbox,
+    pool: context.config.worktree.pool > 0 ? poolDir(workdir.worktrees) : undefined,
     // No refs guard here: the clone is the worker's own, its refs set from each job, and only the
     // task's branch goes back (by its commit). The sandbox and the disallowed tools still hold.
   };
@@ -239,7 +241,11 @@ async function saveAndPush(
   // of this task here waits for it). Should the removal fail, that job moves the rest aside.
   const cleanup = clone.mutex
     .run(async () => {
-      await clone.git(['worktree', 'remove', '--force', worktree]);
+      // Clean (it is, unless the agent left files orch did not commit): kept for the next jobs here.
+      const pool = poolDir(context.workdir.worktrees);
+      if (!(await poolIfSaved(clone.dir, pool, context.config.worktree.pool, worktree, copiedFiles))) {
+        await clone.git(['worktree', 'remove', '--force', worktree]);
+      }
       await clone.git(['branch', '-D', branch]);
     })
     .catch(() => undefined)

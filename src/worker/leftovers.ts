@@ -4,6 +4,7 @@ import { errorCode } from '../errors.js';
 import { ProcessGroup } from '../process/process-group.js';
 import { isAlive, type ProcessIdentity } from '../process/process-info.js';
 import { gitAt, listWorktrees } from '../worktree/git.js';
+import { isPooledPath, poolDir, putInPool, takenFromPool } from '../worktree/pool.js';
 import type { Workdir } from './workdir.js';
 
 /** What a worker keeps on disk about each running agent. */
@@ -66,6 +67,9 @@ export async function reapLeftovers(workdir: Workdir, graceMs: number): Promise<
         pruned = true;
         continue;
       }
+      // The warm pool stays; a worktree taken from it that no agent worked in yet goes back.
+      if (isPooledPath(entry.path)) continue;
+      if ((await takenFromPool(entry.path)) && (await putInPool(repoDir, poolDir(workdir.worktrees), entry.path)) !== undefined) continue;
       const [runId = 'run', taskId = 'task'] = path.relative(workdir.worktrees, entry.path).split(path.sep);
       const kept = workdir.kept(runId, taskId, new Date());
       await mkdir(path.dirname(kept), { recursive: true });

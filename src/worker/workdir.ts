@@ -6,7 +6,8 @@ import { worktreePath } from '../state/paths.js';
  * Everything a worker writes lives under its `--workdir`:
  *
  *     repos/<name>-<hash>.git     one bare clone per remote
- *     worktrees/<run>/<task>      an attempt's worktree, removed once its branch is pushed
+ *     worktrees/<run>/<task>      an attempt's worktree, pooled (or removed) once its branch is pushed
+ *     worktrees/.pool/<name>      the warm pool: clean, detached worktrees for the next jobs
  *     runs/<run>/logs, prompts    an attempt's output, also copied to the coordinator
  *     kept/<run>/<task>-<time>    worktrees left by a worker that died or could not push: never deleted
  *     agents/<job>.json           the agent of each running job, stopped by the next worker on this workdir

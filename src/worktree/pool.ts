@@ -3,7 +3,7 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { pathExists } from '../util/fs.js';
-import { gitAt, listWorktrees, type WorktreeEntry } from './git.js';
+import { gitAt, listWorktrees, statusLines, type WorktreeEntry } from './git.js';
 
 /**
  * The warm pool: clean worktrees of finished tasks that `orch clean` keeps, detached, under
@@ -71,7 +71,10 @@ export async function putInPool(root: string, pool: string, worktree: string): P
   await mkdir(pool, { recursive: true });
   const destination = path.join(pool, `${path.basename(worktree)}-${randomBytes(4).toString('hex')}`);
   const moved = await execa('git', ['worktree', 'move', worktree, destination], { cwd: root, reject: false, stdin: 'ignore' });
-  return moved.exitCode === 0 ? destination : undefined;
+  if (moved.exitCode !== 0) return undefined;
+  // One taken from the pool and put back before it was switched: in the pool, it is no longer taken.
+  await rm(path.join(await worktreeGitDir(destination), TAKEN_MARK), { force: true });
+  return destination;
 }
 
 /**
@@ -124,4 +127,23 @@ export async function trimPool(root: string, keep: number): Promise<Array<{ path
       });
   }
   return results;
+}
+
+/**
+ * Pools a worktree whose work is all saved, if the pool has room: nothing uncommitted and no
+ * untracked file but `copiedFiles` (orch's copies). Returns whether it was pooled; when not, the
+ * caller removes it as before. (A worktree detached but not moved is still the caller's to remove.)
+ */
+export async function poolIfSaved(
+  root: string,
+  pool: string,
+  capacity: number,
+  worktree: string,
+  copiedFiles: readonly string[],
+): Promise<boolean> {
+  if (capacity <= 0 || (await pooledWorktrees(root)).length >= capacity) return false;
+  const copied = new Set(copiedFiles);
+  const unsaved = (await statusLines(worktree)).map((line) => line.slice(3).replace(/^"|"$/g, '')).filter((file) => !copied.has(file));
+  if (unsaved.length > 0) return false;
+  return (await putInPool(root, pool, worktree)) !== undefined;
 }

@@ -9,6 +9,14 @@ import { startOrch, waitFor } from '../support/spawn.js';
 import { tempDir, writeFiles } from '../support/tmp.js';
 import type { Registry } from '../../src/state/registry.js';
 
+interface CleanActionJson {
+  run: string;
+  kind: string;
+  target: string;
+  result: string;
+  reason?: string;
+}
+
 /** The newest run's registry (run ids sort by the time they started). */
 async function latestRun(repo: string): Promise<Registry> {
   const ids = (await readdir(path.join(repo, '.gadugi', 'runs'))).filter((name) => !name.startsWith('.')).sort();
@@ -95,7 +103,7 @@ describe('the warm pool', () => {
     const first = await latestRun(repo);
     const dirty = first.tasks.find((task) => task.id === 'b')!;
     await writeFile(path.join(dirty.worktree, 'notes.txt'), 'mine\n');
-    const cleaned = JSON.parse((await runOrch(['clean', '--json'], { cwd: repo })).stdout) as { actions: Array<Record<string, string>> };
+    const cleaned = JSON.parse((await runOrch(['clean', '--json'], { cwd: repo })).stdout) as { actions: CleanActionJson[] };
     expect(
       cleaned.actions.filter((action) => action.kind === 'worktree').map((action) => [action.target.split('/').at(-1), action.result]),
     ).toEqual([
@@ -104,7 +112,7 @@ describe('the warm pool', () => {
     ]);
     // --force removes the dirty one; it does not pool it.
     const forced = JSON.parse((await runOrch(['clean', '--force', '--json'], { cwd: repo })).stdout) as {
-      actions: Array<Record<string, string>>;
+      actions: CleanActionJson[];
     };
     expect(forced.actions.filter((action) => action.kind === 'worktree').map((action) => action.result)).toEqual(['removed']);
     const pool = await pooled(repo);
@@ -166,7 +174,7 @@ describe('the warm pool', () => {
     await writeFiles(repo, prompts(['a', 'b', 'c']));
     expect((await runOrch(['run', 'prompts/*.md'], { cwd: repo, env })).exitCode).toBe(0);
     const result = JSON.parse((await runOrch(['clean', '--pool', '2', '--json'], { cwd: repo })).stdout) as {
-      actions: Array<Record<string, string>>;
+      actions: CleanActionJson[];
     };
     expect(result.actions.filter((action) => action.kind === 'worktree').map((action) => action.result)).toEqual([
       'pooled',
@@ -176,7 +184,7 @@ describe('the warm pool', () => {
     expect(await pooled(repo)).toHaveLength(2);
     // A smaller pool in the config: the next clean trims it.
     await writeFiles(repo, { '.gadugi/config.json': JSON.stringify({ worktree: { pool: 0 } }) });
-    const trimmed = JSON.parse((await runOrch(['clean', '--json'], { cwd: repo })).stdout) as { actions: Array<Record<string, string>> };
+    const trimmed = JSON.parse((await runOrch(['clean', '--json'], { cwd: repo })).stdout) as { actions: CleanActionJson[] };
     expect(trimmed.actions.map((action) => [action.kind, action.result])).toEqual([
       ['pool', 'removed'],
       ['pool', 'removed'],
@@ -267,7 +275,7 @@ while :; do sleep 1; done
     // 2. Killed while clean puts a worktree in the pool; clean again finishes the job.
     await arm('detach');
     await killInsideHook(['clean'], repo, env, arrived, state);
-    const again = JSON.parse((await runOrch(['clean', '--json'], { cwd: repo })).stdout) as { actions: Array<Record<string, string>> };
+    const again = JSON.parse((await runOrch(['clean', '--json'], { cwd: repo })).stdout) as { actions: CleanActionJson[] };
     expect(again.actions.filter((action) => action.kind === 'worktree').map((action) => action.result)).toEqual(['pooled', 'pooled']);
     for (const task of first.tasks) expect(await git(repo, 'show', `${task.branch}:${task.id}.txt`)).toBe(`${task.id}.txt`);
     expect(await pooled(repo)).toHaveLength(2);

@@ -100,6 +100,42 @@ describe('orch run --workers: a run spread over machines', () => {
   });
 });
 
+describe('orch run --workers: the warm pool on a worker', () => {
+  it('a worker keeps the worktree of a pushed job in its pool; the next run’s job there takes it, at its own base, ignored files kept', async () => {
+    const { repo } = await repoWithRemote({ 'README.md': '# repo\n', '.gitignore': 'cache/\n' });
+    const state = await agentState();
+    const worker = await startWorker({ redisUrl: redis.url, name: 'w1', state, slots: 1 });
+    const steps = (id: string) => [{ write: `out/${id}.txt`, content: `${id}\n` }, { commit: `task ${id}` }];
+    await writeFiles(repo, { 'prompts/a.md': task('a', '', [{ write: 'cache/a', content: 'built\n' }, ...steps('a')]) });
+    expect((await runOrch(['run', 'prompts'], { cwd: repo, env: coordinatorEnv(redis.url) })).exitCode).toBe(0);
+    const first = await readRunRegistry(repo);
+    const clone = path.join(worker.workdir, 'repos', (await readdir(path.join(worker.workdir, 'repos')))[0]!);
+    const pooled = async (): Promise<string[]> =>
+      (await git(clone, 'worktree', 'list', '--porcelain'))
+        .split('\n')
+        .filter((line) => line.startsWith('worktree ') && line.includes(`${path.sep}.pool${path.sep}`));
+    await waitFor(async () => ((await pooled()).length === 1 ? true : undefined), 10_000, 'the worktree to be pooled');
+
+    await git(repo, 'commit', '-q', '--allow-empty', '-m', 'move on');
+    await git(repo, 'push', '-q', 'origin', 'main');
+    await writeFiles(repo, { 'prompts/a.md': task('c', '', [{ requireFile: 'cache/a' }, ...steps('c')]) });
+    expect((await runOrch(['run', 'prompts'], { cwd: repo, env: coordinatorEnv(redis.url) })).exitCode).toBe(0);
+    const runs = (await readdir(path.join(repo, '.gadugi', 'runs'))).filter((name) => name !== first.run.id && !name.startsWith('.'));
+    const c = (await readRunRegistry(repo, runs[0])).tasks[0]!;
+    expect(c).toMatchObject({ status: 'succeeded', worktreeFromPool: true });
+    // Its branch is the new base plus its own commit: nothing of task a's.
+    expect(await git(repo, 'rev-parse', `${c.branch}~1`)).toBe(await git(repo, 'rev-parse', 'main'));
+    expect((await git(repo, 'ls-tree', '-r', '--name-only', c.branch)).split('\n').sort()).toEqual([
+      '.gitignore',
+      'README.md',
+      'out/c.txt',
+    ]);
+    await waitFor(async () => ((await pooled()).length === 1 ? true : undefined), 10_000, 'the worktree to be pooled again');
+    await worker.stop();
+    await git(clone, 'fsck', '--no-progress');
+  });
+});
+
 describe('orch run --workers: faults', () => {
   it('a worker killed with SIGKILL mid-task: another worker runs the job again, fresh; the move is on record; its leftovers are dealt with when it comes back', async () => {
     const { repo } = await repoWithRemote();
