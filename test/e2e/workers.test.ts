@@ -114,7 +114,7 @@ describe('orch run --workers: the warm pool on a worker', () => {
       (await git(clone, 'worktree', 'list', '--porcelain'))
         .split('\n')
         .filter((line) => line.startsWith('worktree ') && line.includes(`${path.sep}.pool${path.sep}`));
-    await waitFor(async () => ((await pooled()).length === 1 ? true : undefined), 10_000, 'the worktree to be pooled');
+    await waitFor(async () => ((await pooled()).length === 1 ? true : undefined), 30_000, 'the worktree to be pooled');
 
     await git(repo, 'commit', '-q', '--allow-empty', '-m', 'move on');
     await git(repo, 'push', '-q', 'origin', 'main');
@@ -130,7 +130,7 @@ describe('orch run --workers: the warm pool on a worker', () => {
       'README.md',
       'out/c.txt',
     ]);
-    await waitFor(async () => ((await pooled()).length === 1 ? true : undefined), 10_000, 'the worktree to be pooled again');
+    await waitFor(async () => ((await pooled()).length === 1 ? true : undefined), 30_000, 'the worktree to be pooled again');
     await worker.stop();
     await git(clone, 'fsck', '--no-progress');
   });
