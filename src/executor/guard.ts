@@ -70,6 +70,16 @@ export class RefsGuard {
     return this.runId;
   }
 
+  /**
+   * orch itself made these refs while attempts run (a task's branch, ahead of time), under the
+   * mutex: every attempt's record takes them as they are, so no check undoes them, and a later
+   * change to them is still put back.
+   */
+  madeByOrch(refs: RefSnapshot): void {
+    for (const attempt of this.attempts)
+      for (const [ref, value] of Object.entries(refs)) attempt.settle({ ref, action: 'created', before: value });
+  }
+
   /** @internal Refs were put back: other attempts' records take the restored values, so none of them undoes the restore. */
   restored(by: GuardedAttempt, changes: readonly RefChange[]): void {
     for (const other of this.attempts) if (other !== by) for (const change of changes) other.settle(change);
