@@ -1,5 +1,6 @@
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { execa } from 'execa';
 import { ProcessGroup } from '../process/process-group.js';
 import { loadConfig } from '../config/load.js';
 import { UserError, errorMessage } from '../errors.js';
@@ -282,7 +283,9 @@ async function cleanRun(
         continue;
       }
     }
-    if (!options.dryRun) await mutex.run(() => gitAt(repoRoot).raw(['worktree', 'remove', '--force', checkout.worktree]));
+    // execa, not simple-git: `worktree remove` prints nothing, and simple-git waits 50 ms after such a command.
+    if (!options.dryRun)
+      await mutex.run(() => execa('git', ['worktree', 'remove', '--force', checkout.worktree], { cwd: repoRoot, stdin: 'ignore' }));
     const removed: CleanAction = { run: id, kind: 'worktree', target: where, result: 'removed' };
     if (unsaved.length > 0) removed.reason = `${unsaved.length} unsaved file${unsaved.length === 1 ? '' : 's'} discarded (--force)`;
     note(removed);

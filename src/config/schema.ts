@@ -124,6 +124,8 @@ export const configSchema = z.strictObject({
       ports: nonNegativeInt.max(100).prefault(0),
       /** Clean worktrees `orch clean` keeps for the next tasks instead of deleting them; 0 disables the pool. */
       pool: nonNegativeInt.max(256).prefault(8),
+      /** While agents work, make the worktrees of the tasks admitted next (at most the limit). */
+      ahead: z.boolean().prefault(true),
     })
     .prefault({}),
   timeouts: z

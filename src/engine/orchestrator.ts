@@ -4,6 +4,7 @@ import { UserError, errorMessage } from '../errors.js';
 import type { MergeSummary, OrchEvent, TaskStatusEvent } from '../events.js';
 import type { AttemptResult, AttemptUpdate, Executor, StopReason } from '../executor/types.js';
 import type { ConflictIndex } from '../graph/conflicts.js';
+import { aheadOfTime } from '../scheduler/ahead.js';
 import { ApiPressure } from '../scheduler/api-pressure.js';
 import { computeLimit, workersLimit, type ConcurrencyLimit } from '../scheduler/limiter.js';
 import { blockedTasks, pickReady, type SchedulableTask } from '../scheduler/policy.js';
@@ -91,6 +92,10 @@ export class Orchestrator {
   private readonly cancelTimers: Array<() => void> = [];
   private cancelWake: (() => void) | undefined;
   private lastLimit: ConcurrencyLimit | undefined;
+  /** The tasks last handed to the executor to prepare ahead of time (ids, joined). */
+  private lastAhead = '';
+  /** Counts the lists worked out: a list waiting for its pass's admissions applies only if no newer one came since. */
+  private aheadSeq = 0;
   private readonly limits: AccountLimits;
   private readonly taskHooks = new Set<Promise<void>>();
   private readonly lateWarnings: string[] = [];
@@ -204,6 +209,9 @@ export class Orchestrator {
   }
 
   private stopAll(reason: 'user' | 'abort'): void {
+    // Nothing new starts: nothing more is made ahead of time (what is under way ends by itself).
+    this.aheadSeq += 1;
+    this.wishAhead([]);
     for (const { stop } of this.active.values()) if (!stop.signal.aborted) stop.abort(reason satisfies StopReason);
     this.deps.integrator?.stop(reason);
   }
@@ -336,13 +344,24 @@ export class Orchestrator {
 
     const usagePausedUntil = this.limits.usageAt(now).pausedUntil;
     const paused = this.api.isPaused(now) || usagePausedUntil !== undefined;
+    const tasks = this.schedulable();
+    const handedOver: Array<Promise<void>> = [];
     if (this.halt) {
       // Nothing new starts; running tasks finish.
     } else if (paused) this.wakeAt(Math.max(this.api.until, usagePausedUntil ?? 0));
     else {
-      const ready = pickReady(this.schedulable(), new Set(this.active.keys()), limit.value - this.active.size, this.deps.conflicts, now);
-      for (const id of ready) this.launch(id);
+      const ready = pickReady(tasks, new Set(this.active.keys()), limit.value - this.active.size, this.deps.conflicts, now);
+      for (const id of ready) handedOver.push(this.launch(id));
     }
+    // The next tasks to admit get their worktrees while these agents work (none once nothing new
+    // starts), once the tasks admitted now are with the executor: they take the git lock first.
+    const ahead = this.halt ? [] : aheadOfTime(tasks, new Set(this.active.keys()), limit.value);
+    const seq = ++this.aheadSeq;
+    if (handedOver.length === 0) this.wishAhead(ahead);
+    else
+      void Promise.all(handedOver).then(() => {
+        if (seq === this.aheadSeq && !this.stopping && !this.finishing) this.wishAhead(ahead);
+      });
     // Decided on what runs now: an attempt that ends while the reasons are recorded kicks another tick.
     const busy = this.active.size > 0;
     await this.updateWaiting(now, limit);
@@ -367,6 +386,25 @@ export class Orchestrator {
     // No live worker takes the run's jobs: the next sample looks again.
     if (limit.value === 0) return;
     throw new Error(`no task can start but ${pending.map((task) => task.id).join(', ')} are pending`);
+  }
+
+  /**
+   * Hands the executor the tasks whose worktrees it may make ahead of time, when the list changed.
+   * Not with `worktree.ahead: false`, nor with the merge queue: there a new branch starts from
+   * what is integrated when its task starts.
+   */
+  private wishAhead(ids: readonly string[]): void {
+    const executor = this.deps.executor;
+    if (!executor.prepareAhead || !this.config.worktree.ahead || this.deps.integrator) return;
+    const key = ids.join('\n');
+    if (key === this.lastAhead) return;
+    this.lastAhead = key;
+    executor.prepareAhead(
+      ids.map((id) => {
+        const task = this.store.task(id);
+        return { id, branch: task.branch, worktree: task.worktree, baseSha: task.startSha ?? this.store.run.baseSha };
+      }),
+    );
   }
 
   /**
@@ -444,8 +482,11 @@ export class Orchestrator {
     return true;
   }
 
-  /** Starts a pending task's next attempt. The status changes synchronously, so no tick starts it twice. */
-  private launch(id: string): void {
+  /**
+   * Starts a pending task's next attempt. The status changes synchronously, so no tick starts it
+   * twice. Settles once the attempt is in the executor's hands (or will never be).
+   */
+  private launch(id: string): Promise<void> {
     const task = this.store.task(id);
     const next = task.next;
     // Decided once, when the task's branch is made: the conflicting tasks that have succeeded by
@@ -469,14 +510,19 @@ export class Orchestrator {
     const started = markRunning(task, attempt);
     this.active.set(id, { stop: new AbortController(), kill: new AbortController() });
     const request: AttemptRequest = { task, attempt, note: next?.note, resumeSessionId: next?.resumeSessionId };
-    this.drive(request, started).catch((error: unknown) => this.fail(error));
+    let handedOver!: () => void;
+    const handed = new Promise<void>((resolve) => (handedOver = resolve));
+    this.drive(request, started, handedOver)
+      .catch((error: unknown) => this.fail(error))
+      .finally(handedOver);
+    return handed;
   }
 
   /**
    * Runs one attempt through the executor and records how it ended. `started` is the running
    * event of a new attempt (an adopted agent's attempt was recorded by the orchestrator that died).
    */
-  private async drive(request: AttemptRequest, started?: TaskStatusEvent): Promise<void> {
+  private async drive(request: AttemptRequest, started?: TaskStatusEvent, handedOver?: () => void): Promise<void> {
     const { task, attempt } = request;
     let result: AttemptResult;
     try {
@@ -484,7 +530,7 @@ export class Orchestrator {
       result =
         started && this.stopping
           ? { outcome: { status: 'interrupted', reason: 'stopped before the agent started' } }
-          : await this.execute(request);
+          : await this.execute(request, handedOver);
     } catch (error) {
       // The start could not be recorded (a full disk): the run stops, and the task is not left running.
       this.fail(error);
@@ -502,16 +548,19 @@ export class Orchestrator {
   }
 
   /** Hands the attempt to the executor; an attempt that cannot run is interrupted, and the run stops with the cause. */
-  private async execute(request: AttemptRequest): Promise<AttemptResult> {
+  private async execute(request: AttemptRequest, handedOver?: () => void): Promise<AttemptResult> {
     const { task, attempt } = request;
     const active = this.active.get(task.id)!;
     try {
       const spec = await attemptSpec(this.store, this.config, request, this.limits.budgetLeft());
-      return await this.deps.executor.run(spec, {
+      const running = this.deps.executor.run(spec, {
         signal: active.stop.signal,
         kill: active.kill.signal,
         update: (update) => this.onUpdate(task, attempt, update),
       });
+      // The executor has begun it (a local attempt has asked for the git lock by now).
+      handedOver?.();
+      return await running;
     } catch (error) {
       // A full disk while writing its prompt, a bug: the task must not stay `running`.
       this.fail(error);
@@ -611,6 +660,9 @@ export class Orchestrator {
     } catch {
       // A full disk: the run-finished record below says so.
     }
+    // No git process made ahead of time outlives the run.
+    this.wishAhead([]);
+    await this.deps.executor.drain?.();
     // The merge queue ends first, with the heartbeat still going (its checks may take a while).
     let merge: MergeSummary | undefined;
     try {

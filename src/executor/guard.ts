@@ -37,12 +37,13 @@ type Report = (report: GuardReport) => Promise<void>;
  * check that finds something to judge. Reading refs needs no lock (git reads a consistent value
  * of each ref while others write), so the record before an agent and the check of an agent that
  * changed nothing outside its branch — nearly all of them — hold no lock; a read that overlapped
- * one of this orchestrator's restores is made again, so no record keeps a value a restore undid.
+ * one of this orchestrator's restores (or a branch it made ahead of time) is made again, so no
+ * record keeps a value a restore undid or misses a branch orch made.
  */
 export class RefsGuard {
   private readonly attempts = new Set<GuardedAttempt>();
-  /** Bumped when a restore begins and when it ends: a read that saw it change is made again. */
-  private restores = 0;
+  /** Bumped when orch changes refs itself (a restore begins or ends, a branch made ahead of time): a read that saw it change is made again. */
+  private changes = 0;
   private restoring: Promise<void> | undefined;
 
   constructor(
@@ -77,13 +78,20 @@ export class RefsGuard {
     return this.mutex.run(operation);
   }
 
-  /** @internal Every ref as it is, read when none of this guard's restores is under way (see `restore`). */
-  async readRefs(): Promise<RefSnapshot> {
+  /**
+   * @internal Every ref as it is, read when none of this guard's restores is under way (see
+   * `restore`), and read again when orch changed refs while it was read. `take` gets it at once
+   * (in the same turn as that last look), so whatever orch settles from then on reaches it.
+   */
+  async readRefs(take: (refs: RefSnapshot) => void = () => undefined): Promise<RefSnapshot> {
     for (;;) {
       while (this.restoring) await this.restoring;
-      const seen = this.restores;
+      const seen = this.changes;
       const refs = await readRefs(this.repoRoot);
-      if (this.restores === seen && !this.restoring) return refs;
+      if (this.changes === seen && !this.restoring) {
+        take(refs);
+        return refs;
+      }
     }
   }
 
@@ -91,13 +99,13 @@ export class RefsGuard {
   async restore(by: GuardedAttempt, changes: readonly RefChange[], message: string): Promise<string[]> {
     let done!: () => void;
     this.restoring = new Promise((resolve) => (done = resolve));
-    this.restores += 1;
+    this.changes += 1;
     try {
       const problems = await restoreRefs(this.repoRoot, changes, message);
       this.restored(by, changes);
       return problems;
     } finally {
-      this.restores += 1;
+      this.changes += 1;
       this.restoring = undefined;
       done();
     }
@@ -111,6 +119,17 @@ export class RefsGuard {
   /** @internal */
   get run(): string {
     return this.runId;
+  }
+
+  /**
+   * orch itself made these refs while attempts run (a task's branch, ahead of time), under the
+   * mutex: every attempt's record takes them as they are, so no check undoes them, and a later
+   * change to them is still put back. A record being read meanwhile is read again.
+   */
+  madeByOrch(refs: RefSnapshot): void {
+    this.changes += 1;
+    for (const attempt of this.attempts)
+      for (const [ref, value] of Object.entries(refs)) attempt.settle({ ref, action: 'created', before: value });
   }
 
   /** Refs were put back: other attempts' records take the restored values, so none of them undoes the restore. */
@@ -150,9 +169,10 @@ export class GuardedAttempt {
 
   /** Records every ref, just before the agent starts, here and in `file` (for an orchestrator that adopts the agent). */
   async record(file: string): Promise<void> {
-    // Kept at once, so a restore made while the file is written settles it too.
-    const snapshot = await this.guard.readRefs();
-    this.snapshot = snapshot;
+    // Kept at once, so whatever orch changes from then on (a restore, a branch made ahead of time) settles it too.
+    const snapshot = await this.guard.readRefs((refs) => {
+      this.snapshot = refs;
+    });
     try {
       await writeFile(file, `${JSON.stringify({ refs: snapshot })}\n`);
     } catch (error) {

@@ -1,20 +1,56 @@
 import path from 'node:path';
 import { ProcessGroup } from '../process/process-group.js';
+import { pathExists } from '../util/fs.js';
 import { reclaimPorts, releasePorts } from '../worktree/ports.js';
+import { AheadWorktrees, AttemptStarts, makeWorktreeAhead } from './ahead.js';
 import type { LocalEnvironment } from './environment.js';
 import { refsFileOf } from './local-sandbox.js';
 import { startAgent, startResolver } from './local-start.js';
 import { watchAgent } from './local-watch.js';
-import type { AttemptControl, AttemptResult, AttemptSpec, Executor } from './types.js';
+import type { AheadTask, AttemptControl, AttemptResult, AttemptSpec, Executor } from './types.js';
 
 /**
  * Runs attempts on this machine: the task's worktree and branch in the repository, the agent as
  * a process group with its output in the run folder, its work committed on its branch.
  */
 export class LocalExecutor implements Executor {
-  constructor(private readonly environment: LocalEnvironment) {}
+  private readonly ahead: AheadWorktrees;
+  private readonly starts = new AttemptStarts();
+  /** Worktrees taken from the warm pool ahead of time: their attempt's start finds them there, and says where they came from. */
+  private readonly pooledAhead = new Set<string>();
 
-  async run(spec: AttemptSpec, control: AttemptControl): Promise<AttemptResult> {
+  constructor(private readonly environment: LocalEnvironment) {
+    this.ahead = new AheadWorktrees({
+      idle: async () => {
+        // Both at once: no attempt starting, and no git work holding or waiting for the lock.
+        for (;;) {
+          await this.starts.quiet();
+          await environment.gitMutex.idle();
+          if (!this.starts.busy) return;
+        }
+      },
+      exists: pathExists,
+      make: async (task) => {
+        const how = await makeWorktreeAhead(environment, task, () => this.starts.busy);
+        if (how === 'pooled') this.pooledAhead.add(path.resolve(task.worktree));
+        return how !== 'deferred';
+      },
+    });
+  }
+
+  /** Makes the worktrees of the tasks admitted next while agents work (see AheadWorktrees). */
+  prepareAhead(tasks: AheadTask[]): void {
+    this.ahead.want(tasks);
+  }
+
+  drain(): Promise<void> {
+    return this.ahead.drain();
+  }
+
+  async run(spec: AttemptSpec, given: AttemptControl): Promise<AttemptResult> {
+    // Until its agent runs, nothing is made ahead of time: its own start comes first.
+    const started = spec.adopt ? () => undefined : this.starts.begin();
+    const control = this.pooledAhead.delete(path.resolve(spec.task.worktree)) ? fromPool(given) : given;
     const ports: number[] = [];
     // From here until the attempt ends its branch is its own, and other tasks' are not its to judge.
     const guard = this.environment.refsGuard?.begin(spec, (found) =>
@@ -33,17 +69,25 @@ export class LocalExecutor implements Executor {
       }
       if (spec.resolve) {
         const resolver = await startResolver(this.environment, spec, control, guard);
+        started();
         if (!(resolver instanceof ProcessGroup)) return resolver;
         // The merge queue verifies and concludes the merge: nothing of it is committed here.
         return await watchAgent(this.environment, spec, control, resolver, spec.worktree.copiedFiles, guard, { saveWork: false });
       }
       const copiedFiles: string[] = [...spec.worktree.copiedFiles];
-      const started = await startAgent(this.environment, spec, control, ports, copiedFiles, guard);
-      if (!(started instanceof ProcessGroup)) return started;
-      return await watchAgent(this.environment, spec, control, started, copiedFiles, guard);
+      const agent = await startAgent(this.environment, spec, control, ports, copiedFiles, guard);
+      started();
+      if (!(agent instanceof ProcessGroup)) return agent;
+      return await watchAgent(this.environment, spec, control, agent, copiedFiles, guard);
     } finally {
+      started();
       guard?.end();
       if (ports.length > 0) await releasePorts(ports, this.environment.owner, this.environment.portsDir);
     }
   }
+}
+
+/** The control of an attempt whose worktree was taken from the warm pool ahead of time: its preparation says so, as if taken at its start. */
+function fromPool(control: AttemptControl): AttemptControl {
+  return { ...control, update: (update) => control.update(update.kind === 'prepared' ? { ...update, fromPool: true } : update) };
 }

@@ -12,6 +12,23 @@ import type { RefChange } from '../worktree/refs-guard.js';
  */
 export interface Executor {
   run(spec: AttemptSpec, control: AttemptControl): Promise<AttemptResult>;
+  /**
+   * The tasks the engine expects to admit next, best first: their worktrees may be made ahead of
+   * time (nothing else: merges, copies, setup and ports stay with the attempt), so an agent starts
+   * the moment a slot frees. Fire and forget; each call replaces the previous list (an empty one
+   * drops it). Failures are the executor's to swallow: the attempt reports the real one.
+   */
+  prepareAhead?(tasks: AheadTask[]): void;
+  /** Drops the list and settles once nothing made ahead of time is under way (before the run ends). */
+  drain?(): Promise<void>;
+}
+
+/** A task whose worktree and branch may be made ahead of time, from the base its attempt will use. */
+export interface AheadTask {
+  id: string;
+  branch: string;
+  worktree: string;
+  baseSha: string;
 }
 
 /** Why an attempt was stopped before its agent finished by itself. */

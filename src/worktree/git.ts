@@ -139,8 +139,9 @@ export async function ensureWorktree(
 
 /** `git status --porcelain` lines (untracked files included). */
 export async function statusLines(worktree: string): Promise<string[]> {
-  const output = await gitAt(worktree).raw(['status', '--porcelain', '--untracked-files=all']);
-  return output.split('\n').filter((line) => line.trim());
+  // execa, not simple-git: a clean worktree's status prints nothing, and simple-git waits 50 ms after that.
+  const { stdout } = await execa('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: worktree, stdin: 'ignore' });
+  return stdout.split('\n').filter((line) => line.trim());
 }
 
 /**

@@ -10,10 +10,14 @@ import lockfile from 'proper-lockfile';
  */
 export class GitMutex {
   private readonly local = pLimit(1);
+  /** Operations of this process running or waiting for their turn. */
+  private busy = 0;
+  private readonly idleWaiters: Array<() => void> = [];
 
   constructor(private readonly stateDir: string) {}
 
   run<T>(operation: () => Promise<T>): Promise<T> {
+    this.busy += 1;
     return this.local(async () => {
       await mkdir(this.stateDir, { recursive: true });
       const release = await lockfile.lock(this.stateDir, {
@@ -27,6 +31,15 @@ export class GitMutex {
       } finally {
         await release();
       }
+    }).finally(() => {
+      this.busy -= 1;
+      if (this.busy === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     });
+  }
+
+  /** Settles once no operation of this process holds or waits for the mutex (work that can wait goes then). */
+  idle(): Promise<void> {
+    if (this.busy === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 }

@@ -109,11 +109,22 @@ describe('orch run --workers: the warm pool on a worker', () => {
     await writeFiles(repo, { 'prompts/a.md': task('a', '', [{ write: 'cache/a', content: 'built\n' }, ...steps('a')]) });
     expect((await runOrch(['run', 'prompts'], { cwd: repo, env: coordinatorEnv(redis.url) })).exitCode).toBe(0);
     const first = await readRunRegistry(repo);
-    const clone = path.join(worker.workdir, 'repos', (await readdir(path.join(worker.workdir, 'repos')))[0]!);
-    const pooled = async (): Promise<string[]> =>
-      (await git(clone, 'worktree', 'list', '--porcelain'))
-        .split('\n')
-        .filter((line) => line.startsWith('worktree ') && line.includes(`${path.sep}.pool${path.sep}`));
+    // The worker's clones of the remote (one per remote address it was given).
+    const clones = async (): Promise<string[]> =>
+      (await readdir(path.join(worker.workdir, 'repos')))
+        .filter((name) => name.endsWith('.git'))
+        .map((name) => path.join(worker.workdir, 'repos', name));
+    const pooled = async (): Promise<string[]> => {
+      const lines: string[] = [];
+      for (const clone of await clones()) {
+        lines.push(
+          ...(await git(clone, 'worktree', 'list', '--porcelain'))
+            .split('\n')
+            .filter((line) => line.startsWith('worktree ') && line.includes(`${path.sep}.pool${path.sep}`)),
+        );
+      }
+      return lines;
+    };
     await waitFor(async () => ((await pooled()).length === 1 ? true : undefined), 30_000, 'the worktree to be pooled');
 
     await git(repo, 'commit', '-q', '--allow-empty', '-m', 'move on');
@@ -132,7 +143,7 @@ describe('orch run --workers: the warm pool on a worker', () => {
     ]);
     await waitFor(async () => ((await pooled()).length === 1 ? true : undefined), 30_000, 'the worktree to be pooled again');
     await worker.stop();
-    await git(clone, 'fsck', '--no-progress');
+    for (const clone of await clones()) await git(clone, 'fsck', '--no-progress');
   });
 });
 

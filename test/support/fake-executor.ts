@@ -1,5 +1,5 @@
 import type { Outcome } from '../../src/agent/outcome.js';
-import type { AttemptControl, AttemptResult, AttemptSpec, Executor } from '../../src/executor/types.js';
+import type { AheadTask, AttemptControl, AttemptResult, AttemptSpec, Executor } from '../../src/executor/types.js';
 
 export interface FakeAttempt {
   spec: AttemptSpec;
@@ -14,7 +14,30 @@ export interface FakeAttempt {
  */
 export class FakeExecutor implements Executor {
   readonly attempts: FakeAttempt[] = [];
+  /** Every list of tasks handed over to prepare ahead of time, in order. */
+  readonly ahead: AheadTask[][] = [];
+  /** Calls of drain, and what each waits for (the test settles it; by default nothing). */
+  drains = 0;
+  drainUntil: Promise<void> = Promise.resolve();
   private readonly waiting: Array<() => void> = [];
+
+  /** For each list in `ahead`: the tasks whose attempts had been handed over by then. */
+  readonly startedBeforeAhead: string[][] = [];
+
+  prepareAhead(tasks: AheadTask[]): void {
+    this.ahead.push(tasks);
+    this.startedBeforeAhead.push(this.startedIds());
+  }
+
+  drain(): Promise<void> {
+    this.drains += 1;
+    return this.drainUntil;
+  }
+
+  /** The ids of the latest list handed over to prepare ahead of time. */
+  aheadIds(): string[] {
+    return (this.ahead.at(-1) ?? []).map((task) => task.id);
+  }
 
   run(spec: AttemptSpec, control: AttemptControl): Promise<AttemptResult> {
     return new Promise((resolve) => {
