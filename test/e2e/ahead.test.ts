@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Registry } from '../../src/state/registry.js';
 import { agentScript, agentStarts, agentState, fakeAgentEnv, finishes, processesWithCommandLine, roomyMachine } from '../support/agents.js';
-import { git, tempRepo } from '../support/git.js';
+import { git, tempRepo, listedWorktrees } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { readLedger, readRunRegistry } from '../support/run-state.js';
 import { startOrch, waitFor } from '../support/spawn.js';
@@ -23,30 +23,10 @@ async function gatedRun(state: string): Promise<{ repo: string; gates: Record<'a
   return { repo, gates };
 }
 
-/** `git worktree list --porcelain`, one entry per worktree: its path, branch, head and whether git still marks it locked. */
-async function worktrees(repo: string): Promise<Array<{ path: string; branch?: string; head?: string; locked: boolean }>> {
-  const output = await git(repo, 'worktree', 'list', '--porcelain');
-  return output
-    .split('\n\n')
-    .filter(Boolean)
-    .map((block) => {
-      const lines = block.split('\n');
-      const value = (key: string): string | undefined => lines.find((line) => line.startsWith(`${key} `))?.slice(key.length + 1);
-      const branch = value('branch')?.replace(/^refs\/heads\//, '');
-      const head = value('HEAD');
-      return {
-        path: value('worktree')!,
-        ...(branch ? { branch } : {}),
-        ...(head ? { head } : {}),
-        locked: lines.some((line) => line === 'locked' || line.startsWith('locked ')),
-      };
-    });
-}
-
 /** Every task done, each on its own branch and worktree, holding exactly its own output; git consistent. */
 async function expectEveryTaskDone(repo: string, registry: Registry): Promise<void> {
   expect(registry.tasks.map((task) => task.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
-  const listed = await worktrees(repo);
+  const listed = await listedWorktrees(repo);
   expect(listed.filter((entry) => entry.locked)).toEqual([]);
   for (const task of registry.tasks) {
     // One worktree per task, on its branch: no worktree used by two tasks.
@@ -80,14 +60,14 @@ describe('worktrees made ahead of time', () => {
     expect((await agentStarts(state)).map((start) => start.taskId)).toEqual(['a']);
     // a's agent waits at its gate: b's worktree appears meanwhile, on its own branch, at the base.
     const made = await waitFor(
-      async () => (await worktrees(repo)).find((entry) => entry.path === b!.worktree && !entry.locked),
+      async () => (await listedWorktrees(repo)).find((entry) => entry.path === b!.worktree && !entry.locked),
       20_000,
       'the next task’s worktree',
     );
-    expect(made).toEqual({ path: b!.worktree, branch: b!.branch, head: registry.run.baseSha, locked: false });
+    expect(made).toEqual({ path: b!.worktree, branch: b!.branch, detached: false, head: registry.run.baseSha, locked: false });
     expect(await git(b!.worktree, 'status', '--porcelain', '--untracked-files=all')).toBe('');
     // Only as many as the limit: c is further away.
-    expect((await worktrees(repo)).map((entry) => entry.path)).not.toContain(c!.worktree);
+    expect((await listedWorktrees(repo)).map((entry) => entry.path)).not.toContain(c!.worktree);
     expect((await readRunRegistry(repo)).tasks.map((task) => task.status)).toEqual(['running', 'pending', 'pending']);
     expect(a!.status).toBe('running');
 
@@ -157,7 +137,7 @@ describe('worktrees made ahead of time', () => {
     const clean = await runOrch(['clean', '--json'], { cwd: repo, env });
     expect(clean.exitCode).toBe(0);
     const inPool = async (): Promise<string[]> =>
-      (await worktrees(repo)).map((entry) => entry.path).filter((where) => path.basename(path.dirname(where)) === '.pool');
+      (await listedWorktrees(repo)).map((entry) => entry.path).filter((where) => path.basename(path.dirname(where)) === '.pool');
     expect(await inPool()).toHaveLength(2);
     // The base moves on: the pooled worktrees are at the old one.
     await git(repo, 'rm', '-q', 'old.txt');
@@ -178,7 +158,7 @@ describe('worktrees made ahead of time', () => {
     // While a works, b has the pool's last worktree, switched to its branch at the new base.
     await waitFor(async () => (await inPool()).length === 0, 20_000, 'b to take the pool’s last worktree');
     await waitFor(
-      async () => (await worktrees(repo)).find((entry) => entry.path === b.worktree)?.branch === b.branch,
+      async () => (await listedWorktrees(repo)).find((entry) => entry.path === b.worktree)?.branch === b.branch,
       20_000,
       'b’s branch',
     );

@@ -2,7 +2,7 @@ import { chmod, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { agentScript, agentState, fakeAgentEnv, finishes, killStrays } from '../support/agents.js';
-import { git, tempRepo } from '../support/git.js';
+import { git, listedWorktrees, tempRepo, type ListedWorktree } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { readRunRegistry } from '../support/run-state.js';
 import { startOrch, waitFor } from '../support/spawn.js';
@@ -23,26 +23,8 @@ async function latestRun(repo: string): Promise<Registry> {
   return readRunRegistry(repo, ids.at(-1));
 }
 
-interface Worktree {
-  path: string;
-  branch?: string;
-  detached: boolean;
-}
-
-async function worktrees(repo: string): Promise<Worktree[]> {
-  const output = await git(repo, 'worktree', 'list', '--porcelain');
-  return output
-    .split('\n\n')
-    .filter(Boolean)
-    .map((block) => {
-      const lines = block.split('\n');
-      const branch = lines.find((line) => line.startsWith('branch '))?.slice('branch refs/heads/'.length);
-      return { path: lines[0]!.slice('worktree '.length), ...(branch ? { branch } : {}), detached: lines.includes('detached') };
-    });
-}
-
-const pooled = async (repo: string): Promise<Worktree[]> =>
-  (await worktrees(repo)).filter((entry) => path.basename(path.dirname(entry.path)) === '.pool');
+const pooled = async (repo: string): Promise<ListedWorktree[]> =>
+  (await listedWorktrees(repo)).filter((entry) => path.basename(path.dirname(entry.path)) === '.pool');
 
 /** Tracked files of `ref`, and what `worktree` holds that git does not ignore, must be the same. */
 async function expectExactly(worktree: string, ref: string): Promise<void> {
@@ -158,7 +140,7 @@ describe('the warm pool', () => {
     expect(emptied.exitCode).toBe(0);
     expect(emptied.stdout).toMatch(/warm pool\n\s+pool \S+\.pool\/d-[0-9a-f]+ removed/);
     expect(await pooled(repo)).toHaveLength(0);
-    expect(await worktrees(repo)).toHaveLength(1);
+    expect(await listedWorktrees(repo)).toHaveLength(1);
     await git(repo, 'fsck', '--no-progress');
   });
 
@@ -247,7 +229,7 @@ while :; do sleep 1; done
   /** Every task succeeded, on its own worktree, at exactly its branch, and git's own state is sound. */
   async function expectSound(repo: string, registry: Registry): Promise<void> {
     expect(registry.tasks.map((task) => task.status)).toEqual(registry.tasks.map(() => 'succeeded'));
-    const list = await worktrees(repo);
+    const list = await listedWorktrees(repo);
     const paths = registry.tasks.map((task) => path.resolve(task.worktree));
     expect(new Set(paths).size).toBe(paths.length);
     for (const task of registry.tasks) {

@@ -2,28 +2,17 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RefsGuard, type GuardReport } from '../../src/executor/guard.js';
-import type { AttemptSpec } from '../../src/executor/types.js';
 import { GitMutex } from '../../src/worktree/mutex.js';
 import { isOnBranch, readRefs } from '../../src/worktree/refs.js';
 import { git, tempRepo } from '../support/git.js';
+import { guardSpec, GUARD_RUN } from '../support/guard.js';
 import { tempDir } from '../support/tmp.js';
-
-const RUN = '20261122-010203-abcd';
-
-/** What the guard reads of an attempt's spec. */
-function spec(repo: string, id: string, base: string): AttemptSpec {
-  return {
-    runId: RUN,
-    task: { id, branch: `orch/${RUN}/${id}`, worktree: path.join(repo, '.gadugi', 'worktrees', id) },
-    base: { ref: 'HEAD', sha: base },
-  } as unknown as AttemptSpec;
-}
 
 async function setUp(): Promise<{ repo: string; guard: RefsGuard; head: string; dir: string; reports: GuardReport[] }> {
   const repo = await tempRepo();
   const dir = await tempDir('orch-guard-');
   const head = (await git(repo, 'rev-parse', 'HEAD')).trim();
-  return { repo, guard: new RefsGuard(repo, RUN, new GitMutex(path.join(dir, 'state'))), head, dir, reports: [] };
+  return { repo, guard: new RefsGuard(repo, GUARD_RUN, new GitMutex(path.join(dir, 'state'))), head, dir, reports: [] };
 }
 
 describe('the refs guard reads refs without the git lock', () => {
@@ -32,8 +21,8 @@ describe('the refs guard reads refs without the git lock', () => {
     const report = async (found: GuardReport): Promise<void> => void reports.push(found);
     const stray = 'refs/heads/stray';
     await git(repo, 'update-ref', stray, head);
-    const mover = guard.begin(spec(repo, 'mover', head), report);
-    const other = guard.begin(spec(repo, 'other', head), report);
+    const mover = guard.begin(guardSpec(repo, 'mover', head), report);
+    const other = guard.begin(guardSpec(repo, 'other', head), report);
     // The other attempt's record starts reading first; the mover's check restores meanwhile.
     const file = path.join(dir, 'other.refs.json');
     const recording = other.record(file);
@@ -49,7 +38,7 @@ describe('the refs guard reads refs without the git lock', () => {
 
   it('an agent that changed a ref outside its branch is still caught and put back by the check', async () => {
     const { repo, guard, head, dir, reports } = await setUp();
-    const attempt = guard.begin(spec(repo, 'agent', head), async (found) => void reports.push(found));
+    const attempt = guard.begin(guardSpec(repo, 'agent', head), async (found) => void reports.push(found));
     await attempt.record(path.join(dir, 'agent.refs.json'));
     await git(repo, 'tag', 'v1');
     await git(repo, 'branch', '--force', 'side', head);
@@ -66,8 +55,8 @@ describe('the refs guard reads refs without the git lock', () => {
     const { repo, guard, head, dir } = await setUp();
     const stray = 'refs/tags/stray';
     await git(repo, 'update-ref', stray, head);
-    const mover = guard.begin(spec(repo, 'mover', head), async () => undefined);
-    const other = guard.begin(spec(repo, 'other', head), async () => undefined);
+    const mover = guard.begin(guardSpec(repo, 'mover', head), async () => undefined);
+    const other = guard.begin(guardSpec(repo, 'other', head), async () => undefined);
     const restoring = guard.restore(mover, [{ ref: stray, action: 'created', after: head }], 'orch: refs guard: test');
     const file = path.join(dir, 'other.refs.json');
     await Promise.all([restoring, other.record(file)]);
