@@ -8,7 +8,7 @@
  * The bundle sits two folders below the package root, like dist/<dir>/<file>.js, so the paths
  * orch finds relative to its own module (templates/, package.json, bin/orch.js) stay the same.
  */
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
@@ -55,6 +55,40 @@ const noJsYaml: Plugin = {
   },
 };
 
+/**
+ * orch reads its own files (config, registry) with zod's mini API (src/util/zod.ts): status and
+ * plan need ~90 KB of zod that way. Only the MCP server and the workers use zod's full API (and the
+ * MCP SDK), and with code splitting a source file both reach goes whole into one shared chunk:
+ * zod's core would come with everything the full API uses from it (~300 KB, parsed at every start).
+ * So src/util/zod.ts gets zod's files as modules of their own (namespace `orch-zod`): a second,
+ * tree-shaken copy of zod's core that only the commands reading config or registry load. Each copy
+ * has its own settings (`z.config`): src/util/zod.ts sets English and jitless on its copy.
+ */
+const ownZod: Plugin = {
+  name: 'own-zod',
+  setup(plugin) {
+    const namespace = 'orch-zod';
+    plugin.onResolve({ filter: /^zod\// }, async (args) => {
+      if (path.resolve(args.importer) !== path.join(root, 'src', 'util', 'zod.ts')) return undefined;
+      const resolved = await plugin.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir });
+      if (resolved.errors.length > 0) return { errors: resolved.errors };
+      return { path: resolved.path, namespace };
+    });
+    plugin.onResolve({ filter: /.*/, namespace }, (args) => {
+      if (!args.path.startsWith('.')) throw new Error(`zod imports ${args.path}, which src/util/zod.ts's copy of zod cannot resolve`);
+      return { path: path.resolve(path.dirname(args.importer), args.path), namespace };
+    });
+    plugin.onLoad({ filter: /.*/, namespace }, async (args) => ({
+      // English only, as for the full API (englishOnlyZod).
+      contents: args.path.endsWith(`${path.sep}locales${path.sep}index.js`)
+        ? "export { default as en } from './en.js';"
+        : await readFile(args.path, 'utf8'),
+      resolveDir: path.dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
 await rm(outdir, { recursive: true, force: true });
 await build({
   entryPoints: { main: path.join(root, 'src', 'cli', 'main.ts') },
@@ -81,6 +115,6 @@ await build({
       'const __filename = __orchFileURLToPath(import.meta.url);',
     ].join(' '),
   },
-  plugins: [englishOnlyZod, noJsYaml],
+  plugins: [ownZod, englishOnlyZod, noJsYaml],
   logLevel: 'warning',
 });

@@ -1,5 +1,4 @@
 import { Command, CommanderError } from 'commander';
-import { z } from 'zod';
 import { UserError, errorMessage } from '../errors.js';
 import { registerClean } from './commands/clean.js';
 import { registerInit } from './commands/init.js';
@@ -16,10 +15,6 @@ import { registerWorker } from './commands/worker.js';
 import type { CommandContext, CommandIO } from './context.js';
 import { readPackageVersion } from './version.js';
 import { EXIT } from '../domain/exit-codes.js';
-
-// A command parses a registry or a config once: zod's compiled fast path costs more to build
-// (~20 ms of a short command's start) than it saves on one parse.
-z.config({ jitless: true });
 
 function processIO(): CommandIO {
   return {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
-import type { z } from 'zod';
+import type * as z from '../util/zod.js';
 import { UserError, errorCode } from '../errors.js';
 import { configSchema, type ConfigInput, type OrchConfig } from './schema.js';
 

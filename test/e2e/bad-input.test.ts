@@ -138,6 +138,24 @@ describe('bad input and a hostile environment: one line, exit 2, nothing half-wr
     expect(await readdir(path.join(repo, '.gadugi'))).toEqual(['config.json']);
   });
 
+  it('status and plan say what is wrong in English: they read the registry and the config with their own copy of zod', async () => {
+    // The bundle gives the commands that read orch's own files a copy of zod of their own
+    // (scripts/bundle.ts); its messages must be zod's English ones, as with the full API.
+    const repo = await tempRepo();
+    const registry = path.join(repo, '.gadugi', 'runs', '20260101-000000-abcd', 'registry.json');
+    await writeFiles(repo, { 'prompts/a.md': '# A\n', [path.relative(repo, registry)]: '{"run": {"version": 2}, "tasks": []}' });
+    expectOneLine(
+      await runOrch(['status'], { cwd: repo }),
+      /^orch: the registry \S+registry\.json is corrupted \(run\.version: Invalid input: expected 1\); it was left unchanged/,
+    );
+    await writeFiles(repo, { '.gadugi/config.json': '{ "worktree": { "pool": -1 } }' });
+    expectOneLine(
+      await runOrch(['plan', 'prompts/a.md'], { cwd: repo }),
+      /^orch: invalid config value for "worktree\.pool" \(from \.gadugi\/config\.json\): Too small: expected number to be >=0/,
+    );
+    expect(await readFile(registry, 'utf8')).toBe('{"run": {"version": 2}, "tasks": []}');
+  });
+
   it('a disk that fills up while the registry is written keeps the last good registry', async (context) => {
     const repo = await tempRepo();
     const runs = await tinyDisk(path.join(repo, '.gadugi', 'runs'), '192k', context);
