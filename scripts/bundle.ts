@@ -89,6 +89,29 @@ const ownZod: Plugin = {
   },
 };
 
+/**
+ * fdir (tinyglobby's directory walker) loads picomatch at its start with a `require()` inside a
+ * try, which the bundle cannot follow: every `orch plan` and `orch run` then read picomatch's five
+ * CommonJS files from node_modules, beside the picomatch already bundled. fdir gets the bundled
+ * one instead (the same package, found the same way); a build with an fdir that no longer has
+ * those lines fails here rather than ship the slower path unnoticed.
+ */
+const fdirBundledPicomatch: Plugin = {
+  name: 'fdir-bundled-picomatch',
+  setup(plugin) {
+    plugin.onLoad({ filter: /[\\/]node_modules[\\/]fdir[\\/]dist[\\/]index\.mjs$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const optional = /__require\.resolve\("picomatch"\);\s*pm = __require\("picomatch"\);/;
+      if (!optional.test(source))
+        throw new Error(`${args.path}: fdir no longer loads picomatch as scripts/bundle.ts expects; update the plugin`);
+      return {
+        contents: `import __bundledPicomatch from "picomatch";\n${source.replace(optional, 'pm = __bundledPicomatch;')}`,
+        loader: 'js',
+      };
+    });
+  },
+};
+
 await rm(outdir, { recursive: true, force: true });
 await build({
   entryPoints: { main: path.join(root, 'src', 'cli', 'main.ts') },
@@ -115,6 +138,6 @@ await build({
       'const __filename = __orchFileURLToPath(import.meta.url);',
     ].join(' '),
   },
-  plugins: [ownZod, englishOnlyZod, noJsYaml],
+  plugins: [ownZod, englishOnlyZod, noJsYaml, fdirBundledPicomatch],
   logLevel: 'warning',
 });

@@ -1,5 +1,6 @@
 import { sandboxState, type SandboxState } from '../agent/sandbox.js';
 import { loadConfig } from '../config/load.js';
+import type { OrchConfig } from '../config/schema.js';
 import { UserError } from '../errors.js';
 import { loadPrompts } from '../prompt/load.js';
 import { isGlob } from '../prompt/paths.js';
@@ -28,6 +29,11 @@ export async function loadAnalysis(args: readonly string[], cwd: string, repoRoo
 export async function planSandbox(cwd: string, env: NodeJS.ProcessEnv): Promise<SandboxState> {
   const root = await findRepoRoot(cwd);
   const { config } = await loadConfig(root ?? cwd, env);
+  return sandboxFor(config, env, cwd);
+}
+
+/** planSandbox with the config already read. */
+export async function sandboxFor(config: OrchConfig, env: NodeJS.ProcessEnv, cwd: string): Promise<SandboxState> {
   try {
     return await sandboxState(config, env, cwd);
   } catch (error) {

@@ -1,5 +1,8 @@
 import { availableParallelism } from 'node:os';
+import type { SandboxState } from '../agent/sandbox.js';
 import { loadConfig } from '../config/load.js';
+import type { OrchConfig } from '../config/schema.js';
+import { loadAnalysis, sandboxFor } from './analysis.js';
 import { earlierDurations } from '../engine/history.js';
 import type { Analysis } from '../graph/analyze.js';
 import { ConflictIndex } from '../graph/conflicts.js';
@@ -62,12 +65,22 @@ export async function loadPlanSchedule(
   env: NodeJS.ProcessEnv,
   maxParallel?: string,
 ): Promise<PlanSchedule> {
-  const repoRoot = await findRepoRoot(cwd);
+  return scheduleIn(analysis, await findRepoRoot(cwd), cwd, env, maxParallel);
+}
+
+async function scheduleIn(
+  analysis: Analysis,
+  repoRoot: string | undefined,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  maxParallel: string | undefined,
+  config?: OrchConfig,
+): Promise<PlanSchedule> {
   const flag =
     maxParallel === undefined
       ? []
       : [{ key: 'maxParallel', value: /^\d+$/.test(maxParallel.trim()) ? Number(maxParallel) : maxParallel, flag: '--max-parallel' }];
-  const { config } = await loadConfig(repoRoot ?? cwd, env, flag);
+  const settings = config !== undefined && flag.length === 0 ? config : (await loadConfig(repoRoot ?? cwd, env, flag)).config;
   const earlier =
     repoRoot === undefined
       ? new Map<string, number>()
@@ -75,6 +88,37 @@ export async function loadPlanSchedule(
           repoRoot,
           analysis.tasks.map((task) => task.id),
         );
-  if (config.maxParallel !== 'auto') return planSchedule(analysis, earlier, config.maxParallel, 'max-parallel');
-  return planSchedule(analysis, earlier, Math.max(1, Math.round(availableParallelism() * config.concurrency.agentsPerCore)), 'cores');
+  if (settings.maxParallel !== 'auto') return planSchedule(analysis, earlier, settings.maxParallel, 'max-parallel');
+  return planSchedule(analysis, earlier, Math.max(1, Math.round(availableParallelism() * settings.concurrency.agentsPerCore)), 'cores');
+}
+
+/** Everything `orch plan` shows. */
+export interface Plan {
+  analysis: Analysis;
+  sandbox: SandboxState;
+  schedule: PlanSchedule;
+}
+
+/**
+ * What `orch plan` shows: loadAnalysis, then planSandbox, then loadPlanSchedule, with the same
+ * answers and the same errors first, but the waits overlapped: git (the repository's root, which
+ * `repoRoot` may have started asking already), the config and the sandbox probe (bubblewrap
+ * started once) go on while the prompts are parsed, and the root and the config are read once.
+ */
+export async function loadPlan(
+  prompts: readonly string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; maxParallel?: string | undefined; repoRoot?: Promise<string | undefined> },
+): Promise<Plan> {
+  const { cwd, env } = options;
+  const rootFound = options.repoRoot ?? findRepoRoot(cwd);
+  const machine = (async () => {
+    const repoRoot = await rootFound;
+    const { config } = await loadConfig(repoRoot ?? cwd, env);
+    return { repoRoot, config, sandbox: await sandboxFor(config, env, cwd) };
+  })();
+  // Its errors are the plan's only once the prompts have none (`await machine` below).
+  machine.catch(() => undefined);
+  const analysis = await loadAnalysis(prompts, cwd);
+  const { repoRoot, config, sandbox } = await machine;
+  return { analysis, sandbox, schedule: await scheduleIn(analysis, repoRoot, cwd, env, options.maxParallel, config) };
 }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import type { ParseError } from 'jsonc-parser';
 import type * as z from '../util/zod.js';
 import { UserError, errorCode } from '../errors.js';
 import { configSchema, type ConfigInput, type OrchConfig } from './schema.js';
@@ -59,6 +59,9 @@ async function readConfigFile(repoRoot: string): Promise<Record<string, unknown>
     if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return {};
     throw new UserError(`cannot read ${CONFIG_FILE}: ${errorCode(error) ?? String(error)}.`);
   }
+  // Loaded only when there is a file to read (~47 KB that `orch status` and a repository without
+  // a config file never need).
+  const { parse: parseJsonc, printParseErrorCode } = await import('jsonc-parser');
   const errors: ParseError[] = [];
   const data: unknown = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false });
   const first = errors[0];

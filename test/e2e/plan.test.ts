@@ -214,4 +214,30 @@ describe('orch plan: the critical path and the expected length of the run', () =
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(/^orch: invalid config value for "maxParallel" \(from --max-parallel\)/);
   });
+
+  it('reports the first of several mistakes, in the order prompts, config, --max-parallel, though it reads them at once', async () => {
+    // plan reads the config and probes the sandbox while it parses the prompts: the answer is
+    // still the one reading them one after another would give.
+    const repo = await tempRepo({ 'README.md': '' });
+    await writeFiles(repo, {
+      'prompts/a.md': '---\ndepends_on: [nowhere]\n---\nDo a.\n',
+      '.gadugi/config.json': '{ "agent": { "permissionMode": "ask" } }',
+    });
+    const plan = (...args: string[]) => runOrch(['plan', ...args, 'prompts/a.md'], { cwd: repo });
+    const first = async (...args: string[]) => {
+      const result = await plan(...args);
+      expect(result.exitCode).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      return result.stderr;
+    };
+    expect(await first('--max-parallel', 'many')).toMatch(/^orch: .*nowhere/);
+    await writeFiles(repo, { 'prompts/a.md': '# A\nDo a.\n' });
+    expect(await first('--max-parallel', 'many')).toMatch(
+      /^orch: invalid config value for "agent\.permissionMode" \(from \.gadugi\/config\.json\)/,
+    );
+    await writeFiles(repo, { '.gadugi/config.json': '{}' });
+    expect(await first('--max-parallel', 'many')).toMatch(/^orch: invalid config value for "maxParallel" \(from --max-parallel\)/);
+    expect((await plan('--max-parallel', '2')).exitCode).toBe(0);
+  });
 });

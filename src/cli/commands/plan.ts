@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { findRepoRoot } from '../../worktree/repo.js';
 import type { CommandContext } from '../context.js';
 import { EXIT } from '../../domain/exit-codes.js';
 
@@ -10,14 +11,19 @@ export function registerPlan(program: Command, context: CommandContext): void {
     .option('--json', 'print one JSON object instead of text')
     .option('--max-parallel <n>', 'agents at once for the expected length of the run (default: the config, else the cores)')
     .action(async (prompts: string[], options: { json?: boolean; maxParallel?: string }) => {
-      const [{ loadAnalysis, planSandbox }, { loadPlanSchedule }, { planToJson, renderPlan }] = await Promise.all([
-        import('../../commands/analysis.js'),
+      // git starts looking for the repository while the command's modules load.
+      const repoRoot = findRepoRoot(context.cwd);
+      repoRoot.catch(() => undefined);
+      const [{ loadPlan }, { planToJson, renderPlan }] = await Promise.all([
         import('../../commands/plan-schedule.js'),
         import('../../render/plan.js'),
       ]);
-      const analysis = await loadAnalysis(prompts, context.cwd);
-      const sandbox = await planSandbox(context.cwd, context.env);
-      const schedule = await loadPlanSchedule(analysis, context.cwd, context.env, options.maxParallel);
+      const { analysis, sandbox, schedule } = await loadPlan(prompts, {
+        cwd: context.cwd,
+        env: context.env,
+        maxParallel: options.maxParallel,
+        repoRoot,
+      });
       context.out(
         options.json ? JSON.stringify(planToJson(analysis, sandbox, schedule), null, 2) : renderPlan(analysis, sandbox, schedule),
       );

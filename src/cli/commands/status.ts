@@ -19,11 +19,14 @@ export function registerStatus(program: Command, context: CommandContext): void 
     .option('--watch', 'refresh until the run ends')
     .option('--json', 'print {"run":{…},"tasks":[…]} (or {"runs":[…]} with --all)')
     .action(async (runId: string | undefined, options: StatusOptions) => {
+      // git looks for the repository while the command's modules load.
+      const repoRootFound = requireRepoRoot(context.cwd);
+      repoRootFound.catch(() => undefined);
       const [{ renderRunList, renderStatus }, { listRuns, loadStatus }] = await Promise.all([
         import('../../render/status.js'),
         import('../../commands/status.js'),
       ]);
-      const repoRoot = await requireRepoRoot(context.cwd);
+      const repoRoot = await repoRootFound;
       if (options.all) {
         const { runs, unreadable } = await listRuns(repoRoot, context.env);
         context.out(options.json ? JSON.stringify({ runs, unreadable }, null, 2) : renderRunList(runs, unreadable));
