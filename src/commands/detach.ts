@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,16 @@ import { prepareRun, type RunRequest } from './run.js';
 
 const ORCH_BIN = fileURLToPath(new URL('../../bin/orch.js', import.meta.url));
 const START_TIMEOUT_MS = 60_000;
+
+/**
+ * The flags bin/orch.js's `#!/usr/bin/env -S node …` line gives node (the young generation's
+ * size): a background orch gets them too, though it is started as `node bin/orch.js`.
+ */
+export function shebangNodeFlags(binText: string): string[] {
+  const first = binText.split('\n', 1)[0] ?? '';
+  const flags = /^#!\S*\benv\s+-S\s+node((?:\s+-\S+)*)\s*$/.exec(first)?.[1] ?? '';
+  return flags.split(/\s+/).filter((flag) => flag.length > 0);
+}
 
 export interface DetachedRun {
   runId: string;
@@ -47,7 +57,7 @@ async function launch(spec: Launch): Promise<number> {
     () => 0,
   );
   const log = openSync(spec.log, 'a');
-  const child = spawn(process.execPath, [ORCH_BIN, ...spec.args], {
+  const child = spawn(process.execPath, [...shebangNodeFlags(readFileSync(ORCH_BIN, 'utf8')), ORCH_BIN, ...spec.args], {
     cwd: spec.cwd,
     env: spec.env,
     detached: true,

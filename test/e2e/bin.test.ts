@@ -1,0 +1,76 @@
+import { execa } from 'execa';
+import { access, constants, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { agentScript, agentStarts, agentState, fakeAgentEnv, finishes } from '../support/agents.js';
+import { tempRepo } from '../support/git.js';
+import { orchBin, runOrch } from '../support/orch.js';
+import { readRunRegistry } from '../support/run-state.js';
+import { waitFor } from '../support/spawn.js';
+import { writeFiles } from '../support/tmp.js';
+
+/** A process's command line, as /proc has it. */
+async function commandLine(pid: number): Promise<string[]> {
+  return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter((part) => part !== '');
+}
+
+async function environment(pid: number): Promise<string[]> {
+  return (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
+}
+
+const MEMORY_FLAG = '--max-semi-space-size=1';
+
+describe('the installed bin, run the way a shell runs it', () => {
+  it('starts through its #! line: node gets the memory flag, the agents do not', async () => {
+    // npm links bin/orch.js onto the PATH as it is: the executable bit and the #! line start it.
+    await access(orchBin, constants.X_OK);
+    const repo = await tempRepo();
+    const state = await agentState();
+    const gate = path.join(state, 'open-the-gate');
+    await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ steps: [{ waitFor: gate }, ...finishes('a.txt')] })}` });
+    const orch = execa(orchBin, ['run', 'prompts/a.md'], {
+      cwd: repo,
+      env: { ...fakeAgentEnv(state), FORCE_COLOR: '0' },
+      reject: false,
+      stdin: 'ignore',
+    });
+    try {
+      await waitFor(async () => (await agentStarts(state)).length > 0, 20_000, 'the agent to start');
+      const registry = await waitFor(async () => {
+        const current = await readRunRegistry(repo);
+        return current.tasks[0]?.agent ? current : undefined;
+      });
+      const orchestrator = await commandLine(registry.run.orchestrator.pid);
+      expect(orchestrator.slice(1)).toEqual([MEMORY_FLAG, orchBin, 'run', 'prompts/a.md']);
+      // The agent (a node program too) gets neither the flag nor a NODE_OPTIONS carrying it.
+      const agent = registry.tasks[0]!.agent!.pid;
+      expect((await commandLine(agent)).join(' ')).not.toContain('semi-space');
+      expect((await environment(agent)).filter((entry) => entry.includes('semi-space'))).toEqual([]);
+      await writeFile(gate, '');
+      const result = await orch;
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toMatch(/1 succeeded/);
+    } finally {
+      orch.kill('SIGKILL');
+    }
+    // Short commands start the same way.
+    const version = await execa(orchBin, ['--version'], { cwd: repo, reject: false });
+    expect([version.exitCode, version.stdout]).toEqual([
+      0,
+      JSON.parse(await readFile(path.join(orchBin, '..', '..', 'package.json'), 'utf8')).version,
+    ]);
+  });
+
+  it('a background orch (--detach) gets the same flag', async () => {
+    const repo = await tempRepo();
+    const state = await agentState();
+    const gate = path.join(state, 'open-the-gate');
+    await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ steps: [{ waitFor: gate }, ...finishes('a.txt')] })}` });
+    const detached = await runOrch(['run', 'prompts/a.md', '--detach', '--json'], { cwd: repo, env: fakeAgentEnv(state) });
+    expect(detached.exitCode).toBe(0);
+    const { runId, pid } = JSON.parse(detached.stdout) as { runId: string; pid: number };
+    expect(await commandLine(pid)).toContain(MEMORY_FLAG);
+    await writeFile(gate, '');
+    expect((await runOrch(['wait', runId], { cwd: repo })).exitCode).toBe(0);
+  });
+});
