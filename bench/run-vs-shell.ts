@@ -57,8 +57,8 @@ export async function runVsShell(options: { tasks?: number; concurrency?: number
       try {
         if (side === 'orch') {
           const env = { ...process.env, ORCH_CLAUDE_BIN: agent, ORCH_MAX_PARALLEL: String(concurrency) };
-          const args = [path.join(projectRoot, 'bin', 'orch.js'), 'run', '--json', 'prompts/*.md'];
-          orchRuns.push(await measure(process.execPath, args, { cwd: repo, env }));
+          // The bin itself, as a user's shell starts it: its #! line gives node its memory flag.
+          orchRuns.push(await measure(path.join(projectRoot, 'bin', 'orch.js'), ['run', '--json', 'prompts/*.md'], { cwd: repo, env }));
           verify(repo, 'orch/', tasks);
         } else {
           shellRuns.push(

@@ -2,7 +2,8 @@
  * How long orch's short commands take to start and answer, against `node -e 0` (Node's own
  * start-up, the floor), side by side in one run and interleaved so both meet the same machine:
  * `orch status` on a repository with a finished 8-task run, and `orch plan` of its prompts.
- * Every answer is checked (exit 0, the run's id or the tasks in the output).
+ * Every answer is checked (exit 0, the run's id or the tasks in the output). orch is started as a
+ * user's shell starts it, through bin/orch.js's #! line (`/usr/bin/env` then node, in one process).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -40,10 +41,10 @@ export async function startup(options: { repetitions?: number } = {}): Promise<S
     const samples = { node: [] as number[], status: [] as number[], plan: [] as number[] };
     for (let round = 0; round < repetitions; round++) {
       samples.node.push((await measure(process.execPath, ['-e', '0'], { cwd: repo, env })).wallMs);
-      const status = await measure(process.execPath, [orch, 'status'], { cwd: repo, env });
+      const status = await measure(orch, ['status'], { cwd: repo, env });
       if (!/8 succeeded/.test(status.stdout)) throw new Error(`orch status did not show the run: ${status.stdout}`);
       samples.status.push(status.wallMs);
-      const plan = await measure(process.execPath, [orch, 'plan', 'prompts'], { cwd: repo, env });
+      const plan = await measure(orch, ['plan', 'prompts'], { cwd: repo, env });
       if (!plan.stdout.includes('t8')) throw new Error(`orch plan did not list the tasks: ${plan.stdout}`);
       samples.plan.push(plan.wallMs);
     }
