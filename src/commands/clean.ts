@@ -330,9 +330,20 @@ async function cleanRun(
           continue;
         }
       }
-      // One git cannot remove by a rename (locked, on another file system): git removes it.
-      if (!options.dryRun && !(await moveAside(removing, checkout.worktree)))
-        await execFile('git', ['worktree', 'remove', '--force', checkout.worktree], { cwd: repoRoot });
+      // One that cannot go by a rename (locked, on another file system) is git's to remove; a locked one git refuses.
+      if (!options.dryRun && !(await moveAside(removing, checkout.worktree))) {
+        const removal = await execFile('git', ['worktree', 'remove', '--force', checkout.worktree], { cwd: repoRoot, reject: false });
+        if (removal.exitCode !== 0) {
+          keptWorktrees.add(checkout.key);
+          const why =
+            removal.stderr
+              .trim()
+              .split('\n')[0]
+              ?.replace(/^fatal: /, '') ?? '';
+          noted[index] = { run: id, kind: 'worktree', target: where, result: 'kept', reason: `git refused to remove it: ${why}` };
+          continue;
+        }
+      }
       const removed: CleanAction = { run: id, kind: 'worktree', target: where, result: 'removed' };
       if (unsaved.length > 0) removed.reason = `${unsaved.length} unsaved file${unsaved.length === 1 ? '' : 's'} discarded (--force)`;
       noted[index] = removed;

@@ -263,4 +263,26 @@ describe('orch clean', () => {
     expect(await listedWorktrees(repo)).toHaveLength(1);
     await expectFinished([first.tasks[1]!.branch, ...secondRun.tasks.map((task) => task.branch)]);
   });
+
+  it('keeps a worktree git has locked, saying why, and removes the others', async () => {
+    const repo = await tempRepo();
+    const state = await agentState();
+    await writeFiles(
+      repo,
+      Object.fromEntries(['a', 'b'].map((id) => [`prompts/${id}.md`, `# ${id}\n${agentScript({ steps: finishes(`${id}.txt`) })}`])),
+    );
+    expect((await runOrch(['run', 'prompts/a.md', 'prompts/b.md'], { cwd: repo, env: fakeAgentEnv(state) })).exitCode).toBe(0);
+    const [a, b] = (await readRunRegistry(repo)).tasks;
+    await git(repo, 'worktree', 'lock', '--reason', 'on a USB disk', a!.worktree);
+    const result = await runOrch(['clean', '--no-pool', '--branches', '--force'], { cwd: repo });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(
+      /worktree \S+\/a kept: git refused to remove it: cannot remove a locked working tree, lock reason: on a USB disk/,
+    );
+    expect(result.stdout).toMatch(/worktree \S+\/b removed/);
+    expect(result.stdout).toMatch(/branch \S+\/a kept: checked out in a worktree that was kept/);
+    expect((await listedWorktrees(repo)).map((entry) => entry.path)).toEqual([repo, a!.worktree]);
+    expect(await readdir(a!.worktree)).toContain('a.txt');
+    expect(await git(repo, 'branch', '--list', b!.branch)).toBe('');
+  });
 });
