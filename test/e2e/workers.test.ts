@@ -152,7 +152,9 @@ describe('orch run --workers: a worker that died while switching a pooled worktr
   it('puts it back in the pool when it starts again; the job runs again there, in that worktree; nothing lost, git consistent', async () => {
     const { repo } = await repoWithRemote({ 'README.md': '# repo\n', '.gitignore': 'cache/\n' });
     const state = await agentState();
-    const args = ['--stall-timeout', '3s'];
+    // The dead worker's job lock must expire for the job to run again; 3 s (as in the faults below)
+    // can expire under a loaded machine while the first job runs, and the job is then kept aside, not pooled.
+    const args = ['--stall-timeout', '10s'];
     const w1 = await startWorker({ redisUrl: redis.url, name: 'w1', state, slots: 1, args });
     const steps = (id: string) => [{ write: `out/${id}.txt`, content: `${id}\n` }, { commit: `task ${id}` }];
     await writeFiles(repo, { 'prompts/a.md': task('a', '', [{ write: 'cache/a', content: 'built\n' }, ...steps('a')]) });
