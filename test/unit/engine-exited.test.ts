@@ -29,7 +29,7 @@ describe('an agent that exited gives its slot up while its work is saved (in-pro
     await a.control.update({ kind: 'exited', outcome: 'failed' });
     await settle();
     expect(engine.executor.startedIds()).toEqual(['a']);
-    a.finish(failedWith('exit', 'exit code 1'));
+    a.finish(failedWith('exit-code', 'exit code 1'));
     (await engine.executor.started('b')).finish(succeeded());
     expect((await engine.done).exitCode).toBe(1);
   });
