@@ -14,7 +14,7 @@ const INSTALL_HINT =
  * Checks the agent can run before anything is written: the executable exists, its permission
  * mode is usable, and Claude Code is logged in.
  */
-export async function checkAgent(config: OrchConfig, env: NodeJS.ProcessEnv, cwd: string): Promise<void> {
+export async function checkAgent(config: OrchConfig, env: NodeJS.ProcessEnv, cwd: string, signal?: AbortSignal): Promise<void> {
   const custom = config.agent.command;
   if (custom) {
     const unknown = unknownPlaceholders(custom);
@@ -44,7 +44,16 @@ export async function checkAgent(config: OrchConfig, env: NodeJS.ProcessEnv, cwd
 
   // `claude auth status` prints {"loggedIn": …} and exits 1 when logged out. Anything else
   // (an older CLI without the command, a slow start) is not held against the run.
-  const status = await execa(found, ['auth', 'status'], { env, cwd, reject: false, timeout: 20_000, stdin: 'ignore' });
+  // (`signal`: another check failed first, and its answer no longer matters.)
+  const status = await execa(found, ['auth', 'status'], {
+    env,
+    cwd,
+    reject: false,
+    timeout: 20_000,
+    stdin: 'ignore',
+    cancelSignal: signal,
+  });
+  if (signal?.aborted) return;
   try {
     const parsed = JSON.parse(String(status.stdout)) as { loggedIn?: unknown };
     if (parsed.loggedIn === false)

@@ -32,18 +32,37 @@ export interface RunRequest {
 export async function prepareRun(request: RunRequest) {
   const repoRoot = await requireRepoRoot(request.cwd);
   const { config, input } = await loadConfig(repoRoot, request.env, request.flags);
-  const analysis = await loadAnalysis(request.prompts, request.cwd, repoRoot);
-  const baseSha = await resolveCommit(repoRoot, config.base);
-  if (!baseSha) {
-    if (config.base === 'HEAD')
-      throw new UserError('the repository has no commits yet: commit something first (task branches start from a commit), or pass --base.');
-    throw new UserError(`base ref "${config.base}" not found: pass --base with an existing branch, tag or commit.`);
-  }
+  // These checks only read (the prompts, the base, `claude auth status`, the sandbox probe), so
+  // they run side by side: the agent's CLI takes a while to answer. Each is awaited in this order,
+  // so the first failure in it is the one said, and an auth check still under way is stopped.
   // With --workers the agents run on the workers' machines, with their own claude and their own
   // sandbox (agent.sandbox travels in each job); this machine's matters for merge agents only.
-  if (!config.workers.url) await checkAgent(config, request.env, request.cwd);
   const agentsHere = !config.workers.url || (config.merge.enabled && config.merge.resolve);
-  const sandbox = agentsHere ? await sandboxState(config, request.env, request.cwd) : WORKERS_SANDBOX;
+  const cancel = new AbortController();
+  const analyzing = awaitedLater(loadAnalysis(request.prompts, request.cwd, repoRoot));
+  const resolving = awaitedLater(resolveCommit(repoRoot, config.base));
+  const agentChecked = config.workers.url ? undefined : awaitedLater(checkAgent(config, request.env, request.cwd, cancel.signal));
+  const probing = agentsHere ? awaitedLater(sandboxState(config, request.env, request.cwd)) : undefined;
+  let analysis: Awaited<typeof analyzing>;
+  let baseSha: string | undefined;
+  let sandbox: Awaited<ReturnType<typeof sandboxState>>;
+  try {
+    analysis = await analyzing;
+    baseSha = await resolving;
+    if (!baseSha) {
+      if (config.base === 'HEAD')
+        throw new UserError(
+          'the repository has no commits yet: commit something first (task branches start from a commit), or pass --base.',
+        );
+      throw new UserError(`base ref "${config.base}" not found: pass --base with an existing branch, tag or commit.`);
+    }
+    await agentChecked;
+    sandbox = probing ? await probing : WORKERS_SANDBOX;
+  } catch (error) {
+    cancel.abort();
+    await Promise.allSettled([agentChecked, probing]);
+    throw error;
+  }
   const workers = await connectWorkersIfAsked(repoRoot, config);
   try {
     await checkSampler(request.env);
@@ -126,6 +145,12 @@ async function startPrepared(
   } finally {
     await release();
   }
+}
+
+/** Started now, awaited later: its rejection is not an unhandled one meanwhile (the awaiter still gets it). */
+function awaitedLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 /** BullMQ is loaded only by runs that use workers: a local run starts without it. */

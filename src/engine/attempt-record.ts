@@ -119,6 +119,13 @@ export function applyUpdate(
       if (update.changes.length > 0) attempt.refsRestored = [...(attempt.refsRestored ?? []), ...update.changes];
       if (update.problems.length > 0) attempt.refsProblems = [...(attempt.refsProblems ?? []), ...update.problems];
       return;
+    case 'exited':
+      // Counted at once (the budget is checked before the next admission); the result sets the same.
+      if (update.costUsd !== undefined) {
+        attempt.costUsd = update.costUsd;
+        sumAttempts(task);
+      }
+      return;
     case 'activity':
       task.lastActivity = update.activity;
       task.lastActivityAt = new Date(now).toISOString();

@@ -2,12 +2,13 @@ import type { OrchConfig } from '../config/schema.js';
 import { EXIT } from '../domain/exit-codes.js';
 import { UserError, errorMessage } from '../errors.js';
 import type { MergeSummary, OrchEvent, TaskStatusEvent } from '../events.js';
+import type { Outcome } from '../agent/outcome.js';
 import type { AttemptResult, AttemptUpdate, Executor, StopReason } from '../executor/types.js';
 import type { ConflictIndex } from '../graph/conflicts.js';
 import { aheadOfTime } from '../scheduler/ahead.js';
 import { ApiPressure } from '../scheduler/api-pressure.js';
 import { computeLimit, workersLimit, type ConcurrencyLimit } from '../scheduler/limiter.js';
-import { blockedTasks, pickReady, type SchedulableTask } from '../scheduler/policy.js';
+import { blockedTasks, freesSlotAtExit, pickReady, type SchedulableTask } from '../scheduler/policy.js';
 import type { ResourceSample, Sampler } from '../scheduler/sampler.js';
 import type { UsageSignal } from '../scheduler/usage-limit.js';
 import { sameWait, waitingReasons } from '../scheduler/waiting.js';
@@ -67,6 +68,8 @@ export interface RunOutcome {
 interface Active {
   stop: AbortController;
   kill: AbortController;
+  /** Its agent has exited (the executor said so): what is left is saving its work, which takes no agent slot. */
+  exited?: boolean;
 }
 
 /**
@@ -306,22 +309,49 @@ export class Orchestrator {
 
   /** The machine's limit (or an API pause's), with a plan's usage limit applied over it. */
   private currentLimit(now: number): ConcurrencyLimit {
-    if (this.api.isPaused(now)) return this.limits.limit({ value: Math.max(1, this.active.size), reason: 'api' }, this.active.size, now);
+    const agents = this.agents();
+    if (this.api.isPaused(now)) return this.limits.limit({ value: Math.max(1, agents), reason: 'api' }, agents, now);
     const sequential = this.store.run.mode === 'sequential';
     if (this.deps.capacity)
       return this.limits.limit(
         workersLimit({ slots: this.deps.capacity.slots(), maxParallel: this.config.maxParallel, sequential }),
-        this.active.size,
+        agents,
         now,
       );
     const limit = computeLimit({
       sample: this.sample ?? { cores: 1, availableMemMb: Number.MAX_SAFE_INTEGER, loadPerCore: 0 },
-      running: this.active.size,
+      running: agents,
       concurrency: this.config.concurrency,
       maxParallel: this.config.maxParallel,
       sequential,
     });
-    return this.limits.limit(limit, this.active.size, now);
+    return this.limits.limit(limit, agents, now);
+  }
+
+  /**
+   * The attempts that take one of the run's agent slots: all of them but those whose agent exited
+   * and gave its slot up while its work is saved (see agentExited). In sequential mode every
+   * attempt counts, from its start to its end: one task at a time.
+   */
+  private agents(): number {
+    if (this.store.run.mode === 'sequential') return this.active.size;
+    let count = 0;
+    for (const active of this.active.values()) if (!active.exited) count += 1;
+    return count;
+  }
+
+  /**
+   * An attempt's agent is gone: its slot may go to the next task while its work is saved (see
+   * freesSlotAtExit). The task itself stays running until then (what depends on it or conflicts
+   * with it still waits for its end), and its cost is already counted.
+   */
+  private agentExited(id: string, outcome: Outcome['status']): void {
+    const active = this.active.get(id);
+    if (!active || active.exited) return;
+    const sequential = this.store.run.mode === 'sequential';
+    if (!freesSlotAtExit({ id, outcome, sequential }, this.schedulable(), this.deps.conflicts)) return;
+    active.exited = true;
+    this.kick();
   }
 
   private async tick(): Promise<void> {
@@ -350,7 +380,7 @@ export class Orchestrator {
       // Nothing new starts; running tasks finish.
     } else if (paused) this.wakeAt(Math.max(this.api.until, usagePausedUntil ?? 0));
     else {
-      const ready = pickReady(tasks, new Set(this.active.keys()), limit.value - this.active.size, this.deps.conflicts, now);
+      const ready = pickReady(tasks, new Set(this.active.keys()), limit.value - this.agents(), this.deps.conflicts, now);
       for (const id of ready) handedOver.push(this.launch(id));
     }
     // The next tasks to admit get their worktrees while these agents work (none once nothing new
@@ -421,6 +451,7 @@ export class Orchestrator {
         retryAt: task.retryAt ? Date.parse(task.retryAt) : undefined,
       })),
       running: new Set(this.active.keys()),
+      agents: this.agents(),
       conflicts: this.store.run.conflicts,
       limit: limit ?? { value: 1, reason: 'cores' },
       apiPausedUntil: this.api.isPaused(now) ? this.api.until : undefined,
@@ -595,7 +626,8 @@ export class Orchestrator {
         };
         if (previousWorker && previousWorker.id !== update.worker.id) event.from = previousWorker.name;
         await this.record(event);
-      } else if (update.kind === 'activity')
+      } else if (update.kind === 'exited') this.agentExited(task.id, update.outcome);
+      else if (update.kind === 'activity')
         this.store.notify({ type: 'task-activity', taskId: task.id, activity: update.activity, turns: task.turns ?? 0 });
       // The agent's identity must be on disk before anything else happens; the rest rides along.
       else if (update.kind === 'agent') await this.store.save();

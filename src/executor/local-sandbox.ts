@@ -52,6 +52,15 @@ export async function prepareSandbox(environment: LocalEnvironment, spec: Attemp
   return { settingsFile, env: sandboxGitEnv(environment.env, await excludesFileOf(environment)) };
 }
 
+/**
+ * Starts writing the run's agent excludes now, so the first agents' starts find them written
+ * instead of each waiting for git's answer on their way to the agent; a failure is left to the
+ * first start that needs them, which tries again and reports it.
+ */
+export function prepareRunSandbox(environment: LocalEnvironment): void {
+  if (environment.sandbox.enabled) excludesFileOf(environment).catch(() => undefined);
+}
+
 /** The run's agent excludes file, written once per orchestrator (the first attempt writes it; the others wait for it). */
 const excludesFiles = new WeakMap<LocalEnvironment, Promise<string>>();
 

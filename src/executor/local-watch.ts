@@ -108,12 +108,6 @@ export async function watchAgent(
   await follower.stop();
   // Whatever the agent left running in its process group goes with it.
   await agent.reapGroup(graceMs);
-  if (environment.sandbox.enabled) await removeLeftovers(environment, spec, control, exit.signal !== null || stop.aborted);
-
-  // Before its work is saved: the worktree must be back on its branch, other refs as they were.
-  // (A merge agent's worktree is the merge queue's to verify: only refs are checked.)
-  const refs = await checkRefs(guard, copiedFiles, control, options.saveWork);
-
   const result = progress.result;
   const classified = classifyOutcome({
     exitCode: exit.exitCode,
@@ -125,6 +119,14 @@ export async function watchAgent(
     rejected: progress.rejected,
     now: Date.now(),
   });
+  // No agent of this attempt is left: the engine may give its slot to the next task while what
+  // follows (orch's own git work) saves it.
+  await control.update({ kind: 'exited', outcome: classified.status, costUsd: result?.costUsd });
+  if (environment.sandbox.enabled) await removeLeftovers(environment, spec, control, exit.signal !== null || stop.aborted);
+
+  // Before its work is saved: the worktree must be back on its branch, other refs as they were.
+  // (A merge agent's worktree is the merge queue's to verify: only refs are checked.)
+  const refs = await checkRefs(guard, copiedFiles, control, options.saveWork);
   const outcome = config.agent.refsGuard === 'fail' ? failOnRefs(classified, refs) : classified;
   const saved = options.saveWork ? await saveWork(spec, outcome, copiedFiles) : { outcome };
   return {

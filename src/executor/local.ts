@@ -4,7 +4,7 @@ import { pathExists } from '../util/fs.js';
 import { reclaimPorts, releasePorts } from '../worktree/ports.js';
 import { AheadWorktrees, AttemptStarts, makeWorktreeAhead } from './ahead.js';
 import type { LocalEnvironment } from './environment.js';
-import { refsFileOf } from './local-sandbox.js';
+import { prepareRunSandbox, refsFileOf } from './local-sandbox.js';
 import { startAgent, startResolver } from './local-start.js';
 import { watchAgent } from './local-watch.js';
 import type { AheadTask, AttemptControl, AttemptResult, AttemptSpec, Executor } from './types.js';
@@ -20,6 +20,7 @@ export class LocalExecutor implements Executor {
   private readonly pooledAhead = new Set<string>();
 
   constructor(private readonly environment: LocalEnvironment) {
+    prepareRunSandbox(environment);
     this.ahead = new AheadWorktrees({
       idle: async () => {
         // Both at once: no attempt starting, and no git work holding or waiting for the lock.

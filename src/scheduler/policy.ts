@@ -63,3 +63,26 @@ export function blockedTasks(tasks: readonly SchedulableTask[]): Map<string, str
   }
   return blocked;
 }
+
+export interface ExitedAttempt {
+  /** The task whose agent exited. */
+  id: string;
+  /** Its outcome as read from the agent's exit and stream (the work is not saved yet). */
+  outcome: 'succeeded' | 'failed' | 'interrupted';
+  /** The circuit breaker or the fallback pass: one task at a time, start to end. */
+  sequential: boolean;
+}
+
+/**
+ * Whether an attempt whose agent has exited gives its agent slot to the next task before its work
+ * is saved (the refs guard's check, the commit of what the agent left: orch's own short git work,
+ * no agent). Only after a success: a failure keeps its slot until the engine has applied the
+ * retry policy, the circuit breaker and the API pressure its result shows. Never in sequential
+ * mode. Nor when a pending task waits for this one, as a dependency or for the files both edit:
+ * at its end that task may start in this slot, ahead of tasks ranked after it.
+ */
+export function freesSlotAtExit(exited: ExitedAttempt, tasks: readonly SchedulableTask[], conflicts: ConflictIndex): boolean {
+  if (exited.outcome !== 'succeeded' || exited.sequential) return false;
+  const partners = new Set(conflicts.partnersOf(exited.id));
+  return !tasks.some((task) => task.status === 'pending' && (task.dependsOn.includes(exited.id) || partners.has(task.id)));
+}

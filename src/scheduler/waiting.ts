@@ -13,6 +13,8 @@ export interface WaitingTask {
 export interface WaitingInput {
   tasks: readonly WaitingTask[];
   running: ReadonlySet<string>;
+  /** How many of the running tasks take an agent slot (one whose agent exited with a success does not); all of them when not given. */
+  agents?: number | undefined;
   conflicts: ReadonlyArray<{ a: string; b: string; files: readonly string[] }>;
   limit: { value: number; reason: string };
   /** New starts paused by API pressure until then (ms since epoch). */
@@ -63,7 +65,8 @@ function reasonFor(task: WaitingTask, input: WaitingInput, status: ReadonlyMap<s
     const other = conflict.a === task.id ? conflict.b : conflict.b === task.id ? conflict.a : undefined;
     if (other !== undefined && input.running.has(other)) return { kind: 'conflict', with: other, files: [...conflict.files] };
   }
-  if (input.running.size >= input.limit.value) return { kind: 'limit', limit: input.limit.value, reason: input.limit.reason };
+  if ((input.agents ?? input.running.size) >= input.limit.value)
+    return { kind: 'limit', limit: input.limit.value, reason: input.limit.reason };
   return { kind: 'ready' };
 }
 

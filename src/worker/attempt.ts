@@ -133,7 +133,8 @@ export async function runJob(context: JobContext, payload: JobPayload): Promise<
       }
       if (update.kind === 'prepared') copiedFiles = update.copiedFiles;
       // Queue bookkeeping is the coordinator's; refs findings cannot come (no refs guard on a worker).
-      if (update.kind === 'job' || update.kind === 'worker' || update.kind === 'refs') return;
+      // A worker's slots count its jobs until they end: that the agent exited is not the coordinator's to hear.
+      if (update.kind === 'job' || update.kind === 'worker' || update.kind === 'refs' || update.kind === 'exited') return;
       context.progress(update);
     },
   };

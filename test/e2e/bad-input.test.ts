@@ -46,6 +46,21 @@ describe('bad input and a hostile environment: one line, exit 2, nothing half-wr
     expect(await pathExists(path.join(repo, '.gadugi'))).toBe(false);
   });
 
+  it('a bad base found while `claude auth status` is still answering: said at once, and the auth check is stopped', async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, { 'prompts/a.md': '# A\n' });
+    const state = await agentState();
+    // The auth check never answers (its gate stays shut): orch runs it beside the other checks, and
+    // must stop it rather than wait for it (its own limit is 20 s) once an earlier check failed;
+    // no process of it is left (test/support/setup.ts checks).
+    const env = fakeAgentEnv(state, { FAKE_CLAUDE_AUTH_WAIT: path.join(state, 'never') });
+    expectOneLine(
+      await runOrch(['run', 'prompts/a.md', '--base', 'no-such-branch'], { cwd: repo, env, timeoutMs: 15_000 }),
+      /^orch: base ref "no-such-branch" not found: pass --base/,
+    );
+    expect(await pathExists(path.join(repo, '.gadugi'))).toBe(false);
+  });
+
   it('claude present but not logged in (checked before the run)', async () => {
     const repo = await tempRepo();
     await writeFiles(repo, { 'prompts/a.md': '# A\n' });

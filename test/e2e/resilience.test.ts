@@ -1,7 +1,16 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { agentScript, agentStarts, agentState, fakeAgentEnv, finishes, processesWithEnv, roomyMachine } from '../support/agents.js';
+import {
+  agentIntervals,
+  agentScript,
+  agentStarts,
+  agentState,
+  fakeAgentEnv,
+  finishes,
+  processesWithEnv,
+  roomyMachine,
+} from '../support/agents.js';
 import { tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { maxConcurrency, overlaps, readLedger, readRunRegistry, runIntervals } from '../support/run-state.js';
@@ -230,9 +239,12 @@ describe('concurrency that follows the machine', () => {
     expect(low).toMatchObject({ limit: 1 });
     const recovered = ledger.find((event) => event.type === 'limit' && event.seq > low.seq && event.reason === 'cores')!;
     expect(recovered).toMatchObject({ limit: 16 });
-    const intervals = runIntervals(ledger);
-    expect(maxConcurrency(intervals.filter((interval) => interval.start < recovered.seq))).toBe(1);
-    expect(maxConcurrency(intervals.filter((interval) => interval.start > recovered.seq))).toBeGreaterThan(1);
+    // The limit counts agents: t1 and t2's ran one after the other, the rest side by side.
+    const agents = await agentIntervals(state);
+    const startOf = (id: string): number => agents.find((agent) => agent.taskId === id)!.start;
+    expect(maxConcurrency(agents.filter((agent) => agent.taskId === 't1' || agent.taskId === 't2'))).toBe(1);
+    expect(startOf('t2')).toBeGreaterThanOrEqual(agents.find((agent) => agent.taskId === 't1')!.end);
+    expect(maxConcurrency(agents.filter((agent) => agent.start >= startOf('t2')))).toBeGreaterThan(1);
     expect(JSON.parse((await runOrch(['status', '--json'], { cwd: repo })).stdout).run.limit).toEqual({ value: 16, reason: 'cores' });
   });
 });

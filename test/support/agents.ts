@@ -51,6 +51,33 @@ export async function agentStarts(stateDir: string): Promise<AgentStart[]> {
   }
 }
 
+/**
+ * Every fake agent's life, from its first line to its last (an agent killed with SIGKILL has no
+ * end: Infinity), in ms since the epoch: how many agents ran at once, which the run's limit caps
+ * (a task's `running` in the ledger also covers saving its work after its agent exited).
+ */
+export async function agentIntervals(stateDir: string): Promise<Array<{ taskId: string; start: number; end: number; status: string }>> {
+  let ends = '';
+  try {
+    ends = await readFile(path.join(stateDir, 'ends.ndjson'), 'utf8');
+  } catch {
+    // No agent ended yet.
+  }
+  const endOf = new Map(
+    ends
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { taskId: string; pid: number; at: string })
+      .map((end) => [`${end.taskId}:${end.pid}`, Date.parse(end.at)]),
+  );
+  return (await agentStarts(stateDir)).map((start) => ({
+    taskId: start.taskId,
+    start: Date.parse(start.at),
+    end: endOf.get(`${start.taskId}:${start.pid}`) ?? Number.POSITIVE_INFINITY,
+    status: 'agent',
+  }));
+}
+
 /** A private state folder for the fake agent (FAKE_CLAUDE_STATE); the processes a test leaves are checked for every test (see setup.ts). */
 export async function agentState(): Promise<string> {
   return tempDir('orch-agent-');

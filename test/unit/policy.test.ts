@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConflictIndex } from '../../src/graph/conflicts.js';
-import { blockedTasks, pickReady, type SchedulableTask } from '../../src/scheduler/policy.js';
+import { blockedTasks, freesSlotAtExit, pickReady, type SchedulableTask } from '../../src/scheduler/policy.js';
 
 const task = (id: string, overrides: Partial<SchedulableTask> = {}): SchedulableTask => ({
   id,
@@ -64,5 +64,52 @@ describe('blockedTasks', () => {
       ['b', 'a'],
       ['d', 'e'],
     ]);
+  });
+});
+
+describe('freesSlotAtExit', () => {
+  const conflicts = new ConflictIndex([{ a: 'a', b: 'c' }]);
+  const cases: Array<[string, Parameters<typeof freesSlotAtExit>[0], SchedulableTask[], boolean]> = [
+    [
+      'a success with nothing waiting for it',
+      { id: 'b', outcome: 'succeeded', sequential: false },
+      [task('b', { status: 'running' }), task('d')],
+      true,
+    ],
+    ['a failure keeps its slot', { id: 'b', outcome: 'failed', sequential: false }, [task('b', { status: 'running' }), task('d')], false],
+    ['an interruption keeps its slot', { id: 'b', outcome: 'interrupted', sequential: false }, [task('b', { status: 'running' })], false],
+    [
+      'sequential mode: one task at a time, start to end',
+      { id: 'b', outcome: 'succeeded', sequential: true },
+      [task('b', { status: 'running' }), task('d')],
+      false,
+    ],
+    [
+      'a pending dependent waits for it',
+      { id: 'b', outcome: 'succeeded', sequential: false },
+      [task('b', { status: 'running' }), task('d', { dependsOn: ['b'] })],
+      false,
+    ],
+    [
+      'a dependent that already ran does not',
+      { id: 'b', outcome: 'succeeded', sequential: false },
+      [task('b', { status: 'running' }), task('d', { dependsOn: ['b'], status: 'succeeded' })],
+      true,
+    ],
+    [
+      'a pending task editing the same files waits for it',
+      { id: 'a', outcome: 'succeeded', sequential: false },
+      [task('a', { status: 'running' }), task('c')],
+      false,
+    ],
+    [
+      'a conflicting task already done does not',
+      { id: 'a', outcome: 'succeeded', sequential: false },
+      [task('a', { status: 'running' }), task('c', { status: 'failed' })],
+      true,
+    ],
+  ];
+  it.each(cases)('%s', (_name, exited, tasks, expected) => {
+    expect(freesSlotAtExit(exited, tasks, conflicts)).toBe(expected);
   });
 });

@@ -60,6 +60,15 @@ describe('waitingReasons: why each pending task is not running', () => {
       input([pending('a')], { apiPausedUntil: NOW + 60_000, usagePausedUntil: NOW + 7_200_000, usageLimitType: 'five_hour' }),
       { a: { kind: 'usage-limit', until: iso(NOW + 7_200_000), limitType: 'five_hour', stopped: false } },
     ],
+    [
+      'a running task whose agent exited and gave its slot up does not count against the limit',
+      input(tasks, { limit: { value: 2, reason: 'max-parallel' }, agents: 1 }),
+      {
+        'doc-math': { kind: 'dependency', on: ['add-clamp'] },
+        'fix-date': { kind: 'conflict', with: 'add-lerp', files: ['src/math.js'] },
+        other: { kind: 'ready' },
+      },
+    ],
     ['a retry backoff', input([pending('a', [], NOW + 5_000)]), { a: { kind: 'retry', at: iso(NOW + 5_000) } }],
     [
       'a pause that has ended holds nothing',
