@@ -3,7 +3,7 @@ import path from 'node:path';
 import { errorCode } from '../errors.js';
 import { ProcessGroup } from '../process/process-group.js';
 import { isAlive, type ProcessIdentity } from '../process/process-info.js';
-import { gitAt, listWorktrees } from '../worktree/git.js';
+import { gitAt, listWorktrees, removeUnfinishedCheckout } from '../worktree/git.js';
 import { isPooledPath, poolDir, putInPool, takenFromPool } from '../worktree/pool.js';
 import type { Workdir } from './workdir.js';
 
@@ -69,6 +69,8 @@ export async function reapLeftovers(workdir: Workdir, graceMs: number): Promise<
       }
       // The warm pool stays; a worktree taken from it that no agent worked in yet goes back.
       if (isPooledPath(entry.path)) continue;
+      // One whose checkout never finished goes (no agent worked in it; it cannot be moved, locked).
+      if (await removeUnfinishedCheckout(repoDir, entry)) continue;
       if ((await takenFromPool(entry.path)) && (await putInPool(repoDir, poolDir(workdir.worktrees), entry.path)) !== undefined) continue;
       const [runId = 'run', taskId = 'task'] = path.relative(workdir.worktrees, entry.path).split(path.sep);
       const kept = workdir.kept(runId, taskId, new Date());

@@ -176,6 +176,18 @@ export async function registerWorktree(
 /** The lock reason of a worktree orch registered and has not finished checking out. */
 export const CHECKOUT_UNDER_WAY = 'orch: checkout under way';
 
+/**
+ * Removes a worktree whose checkout never finished (registered by an orch or a worker that died
+ * before `fillWorktree` was done: still locked with CHECKOUT_UNDER_WAY), for callers that tidy up
+ * after a dead process instead of finishing its checkout. No agent ever worked in it, so nothing
+ * is lost; its branch stays. Returns whether it was one (and is gone). Callers hold the git lock.
+ */
+export async function removeUnfinishedCheckout(root: string, entry: WorktreeEntry): Promise<boolean> {
+  if (entry.locked !== CHECKOUT_UNDER_WAY) return false;
+  await gitAt(root).raw(['worktree', 'remove', '--force', '--force', entry.path]);
+  return true;
+}
+
 /** Checkouts of this process under way, by worktree: a second caller waits for the first. */
 const filling = new Map<string, Promise<boolean>>();
 

@@ -1,7 +1,14 @@
 import { chmod, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CHECKOUT_UNDER_WAY, ensureWorktree, fillWorktree, registerWorktree } from '../../src/worktree/git.js';
+import {
+  CHECKOUT_UNDER_WAY,
+  ensureWorktree,
+  fillWorktree,
+  listWorktrees,
+  registerWorktree,
+  removeUnfinishedCheckout,
+} from '../../src/worktree/git.js';
 import { agentState, fakeAgentEnv } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
@@ -85,6 +92,21 @@ describe('registration under the git lock, checkout outside it', () => {
     expect(await ensureWorktree(repo, other, 'orch/r/other', base)).toBe('reattached');
     expect(await readFile(path.join(other, 'a.txt'), 'utf8')).toBe('a\n');
     expect(await git(repo, 'worktree', 'list', '--porcelain')).not.toContain('locked');
+  });
+
+  it('a worker tidying up after a dead one removes a worktree whose checkout never finished, and only that', async () => {
+    const repo = await tempRepo({ 'a.txt': 'a\n' });
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    const root = await tempDir();
+    await registerWorktree(repo, path.join(root, 'unfinished'), 'orch/r/unfinished', base);
+    await writeFile(path.join(root, 'unfinished', 'a.txt'), 'half');
+    await ensureWorktree(repo, path.join(root, 'done'), 'orch/r/done', base);
+    const entries = await listWorktrees(repo);
+    const removed = [];
+    for (const entry of entries) if (await removeUnfinishedCheckout(repo, entry)) removed.push(path.basename(entry.path));
+    expect(removed).toEqual(['unfinished']);
+    expect((await listWorktrees(repo)).map((entry) => path.basename(entry.path))).toEqual([path.basename(repo), 'done']);
+    expect(await git(repo, 'rev-parse', 'orch/r/unfinished')).toBe(base);
   });
 
   it('runs the post-checkout hook as git worktree add runs it: same arguments, folder and environment', async () => {
