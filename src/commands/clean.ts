@@ -12,7 +12,7 @@ import { readRegistry } from '../state/registry-file.js';
 import { acquireRunLock } from '../state/run-lock.js';
 import { listRunIds, loadRun } from '../state/runs.js';
 import { RunStore } from '../state/store.js';
-import { branchExists, branchOf, gitAt, statusLines } from '../worktree/git.js';
+import { branchExists, branchOf, checkoutUnfinished, gitAt, removeUnfinishedCheckout, statusLines } from '../worktree/git.js';
 import { branchVerdict } from '../worktree/merged.js';
 import { GitMutex } from '../worktree/mutex.js';
 import { poolDir, pooledWorktrees, putInPool, trimPool } from '../worktree/pool.js';
@@ -252,6 +252,12 @@ async function cleanRun(
             ? `agent pid ${checkout.agent.pid} would be stopped first`
             : `agent pid ${checkout.agent.pid} is still running in it (--kill-orphans stops it)`,
       });
+      continue;
+    }
+    // A checkout that never finished (orch died in the middle of it): no agent worked in it.
+    if (await checkoutUnfinished(checkout.worktree)) {
+      if (!options.dryRun) await mutex.run(() => removeUnfinishedCheckout(repoRoot, checkout.worktree));
+      note({ run: id, kind: 'worktree', target: where, result: 'removed', reason: 'its checkout never finished (no agent worked in it)' });
       continue;
     }
     const unsaved = await unsavedFiles(checkout);

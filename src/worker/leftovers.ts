@@ -70,7 +70,7 @@ export async function reapLeftovers(workdir: Workdir, graceMs: number): Promise<
       // The warm pool stays; a worktree taken from it that no agent worked in yet goes back.
       if (isPooledPath(entry.path)) continue;
       // One whose checkout never finished goes (no agent worked in it; it cannot be moved, locked).
-      if (await removeUnfinishedCheckout(repoDir, entry)) continue;
+      if (await removeUnfinishedCheckout(repoDir, entry.path)) continue;
       if ((await takenFromPool(entry.path)) && (await putInPool(repoDir, poolDir(workdir.worktrees), entry.path)) !== undefined) continue;
       const [runId = 'run', taskId = 'task'] = path.relative(workdir.worktrees, entry.path).split(path.sep);
       const kept = workdir.kept(runId, taskId, new Date());

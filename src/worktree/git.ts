@@ -176,15 +176,23 @@ export async function registerWorktree(
 /** The lock reason of a worktree orch registered and has not finished checking out. */
 export const CHECKOUT_UNDER_WAY = 'orch: checkout under way';
 
+/** Whether this worktree's checkout never finished (still locked by `registerWorktree` with CHECKOUT_UNDER_WAY). */
+export async function checkoutUnfinished(worktree: string): Promise<boolean> {
+  const gitDir = await worktreeGitDir(worktree).catch(() => undefined);
+  if (gitDir === undefined) return false;
+  return (await readFile(path.join(gitDir, 'locked'), 'utf8').catch(() => undefined))?.replace(/\n$/, '') === CHECKOUT_UNDER_WAY;
+}
+
 /**
  * Removes a worktree whose checkout never finished (registered by an orch or a worker that died
- * before `fillWorktree` was done: still locked with CHECKOUT_UNDER_WAY), for callers that tidy up
- * after a dead process instead of finishing its checkout. No agent ever worked in it, so nothing
- * is lost; its branch stays. Returns whether it was one (and is gone). Callers hold the git lock.
+ * before `fillWorktree` was done), for callers that tidy up after a dead process instead of
+ * finishing its checkout: git refuses to move or remove it as it is (locked). No agent ever
+ * worked in it, so nothing is lost; its branch stays. Returns whether it was one (and is gone).
+ * Callers hold the git lock.
  */
-export async function removeUnfinishedCheckout(root: string, entry: WorktreeEntry): Promise<boolean> {
-  if (entry.locked !== CHECKOUT_UNDER_WAY) return false;
-  await gitAt(root).raw(['worktree', 'remove', '--force', '--force', entry.path]);
+export async function removeUnfinishedCheckout(root: string, worktree: string): Promise<boolean> {
+  if (!(await checkoutUnfinished(worktree))) return false;
+  await execa('git', ['worktree', 'remove', '--force', '--force', worktree], { cwd: root, stdin: 'ignore' });
   return true;
 }
 
@@ -213,9 +221,8 @@ export function fillWorktree(worktree: string): Promise<boolean> {
 }
 
 async function fill(worktree: string): Promise<boolean> {
+  if (!(await checkoutUnfinished(worktree))) return false;
   const gitDir = await worktreeGitDir(worktree);
-  const lock = path.join(gitDir, 'locked');
-  if ((await readFile(lock, 'utf8').catch(() => undefined))?.replace(/\n$/, '') !== CHECKOUT_UNDER_WAY) return false;
   // Only a git of an orch that is gone can have left it (this process waits for its own, above).
   await rm(path.join(gitDir, 'index.lock'), { force: true });
   const config = QUIET.flatMap((setting) => ['-c', setting]);
@@ -226,7 +233,7 @@ async function fill(worktree: string): Promise<boolean> {
   });
   if (reset.exitCode !== 0)
     throw new Error(`git reset --hard in ${worktree} failed: ${errorFirstLine(String(reset.stderr) || String(reset.stdout))}`);
-  await rm(lock, { force: true });
+  await rm(path.join(gitDir, 'locked'), { force: true });
   const head = (await execa('git', ['rev-parse', 'HEAD'], { cwd: worktree, stdin: 'ignore' })).stdout.trim();
   await runPostCheckout(worktree, head);
   return true;

@@ -48,6 +48,37 @@ describe('many tasks started at once', () => {
   });
 });
 
+/**
+ * A one-task run killed in the middle of its checkout, as a crash leaves it: a smudge filter holds
+ * git's checkout at m-gate.txt (files before it written, the ones after it not, the index not
+ * yet), then orch, that git and the filter are killed with -9.
+ */
+async function killedMidCheckout(): Promise<{ repo: string; env: NodeJS.ProcessEnv }> {
+  const files: Record<string, string> = { 'README.md': '# r\n', '.gitattributes': 'm-gate.txt filter=gate\n', 'm-gate.txt': 'gated\n' };
+  for (let i = 0; i < 20; i++) files[`f${String(i).padStart(2, '0')}.txt`] = `${i}\n`;
+  for (let i = 0; i < 20; i++) files[`z${String(i).padStart(2, '0')}.txt`] = `${i}\n`;
+  const repo = await tempRepo(files);
+  const state = await agentState();
+  const armed = path.join(state, 'armed');
+  const arrived = path.join(state, 'arrived');
+  const filter = path.join(state, 'gate-filter.sh');
+  await writeFile(filter, `#!/bin/sh\nif [ -e "${armed}" ]; then : > "${arrived}"; while :; do sleep 1; done; fi\nexec cat\n`);
+  await chmod(filter, 0o755);
+  await git(repo, 'config', 'filter.gate.smudge', filter);
+  await writeFile(armed, '');
+  await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ steps: finishes('a.txt') })}` });
+  const env = fakeAgentEnv(state);
+
+  const orch = startOrch(['run', 'prompts/a.md'], { cwd: repo, env });
+  await waitFor(() => existsSync(arrived) || undefined, 30_000, 'the checkout to reach m-gate.txt');
+  orch.kill('SIGKILL');
+  await orch;
+  // git's own checkout and the filter it runs carry the test's environment: killed too.
+  expect((await killStrays(state, 0)).length).toBeGreaterThan(0);
+  await rm(armed);
+  return { repo, env };
+}
+
 describe('checkouts outside the git lock', () => {
   it('two tasks check out at the same time: each post-checkout hook waits for the other to begin, which it could not under the lock', async () => {
     const repo = await tempRepo({ 'README.md': '# r\n', 'src/a.txt': 'a\n' });
@@ -88,31 +119,7 @@ done
   });
 
   it('a checkout killed in the middle (orch and its git killed with -9) is done again on resume', async () => {
-    const files: Record<string, string> = { 'README.md': '# r\n', '.gitattributes': 'm-gate.txt filter=gate\n', 'm-gate.txt': 'gated\n' };
-    for (let i = 0; i < 20; i++) files[`f${String(i).padStart(2, '0')}.txt`] = `${i}\n`;
-    for (let i = 0; i < 20; i++) files[`z${String(i).padStart(2, '0')}.txt`] = `${i}\n`;
-    const repo = await tempRepo(files);
-    const state = await agentState();
-    // A smudge filter that, once armed, holds git's checkout at m-gate.txt: files before it are
-    // written, the ones after it not, the index not yet.
-    const armed = path.join(state, 'armed');
-    const arrived = path.join(state, 'arrived');
-    const filter = path.join(state, 'gate-filter.sh');
-    await writeFile(filter, `#!/bin/sh\nif [ -e "${armed}" ]; then : > "${arrived}"; while :; do sleep 1; done; fi\nexec cat\n`);
-    await chmod(filter, 0o755);
-    await git(repo, 'config', 'filter.gate.smudge', filter);
-    await writeFile(armed, '');
-    await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ steps: finishes('a.txt') })}` });
-    const env = fakeAgentEnv(state);
-
-    const orch = startOrch(['run', 'prompts/a.md'], { cwd: repo, env });
-    await waitFor(() => existsSync(arrived) || undefined, 30_000, 'the checkout to reach m-gate.txt');
-    orch.kill('SIGKILL');
-    await orch;
-    // What a crash leaves: git's own checkout killed too (and the filter it ran).
-    expect((await killStrays(state, 0)).length).toBeGreaterThan(0);
-    await rm(armed);
-
+    const { repo, env } = await killedMidCheckout();
     const task = (await readRunRegistry(repo)).tasks[0]!;
     const gitDir = path.join(repo, '.git', 'worktrees', 'a');
     expect((await listedWorktrees(repo)).find((entry) => entry.path === task.worktree)).toMatchObject({
@@ -137,5 +144,18 @@ done
     expect(await git(repo, 'ls-tree', '-r', '--name-only', after.branch)).toContain('a.txt');
     expect(await git(repo, 'rev-list', '--count', `${(await readRunRegistry(repo)).run.baseSha}..${after.branch}`)).toBe('1');
     expect(await git(repo, 'fsck', '--full', '--strict', '--no-dangling')).toBe('');
+  });
+
+  it('orch clean removes a worktree whose checkout never finished (no agent worked in it), even without --force', async () => {
+    const { repo } = await killedMidCheckout();
+    const task = (await readRunRegistry(repo)).tasks[0]!;
+    const cleaned = await runOrch(['clean', '--run', (await readRunRegistry(repo)).run.id, '--json'], { cwd: repo });
+    expect(cleaned.exitCode).toBe(0);
+    const actions = (JSON.parse(cleaned.stdout) as { actions: Array<{ kind: string; result: string; reason?: string }> }).actions;
+    expect(actions.filter((action) => action.kind === 'worktree')).toEqual([
+      expect.objectContaining({ result: 'removed', reason: 'its checkout never finished (no agent worked in it)' }),
+    ]);
+    expect(existsSync(task.worktree)).toBe(false);
+    expect((await listedWorktrees(repo)).map((entry) => entry.path)).toEqual([repo]);
   });
 });

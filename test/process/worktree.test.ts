@@ -103,7 +103,7 @@ describe('registration under the git lock, checkout outside it', () => {
     await ensureWorktree(repo, path.join(root, 'done'), 'orch/r/done', base);
     const entries = await listWorktrees(repo);
     const removed = [];
-    for (const entry of entries) if (await removeUnfinishedCheckout(repo, entry)) removed.push(path.basename(entry.path));
+    for (const entry of entries) if (await removeUnfinishedCheckout(repo, entry.path)) removed.push(path.basename(entry.path));
     expect(removed).toEqual(['unfinished']);
     expect((await listWorktrees(repo)).map((entry) => path.basename(entry.path))).toEqual([path.basename(repo), 'done']);
     expect(await git(repo, 'rev-parse', 'orch/r/unfinished')).toBe(base);
