@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { UserError, errorCode, errorFirstLine } from '../errors.js';
 import { pathExists } from '../util/fs.js';
+import { atLeast, gitVersion } from './git-version.js';
 import { switchToNewBranch, takeFromPool, takenFromPool, worktreeGitDir } from './pool.js';
 
 // orch's own git calls never start a background gc or maintenance in the middle of a run.
@@ -128,7 +129,7 @@ export async function ensureWorktree(
  * anything else of the worktree and `git worktree prune` leaves a locked worktree alone, so a
  * crash at any point leaves either nothing or a worktree the next `fillWorktree` finishes.
  * Returns how the worktree came to be, as ensureWorktree does; a worktree already registered
- * (whether or not its checkout has finished) is 'reused'. A worktree taken from the warm pool is
+ * (whether or not its checkout has finished) is 'reused'. `git` gives the installed git's version. A worktree taken from the warm pool is
  * switched here, under the lock: its switch writes only the files that differ.
  */
 export async function registerWorktree(
@@ -137,6 +138,7 @@ export async function registerWorktree(
   branch: string,
   baseSha: string,
   pool?: string,
+  git: () => Promise<string> = gitVersion,
 ): Promise<'created' | 'reused' | 'reattached' | 'pooled'> {
   const resolved = path.resolve(worktree);
   const registered = (await listWorktrees(root)).find((entry) => path.resolve(entry.path) === resolved);
@@ -160,27 +162,48 @@ export async function registerWorktree(
     await rmdir(resolved);
   }
   await mkdir(path.dirname(resolved), { recursive: true });
-  const add = ['worktree', 'add', '--no-checkout', '--lock', '--reason', CHECKOUT_UNDER_WAY];
+  const version = await git();
+  const add = ['worktree', 'add', '--no-checkout', ...lockArgs(version)];
+  let how: 'reattached' | 'created';
   if (await branchExists(root, branch)) {
     await gitAt(root).raw([...add, resolved, branch]);
-    return 'reattached';
+    how = 'reattached';
+  } else {
+    if (pool !== undefined && (await takeFromPool(root, pool, resolved))) {
+      await switchToNewBranch(resolved, branch, baseSha);
+      return 'pooled';
+    }
+    await gitAt(root).raw([...add, '-b', branch, resolved, baseSha]);
+    how = 'created';
   }
-  if (pool !== undefined && (await takeFromPool(root, pool, resolved))) {
-    await switchToNewBranch(resolved, branch, baseSha);
-    return 'pooled';
-  }
-  await gitAt(root).raw([...add, '-b', branch, resolved, baseSha]);
-  return 'created';
+  // A git without `--reason` for add: locked now (see checkoutUnfinished for the moment between).
+  if (!add.includes('--reason')) await gitAt(root).raw(['worktree', 'lock', '--reason', CHECKOUT_UNDER_WAY, resolved]);
+  return how;
+}
+
+/**
+ * How `git worktree add` locks a new worktree with orch's reason as it registers it: `--reason`
+ * came with git 2.33; an older git's worktree is locked right after (`git worktree lock`).
+ */
+export function lockArgs(gitVersion: string): string[] {
+  return atLeast(gitVersion, '2.33') ? ['--lock', '--reason', CHECKOUT_UNDER_WAY] : [];
 }
 
 /** The lock reason of a worktree orch registered and has not finished checking out. */
 export const CHECKOUT_UNDER_WAY = 'orch: checkout under way';
 
-/** Whether this worktree's checkout never finished (still locked by `registerWorktree` with CHECKOUT_UNDER_WAY). */
+/**
+ * Whether this worktree's checkout never finished: still locked by `registerWorktree` with
+ * CHECKOUT_UNDER_WAY, or (a git older than 2.33, stopped between registering and locking it) not
+ * locked, never checked out (no index) and holding nothing but its `.git` file.
+ */
 export async function checkoutUnfinished(worktree: string): Promise<boolean> {
   const gitDir = await worktreeGitDir(worktree).catch(() => undefined);
   if (gitDir === undefined) return false;
-  return (await readFile(path.join(gitDir, 'locked'), 'utf8').catch(() => undefined))?.replace(/\n$/, '') === CHECKOUT_UNDER_WAY;
+  const reason = await readFile(path.join(gitDir, 'locked'), 'utf8').catch(() => undefined);
+  if (reason !== undefined) return reason.replace(/\n$/, '') === CHECKOUT_UNDER_WAY;
+  if (await pathExists(path.join(gitDir, 'index'))) return false;
+  return (await readdir(worktree)).every((name) => name === '.git');
 }
 
 /**
@@ -250,8 +273,8 @@ function gitExecPath(): Promise<string> {
 /**
  * The post-checkout hook, run as `git worktree add` runs it once a new worktree is checked out:
  * in the worktree, with `<zero sha> <new HEAD> 1`, stdin closed, GIT_DIR and GIT_WORK_TREE unset,
- * git's exec path first on PATH
- * (git ≥ 2.36 has `git hook run`, which would set GIT_DIR; orch supports older git too). Where
+ * git's exec path first on PATH (git ≥ 2.36 has `git hook run`, which would set GIT_DIR; orch
+ * supports older git too). Where
  * the hook is comes from git (`core.hooksPath` included); one that is missing or not executable
  * is skipped, as git skips it. A hook that fails fails the checkout, as it fails `git worktree add`.
  */

@@ -6,6 +6,7 @@ import {
   ensureWorktree,
   fillWorktree,
   listWorktrees,
+  lockArgs,
   registerWorktree,
   removeUnfinishedCheckout,
 } from '../../src/worktree/git.js';
@@ -92,6 +93,25 @@ describe('registration under the git lock, checkout outside it', () => {
     expect(await ensureWorktree(repo, other, 'orch/r/other', base)).toBe('reattached');
     expect(await readFile(path.join(other, 'a.txt'), 'utf8')).toBe('a\n');
     expect(await git(repo, 'worktree', 'list', '--porcelain')).not.toContain('locked');
+  });
+
+  it('with a git older than 2.33 (no --reason for add) the worktree is locked right after; one registered but never locked or checked out is finished too', async () => {
+    expect(lockArgs('2.33.0')).toEqual(['--lock', '--reason', CHECKOUT_UNDER_WAY]);
+    expect(lockArgs('2.32.7')).toEqual([]);
+    const repo = await tempRepo({ 'a.txt': 'a\n' });
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    const root = await tempDir();
+    const old = path.join(root, 'old');
+    expect(await registerWorktree(repo, old, 'orch/r/old', base, undefined, () => Promise.resolve('2.31.0'))).toBe('created');
+    expect((await listWorktrees(repo)).find((entry) => entry.path === old)?.locked).toBe(CHECKOUT_UNDER_WAY);
+    expect(await fillWorktree(old)).toBe(true);
+    expect(await readFile(path.join(old, 'a.txt'), 'utf8')).toBe('a\n');
+    // Stopped between `git worktree add --no-checkout` and `git worktree lock`: only .git there, no index.
+    const between = path.join(root, 'between');
+    await git(repo, 'worktree', 'add', '-q', '--no-checkout', '-b', 'orch/r/between', between, base);
+    expect(await fillWorktree(between)).toBe(true);
+    expect(await git(between, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+    expect(await fillWorktree(between)).toBe(false);
   });
 
   it('a worker tidying up after a dead one removes a worktree whose checkout never finished, and only that', async () => {
