@@ -7,10 +7,10 @@
  * --no-pool`); `orch clean` with its default pool (which moves up to `worktree.pool` clean worktrees into the pool instead of
  * deleting them) is measured as a third side, with how many it pooled. Every run is verified:
  * before, each branch holds its output; after, the branches are all still there and every linked
- * worktree is gone (or, for the pooling side, in the pool).
+ * worktree is gone (or, for the pooling side, in the pool), and nothing is left in orch's worktree root but the pool.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,6 +83,10 @@ export async function cleanVsRemove(repetitions: number): Promise<CleanResult> {
         if (side === 'pool') pooled.push(inPool);
         if (left !== (side === 'pool' ? inPool : 0))
           throw new Error(`${side}: ${left} worktrees left after the clean (${inPool} of them pooled)`);
+        // Nothing left on disk either: the worktree root holds the pool at most.
+        const root = path.join(repo, '.gadugi', 'worktrees');
+        const onDisk = side === 'loop' ? [] : (await readdir(root).catch(() => [])).filter((name) => name !== '.pool');
+        if (onDisk.length > 0) throw new Error(`${side}: ${onDisk.join(', ')} left in ${root} after the clean`);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

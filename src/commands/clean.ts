@@ -1,25 +1,23 @@
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
-import { ProcessGroup } from '../process/process-group.js';
+import pLimit from 'p-limit';
 import { loadConfig } from '../config/load.js';
 import { UserError, errorMessage } from '../errors.js';
+import { execFile } from '../process/exec-file.js';
 import { isAlive, type ProcessIdentity } from '../process/process-info.js';
-import { markFinished } from '../engine/transitions.js';
 import { runPaths, runsDir, stateDir, type RunPaths } from '../state/paths.js';
 import type { Registry, TaskRecord } from '../state/registry.js';
 import { readRegistry } from '../state/registry-file.js';
-import { acquireRunLock } from '../state/run-lock.js';
 import { listRunIds, loadRun } from '../state/runs.js';
-import { RunStore } from '../state/store.js';
-import { branchExists, branchOf, checkoutUnfinished, gitAt, removeUnfinishedCheckout, statusLines } from '../worktree/git.js';
-import { branchVerdict } from '../worktree/merged.js';
+import { statusLines } from '../worktree/list.js';
 import { GitMutex } from '../worktree/mutex.js';
 import { poolDir, pooledWorktrees, putInPool, trimPool } from '../worktree/pool.js';
+import { emptyRemoving, moveAside, removingDir } from '../worktree/remove.js';
 import { liveView } from './status.js';
 import { pathExists } from '../util/fs.js';
-import { CoordinatorGit } from '../workers/coordinator-git.js';
-import { firstGitLine } from '../worker/clone.js';
+
+// What only some cleans need (--branches, --target, --kill-orphans, a run on workers) is imported
+// when they need it: the common clean loads neither simple-git nor execa.
 
 export interface CleanOptions {
   runId?: string | undefined;
@@ -56,11 +54,21 @@ interface Checkout {
   integratedInto?: string | undefined;
 }
 
-/** Uncommitted or untracked paths in a worktree, leaving out the files orch copied into it. */
-async function unsavedFiles(checkout: Checkout): Promise<string[]> {
+/**
+ * What `git status` says of a worktree: its uncommitted or untracked paths leaving out the files
+ * orch copied into it (`unsaved`), and whether it has any untracked path at all (copies included).
+ */
+async function worktreeStatus(checkout: Checkout): Promise<{ unsaved: string[]; untracked: boolean }> {
   const copied = new Set(checkout.copiedFiles);
-  return (await statusLines(checkout.worktree)).map((line) => line.slice(3).replace(/^"|"$/g, '')).filter((file) => !copied.has(file));
+  const lines = await statusLines(checkout.worktree);
+  return {
+    unsaved: lines.map((line) => line.slice(3).replace(/^"|"$/g, '')).filter((file) => !copied.has(file)),
+    untracked: lines.length > 0,
+  };
 }
+
+/** `git status` of many worktrees at once: git processes run on both cores while this one waits. */
+const STATUS_CONCURRENCY = 4;
 
 /** A run clean will work on: its registry could be read and nothing alive owns it. */
 interface Candidate {
@@ -87,13 +95,27 @@ export async function clean(repoRoot: string, env: NodeJS.ProcessEnv, options: C
   if (options.branches) await chooseTargets(repoRoot, candidates, options.target);
 
   const mutex = new GitMutex(stateDir(repoRoot));
-  const remainingBranches = new Set((await gitAt(repoRoot).branchLocal()).all);
-  const capacity = options.pool ?? (await loadConfig(repoRoot, env)).config.worktree.pool;
-  const pool = { capacity, size: (await pooledWorktrees(repoRoot)).length };
-  for (const candidate of candidates) await cleanRun(repoRoot, env, candidate, options, { mutex, remainingBranches, pool, note });
+  // Only --branches asks which branches remain (simple-git, loaded then).
+  const remainingBranches = options.branches
+    ? new Set((await (await import('../worktree/git.js')).gitAt(repoRoot).branchLocal()).all)
+    : new Set<string>();
+  const { config } = await loadConfig(repoRoot, env);
+  const capacity = options.pool ?? config.worktree.pool;
+  const pool = { capacity, size: capacity > 0 ? (await pooledWorktrees(repoRoot)).length : 0 };
+  // Where worktrees are moved aside before they are deleted: each run's worktree root, and the configured one.
+  const removing = new Set([removingDir(path.resolve(repoRoot, config.worktree.root))]);
+  const context: CleanContext = { mutex, remainingBranches, pool, note, pruned: false };
+  for (const candidate of candidates) {
+    removing.add(removingDir(candidate.registry.run.worktreeRoot));
+    await cleanRun(repoRoot, env, candidate, options, context);
+  }
   if (options.purge && !options.runId) for (const action of await purgeAbandonedStarts(repoRoot, options.dryRun)) note(action);
   await trimThePool(repoRoot, mutex, capacity, options.dryRun, note);
-  if (!options.dryRun) await mutex.run(() => gitAt(repoRoot).raw(['worktree', 'prune']));
+  if (!options.dryRun) {
+    // The worktrees moved aside (by this clean, or by one killed before it deleted them); git has forgotten them already.
+    await emptyRemoving(removing);
+    if (!context.pruned) await mutex.run(() => execFile('git', ['worktree', 'prune'], { cwd: repoRoot }));
+  }
   return actions;
 }
 
@@ -172,6 +194,7 @@ async function selectRuns(
 
 /** The branch each run's task branches are compared with: --target, else the branch the run started from. */
 async function chooseTargets(repoRoot: string, candidates: Candidate[], target: string | undefined): Promise<void> {
+  const { branchExists, branchOf } = await import('../worktree/git.js');
   if (target !== undefined) {
     if (!(await branchExists(repoRoot, target))) {
       throw new UserError(
@@ -200,6 +223,8 @@ interface CleanContext {
   /** Local branches that will still exist: a task branch whose commits are on one of them is safe to delete. */
   remainingBranches: Set<string>;
   note: (action: CleanAction) => void;
+  /** Whether this clean has run `git worktree prune` yet. */
+  pruned: boolean;
 }
 
 async function cleanRun(
@@ -236,68 +261,105 @@ async function cleanRun(
       copiedFiles: integration.copiedFiles ?? [],
     });
 
+  // First the questions, many at once and outside the git lock: which worktrees exist, and what
+  // `git status` says of each one no agent works in.
+  const exists = await Promise.all(checkouts.map((checkout) => pathExists(checkout.worktree)));
+  const limit = pLimit(STATUS_CONCURRENCY);
+  const statuses = await Promise.all(
+    checkouts.map((checkout, index) =>
+      exists[index] && !checkout.agent ? limit(() => worktreeStatus(checkout)) : Promise.resolve(undefined),
+    ),
+  );
+
+  // Then what to do with each: kept, or changed below (pooled or removed). Noted in their order.
   const keptWorktrees = new Set<string>();
-  for (const checkout of checkouts) {
-    if (!(await pathExists(checkout.worktree))) continue;
+  const noted: Array<CleanAction | undefined> = checkouts.map(() => undefined);
+  const changes: Array<{ index: number; checkout: Checkout; where: string; unsaved: string[]; untracked: boolean }> = [];
+  checkouts.forEach((checkout, index) => {
+    const status = statuses[index];
+    if (!exists[index]) return;
     const where = path.relative(repoRoot, checkout.worktree) || checkout.worktree;
-    if (checkout.agent) {
+    if (checkout.agent || !status) {
       keptWorktrees.add(checkout.key);
-      note({
+      noted[index] = {
         run: id,
         kind: 'worktree',
         target: where,
         result: 'kept',
         reason:
           options.dryRun && options.killOrphans
-            ? `agent pid ${checkout.agent.pid} would be stopped first`
-            : `agent pid ${checkout.agent.pid} is still running in it (--kill-orphans stops it)`,
-      });
-      continue;
+            ? `agent pid ${checkout.agent!.pid} would be stopped first`
+            : `agent pid ${checkout.agent!.pid} is still running in it (--kill-orphans stops it)`,
+      };
+      return;
     }
-    // A checkout that never finished (orch died in the middle of it): no agent worked in it.
-    if (await checkoutUnfinished(checkout.worktree)) {
-      if (!options.dryRun) await mutex.run(() => removeUnfinishedCheckout(repoRoot, checkout.worktree));
-      note({ run: id, kind: 'worktree', target: where, result: 'removed', reason: 'its checkout never finished (no agent worked in it)' });
-      continue;
-    }
-    const unsaved = await unsavedFiles(checkout);
+    const { unsaved } = status;
     if (unsaved.length > 0 && !options.force) {
       keptWorktrees.add(checkout.key);
-      note({
+      noted[index] = {
         run: id,
         kind: 'worktree',
         target: where,
         result: 'kept',
         reason: `${unsaved.length} uncommitted or untracked file${unsaved.length === 1 ? '' : 's'} (${unsaved.slice(0, 3).join(', ')}${unsaved.length > 3 ? ', …' : ''}); --force removes it anyway`,
-      });
-      continue;
+      };
+      return;
     }
-    // A clean worktree goes to the warm pool while it has room (a dirty one never does, even with --force).
-    if (unsaved.length === 0 && context.pool.size < context.pool.capacity) {
-      const destination = options.dryRun
-        ? poolDir(registry.run.worktreeRoot)
-        : await mutex.run(() => putInPool(repoRoot, poolDir(registry.run.worktreeRoot), checkout.worktree));
-      if (destination !== undefined) {
-        context.pool.size += 1;
-        note({
-          run: id,
-          kind: 'worktree',
-          target: where,
-          result: 'pooled',
-          reason: `kept for the next tasks in ${path.relative(repoRoot, destination) || destination}`,
-        });
-        continue;
+    changes.push({ index, checkout, where, ...status });
+  });
+
+  // Then the changes, all in one hold of the git lock: a clean worktree goes to the warm pool while
+  // it has room (a dirty one never does, even with --force); the others are moved aside, deleted
+  // with the rest at the end of the clean.
+  const removing = removingDir(registry.run.worktreeRoot);
+  const apply = async (): Promise<void> => {
+    for (const { index, checkout, where, unsaved, untracked } of changes) {
+      if (unsaved.length === 0 && context.pool.size < context.pool.capacity) {
+        const destination = options.dryRun
+          ? poolDir(registry.run.worktreeRoot)
+          : await putInPool(repoRoot, poolDir(registry.run.worktreeRoot), checkout.worktree, { untracked });
+        if (destination !== undefined) {
+          context.pool.size += 1;
+          noted[index] = {
+            run: id,
+            kind: 'worktree',
+            target: where,
+            result: 'pooled',
+            reason: `kept for the next tasks in ${path.relative(repoRoot, destination) || destination}`,
+          };
+          continue;
+        }
       }
+      // One that cannot go by a rename (locked, on another file system) is git's to remove; a locked one git refuses.
+      if (!options.dryRun && !(await moveAside(removing, checkout.worktree))) {
+        const removal = await execFile('git', ['worktree', 'remove', '--force', checkout.worktree], { cwd: repoRoot, reject: false });
+        if (removal.exitCode !== 0) {
+          keptWorktrees.add(checkout.key);
+          const why =
+            removal.stderr
+              .trim()
+              .split('\n')[0]
+              ?.replace(/^fatal: /, '') ?? '';
+          noted[index] = { run: id, kind: 'worktree', target: where, result: 'kept', reason: `git refused to remove it: ${why}` };
+          continue;
+        }
+      }
+      const removed: CleanAction = { run: id, kind: 'worktree', target: where, result: 'removed' };
+      if (unsaved.length > 0) removed.reason = `${unsaved.length} unsaved file${unsaved.length === 1 ? '' : 's'} discarded (--force)`;
+      noted[index] = removed;
     }
-    // execa, not simple-git: `worktree remove` prints nothing, and simple-git waits 50 ms after such a command.
-    if (!options.dryRun)
-      await mutex.run(() => execa('git', ['worktree', 'remove', '--force', checkout.worktree], { cwd: repoRoot, stdin: 'ignore' }));
-    const removed: CleanAction = { run: id, kind: 'worktree', target: where, result: 'removed' };
-    if (unsaved.length > 0) removed.reason = `${unsaved.length} unsaved file${unsaved.length === 1 ? '' : 's'} discarded (--force)`;
-    note(removed);
-  }
+    if (options.dryRun) return;
+    // git forgets the worktrees moved aside (and any other whose folder is gone, such as those a
+    // clean killed here left), so their branches are no longer checked out anywhere.
+    await execFile('git', ['worktree', 'prune'], { cwd: repoRoot });
+    context.pruned = true;
+  };
+  if (options.dryRun) await apply();
+  else await mutex.run(apply);
+  for (const action of noted) if (action) note(action);
 
   if (options.branches) {
+    const [{ branchVerdict }, { gitAt }] = await Promise.all([import('../worktree/merged.js'), import('../worktree/git.js')]);
     for (const checkout of checkouts) {
       if (!remainingBranches.has(checkout.branch)) continue;
       if (keptWorktrees.has(checkout.key)) {
@@ -355,6 +417,7 @@ async function cleanRemoteRefs(
   options: CleanOptions,
   context: CleanContext,
 ): Promise<void> {
+  const [{ CoordinatorGit }, { firstGitLine }] = await Promise.all([import('../workers/coordinator-git.js'), import('../worker/clone.js')]);
   const { id, registry } = candidate;
   const remote = registry.run.workers!.remote;
   const git = new CoordinatorGit(repoRoot, remote);
@@ -408,6 +471,12 @@ async function stopOrphans(
   liveAgents: TaskRecord[],
   note: (action: CleanAction) => void,
 ): Promise<void> {
+  const [{ acquireRunLock }, { RunStore }, { ProcessGroup }, { markFinished }] = await Promise.all([
+    import('../state/run-lock.js'),
+    import('../state/store.js'),
+    import('../process/process-group.js'),
+    import('../engine/transitions.js'),
+  ]);
   const { id, paths, registry } = candidate;
   const release = await acquireRunLock(paths, registry.run.orchestrator, () => undefined);
   try {

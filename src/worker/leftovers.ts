@@ -3,7 +3,8 @@ import path from 'node:path';
 import { errorCode } from '../errors.js';
 import { ProcessGroup } from '../process/process-group.js';
 import { isAlive, type ProcessIdentity } from '../process/process-info.js';
-import { gitAt, listWorktrees, removeUnfinishedCheckout } from '../worktree/git.js';
+import { execFile } from '../process/exec-file.js';
+import { gitAt, listWorktrees, removeUnfinishedCheckout, type WorktreeEntry } from '../worktree/git.js';
 import { isPooledPath, poolDir, putInPool, takenFromPool } from '../worktree/pool.js';
 import type { Workdir } from './workdir.js';
 
@@ -71,7 +72,7 @@ export async function reapLeftovers(workdir: Workdir, graceMs: number): Promise<
       if (isPooledPath(entry.path)) continue;
       // One whose checkout never finished goes (no agent worked in it; it cannot be moved, locked).
       if (await removeUnfinishedCheckout(repoDir, entry.path)) continue;
-      if ((await takenFromPool(entry.path)) && (await putInPool(repoDir, poolDir(workdir.worktrees), entry.path)) !== undefined) continue;
+      if ((await takenFromPool(entry.path)) && (await backToPool(repoDir, poolDir(workdir.worktrees), entry))) continue;
       const [runId = 'run', taskId = 'task'] = path.relative(workdir.worktrees, entry.path).split(path.sep);
       const kept = workdir.kept(runId, taskId, new Date());
       await mkdir(path.dirname(kept), { recursive: true });
@@ -82,4 +83,24 @@ export async function reapLeftovers(workdir: Workdir, graceMs: number): Promise<
     }
   }
   return found;
+}
+
+/**
+ * A worktree taken from the pool whose switch to its task's branch was cut short goes back to the
+ * pool. The branch that switch may have made (at the job's base: no agent worked in it) goes too,
+ * when another ref holds its commit; otherwise the next job of that task keeps it aside. False when
+ * it could not go back (git refused to move it, or to detach it): the caller keeps it aside.
+ */
+async function backToPool(repoDir: string, pool: string, entry: WorktreeEntry): Promise<boolean> {
+  try {
+    if ((await putInPool(repoDir, pool, entry.path)) === undefined) return false;
+  } catch {
+    return false;
+  }
+  if (entry.branch !== undefined && entry.head !== undefined) {
+    const { stdout } = await execFile('git', ['for-each-ref', '--format=%(refname)', `--contains=${entry.head}`], { cwd: repoDir });
+    const holders = stdout.split('\n').filter((ref) => ref && ref !== `refs/heads/${entry.branch}`);
+    if (holders.length > 0) await execFile('git', ['branch', '-D', entry.branch], { cwd: repoDir });
+  }
+  return true;
 }

@@ -6,6 +6,7 @@ import { simpleGit, type SimpleGit } from 'simple-git';
 import { UserError, errorCode, errorFirstLine } from '../errors.js';
 import { pathExists } from '../util/fs.js';
 import { atLeast, gitVersion } from './git-version.js';
+import { listWorktrees } from './list.js';
 import { switchToNewBranch, takeFromPool, takenFromPool, worktreeGitDir } from './pool.js';
 
 // orch's own git calls never start a background gc or maintenance in the middle of a run.
@@ -70,36 +71,8 @@ export async function branchExists(root: string, branch: string): Promise<boolea
   return (await gitAt(root).branchLocal()).all.includes(branch);
 }
 
-export interface WorktreeEntry {
-  path: string;
-  branch?: string;
-  head?: string;
-  prunable: boolean;
-  /** The lock's reason ('' for a lock without one), if the worktree is locked. */
-  locked?: string;
-}
-
-export async function listWorktrees(root: string): Promise<WorktreeEntry[]> {
-  const output = await gitAt(root).raw(['worktree', 'list', '--porcelain']);
-  const entries: WorktreeEntry[] = [];
-  for (const block of output.split('\n\n')) {
-    const lines = block.split('\n');
-    const worktreeLine = lines.find((line) => line.startsWith('worktree '));
-    if (!worktreeLine) continue;
-    const entry: WorktreeEntry = {
-      path: worktreeLine.slice('worktree '.length),
-      prunable: lines.some((line) => line.startsWith('prunable')),
-    };
-    const branch = lines.find((line) => line.startsWith('branch '));
-    if (branch) entry.branch = branch.slice('branch refs/heads/'.length);
-    const head = lines.find((line) => line.startsWith('HEAD '));
-    if (head) entry.head = head.slice('HEAD '.length);
-    const locked = lines.find((line) => line === 'locked' || line.startsWith('locked '));
-    if (locked !== undefined) entry.locked = locked.slice('locked '.length);
-    entries.push(entry);
-  }
-  return entries;
-}
+// Listing worktrees and their status: plain child_process, shared with orch clean (which loads neither simple-git nor execa).
+export { listWorktrees, statusLines, type WorktreeEntry } from './list.js';
 
 /**
  * Makes sure the task's worktree exists on its branch, checked out: `registerWorktree`, then
@@ -308,13 +281,6 @@ async function runPostCheckout(worktree: string, head: string): Promise<void> {
     const said = errorFirstLine(String(result.all ?? '').trim() || `exit ${result.exitCode ?? result.signal ?? '?'}`);
     throw new Error(`the post-checkout hook failed in ${worktree}: ${said}`);
   }
-}
-
-/** `git status --porcelain` lines (untracked files included). */
-export async function statusLines(worktree: string): Promise<string[]> {
-  // execa, not simple-git: a clean worktree's status prints nothing, and simple-git waits 50 ms after that.
-  const { stdout } = await execa('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: worktree, stdin: 'ignore' });
-  return stdout.split('\n').filter((line) => line.trim());
 }
 
 /**

@@ -1,16 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
+import { execFile } from '../process/exec-file.js';
 import { pathExists } from '../util/fs.js';
-import { gitAt, listWorktrees, statusLines, type WorktreeEntry } from './git.js';
+import { listWorktrees, statusLines, type WorktreeEntry } from './list.js';
 
 /**
  * The warm pool: clean worktrees of finished tasks that `orch clean` keeps, detached, under
  * `<worktree root>/.pool/`, so a new task can take one and switch it to its branch (only files that
  * differ are rewritten; ignored files such as `node_modules` stay) instead of checking out the whole
  * repository again. A pooled worktree is a registered git worktree like any other: what makes it
- * pooled is only where it lives. Every function here runs under the git mutex.
+ * pooled is only where it lives. Every function here runs under the git mutex. Its git commands go
+ * through plain child_process (not simple-git, not execa): `orch clean` loads neither.
  */
 
 /** The folder a worktree root keeps its pool in (never a run id: run ids never start with a dot). */
@@ -45,7 +46,7 @@ export async function takeFromPool(root: string, pool: string, worktree: string)
     const mark = path.join(await worktreeGitDir(entry.path), TAKEN_MARK);
     await writeFile(mark, `${worktree}\n`);
     await mkdir(path.dirname(worktree), { recursive: true });
-    const moved = await execa('git', ['worktree', 'move', entry.path, worktree], { cwd: root, reject: false, stdin: 'ignore' });
+    const moved = await execFile('git', ['worktree', 'move', entry.path, worktree], { cwd: root, reject: false });
     if (moved.exitCode === 0) return true;
     await rm(mark, { force: true });
   }
@@ -64,13 +65,19 @@ const TAKEN_MARK = 'orch-taken-from-pool';
  * but those orch copied in) into the pool: detached, so its branch is free to delete; the files
  * orch copied in that git does not ignore removed; moved under the pool folder. Returns where it
  * went, or undefined when git refused to move it (it stays where it was, detached).
+ * `untracked: false` says the caller's `git status` found no untracked file at all: nothing to remove.
  */
-export async function putInPool(root: string, pool: string, worktree: string): Promise<string | undefined> {
-  await gitAt(worktree).raw(['checkout', '--detach']);
-  await removeUntracked(worktree);
+export async function putInPool(
+  root: string,
+  pool: string,
+  worktree: string,
+  options: { untracked?: boolean } = {},
+): Promise<string | undefined> {
+  await execFile('git', ['checkout', '--quiet', '--detach'], { cwd: worktree });
+  if (options.untracked !== false) await removeUntracked(worktree);
   await mkdir(pool, { recursive: true });
   const destination = path.join(pool, `${path.basename(worktree)}-${randomBytes(4).toString('hex')}`);
-  const moved = await execa('git', ['worktree', 'move', worktree, destination], { cwd: root, reject: false, stdin: 'ignore' });
+  const moved = await execFile('git', ['worktree', 'move', worktree, destination], { cwd: root, reject: false });
   if (moved.exitCode !== 0) return undefined;
   // One taken from the pool and put back before it was switched: in the pool, it is no longer taken.
   await rm(path.join(await worktreeGitDir(destination), TAKEN_MARK), { force: true });
@@ -84,7 +91,7 @@ export async function putInPool(root: string, pool: string, worktree: string): P
  * crash may have left the branch made but the mark still there: no agent has worked on it yet.
  */
 export async function switchToNewBranch(worktree: string, branch: string, baseSha: string): Promise<void> {
-  await gitAt(worktree).raw(['checkout', '--force', '--no-track', '-B', branch, baseSha]);
+  await execFile('git', ['checkout', '--force', '--no-track', '-B', branch, baseSha], { cwd: worktree });
   await removeUntracked(worktree);
   await rm(path.join(await worktreeGitDir(worktree), TAKEN_MARK), { force: true });
 }
@@ -101,8 +108,7 @@ export async function worktreeGitDir(worktree: string): Promise<string> {
 
 /** `git clean -d -f`: untracked files and folders git does not ignore (nested repositories stay). */
 async function removeUntracked(worktree: string): Promise<void> {
-  // execa rather than simple-git: `git clean` prints nothing when there is nothing to remove.
-  await execa('git', ['clean', '-d', '--force', '--quiet'], { cwd: worktree, stdin: 'ignore' });
+  await execFile('git', ['clean', '-d', '--force', '--quiet'], { cwd: worktree });
 }
 
 /**
@@ -113,7 +119,7 @@ async function removeUntracked(worktree: string): Promise<void> {
 export async function trimPool(root: string, keep: number): Promise<Array<{ path: string; removed: boolean; reason?: string }>> {
   const results: Array<{ path: string; removed: boolean; reason?: string }> = [];
   for (const entry of (await pooledWorktrees(root)).slice(keep)) {
-    const removal = await execa('git', ['worktree', 'remove', entry.path], { cwd: root, reject: false, stdin: 'ignore' });
+    const removal = await execFile('git', ['worktree', 'remove', entry.path], { cwd: root, reject: false });
     if (removal.exitCode === 0) results.push({ path: entry.path, removed: true });
     else
       results.push({
@@ -143,7 +149,8 @@ export async function poolIfSaved(
 ): Promise<boolean> {
   if (capacity <= 0 || (await pooledWorktrees(root)).length >= capacity) return false;
   const copied = new Set(copiedFiles);
-  const unsaved = (await statusLines(worktree)).map((line) => line.slice(3).replace(/^"|"$/g, '')).filter((file) => !copied.has(file));
+  const lines = await statusLines(worktree);
+  const unsaved = lines.map((line) => line.slice(3).replace(/^"|"$/g, '')).filter((file) => !copied.has(file));
   if (unsaved.length > 0) return false;
-  return (await putInPool(root, pool, worktree)) !== undefined;
+  return (await putInPool(root, pool, worktree, { untracked: lines.length > 0 })) !== undefined;
 }

@@ -1,12 +1,14 @@
-import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { agentScript, agentStarts, agentState, fakeAgentEnv, processesWithEnv } from '../support/agents.js';
-import { git, tempRepo } from '../support/git.js';
+import { agentScript, agentStarts, agentState, fakeAgentEnv, finishes, killStrays, processesWithEnv } from '../support/agents.js';
+import { git, listedWorktrees, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
+import { simulatedPath } from '../support/path.js';
 import { readLedger, readRunRegistry } from '../support/run-state.js';
-import { startOrchWithRunningAgent, waitFor } from '../support/spawn.js';
-import { writeFiles } from '../support/tmp.js';
+import { startOrch, startOrchWithRunningAgent, waitFor } from '../support/spawn.js';
+import { tempDir, writeFiles } from '../support/tmp.js';
 
 const commitFile = (file: string) =>
   agentScript({
@@ -190,5 +192,97 @@ describe('orch clean', () => {
     expect(await readdir(runs)).toEqual(['.20261121-100000-dcba.starting']);
     // Not a run: status does not list it.
     expect((await runOrch(['status', '--all'], { cwd: repo })).stdout).toBe('no orch runs in this repository yet');
+  });
+
+  it('kill -9 while clean removes worktrees (before git forgets them, then while their files are deleted): the next clean finishes, nothing lost', async () => {
+    const repo = await tempRepo();
+    const state = await agentState();
+    const env = fakeAgentEnv(state);
+    // `git worktree prune` and `rm` that, once armed, stop (orch waits on them) until the test kills orch.
+    const gates = await tempDir('orch-gates-');
+    const arrived = path.join(gates, 'arrived');
+    const program = (name: string) => execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim();
+    const [realGit, realRm] = [program('git'), program('rm')];
+    const blockWhen = (armed: string, test: string) =>
+      `if ${test} [ -f "${armed}" ]; then ${realRm} -f "${armed}"; : > "${arrived}"; while :; do sleep 1; done; fi`;
+    const PATH = await simulatedPath({
+      scripts: {
+        git: `${blockWhen(path.join(gates, 'git'), '[ "$1 $2" = "worktree prune" ] &&')}\nexec ${realGit} "$@"`,
+        rm: `${blockWhen(path.join(gates, 'rm'), '')}\nexec ${realRm} "$@"`,
+      },
+    });
+    const killedInside = async (gate: 'git' | 'rm'): Promise<void> => {
+      await writeFile(path.join(gates, gate), '');
+      const orch = startOrch(['clean', '--no-pool'], { cwd: repo, env: { ...env, PATH } });
+      await waitFor(() => readFile(arrived).then(() => true), 30_000, `orch clean to reach ${gate}`);
+      orch.kill('SIGKILL');
+      await orch;
+      // The blocked program outlives orch: it carries the test's environment.
+      expect((await killStrays(state, 0)).length).toBeGreaterThan(0);
+      await rm(arrived);
+    };
+    const removing = path.join(repo, '.gadugi', 'worktrees', '.removing');
+    const expectFinished = async (branches: string[]): Promise<void> => {
+      const result = await runOrch(['clean', '--no-pool'], { cwd: repo });
+      expect(result.exitCode).toBe(0);
+      expect(await readdir(path.dirname(removing))).not.toContain('.removing');
+      expect(await listedWorktrees(repo)).toHaveLength(1);
+      // Nothing lost: every task branch holds its work, and none is checked out anywhere any more.
+      for (const branch of branches)
+        expect(await git(repo, 'show', `${branch}:${branch.split('/').at(-1)}.txt`)).toBe(`${branch.split('/').at(-1)}.txt`);
+      await git(repo, 'fsck', '--no-progress');
+    };
+
+    await writeFiles(
+      repo,
+      Object.fromEntries(['a', 'b'].map((id) => [`prompts/${id}.md`, `# ${id}\n${agentScript({ steps: finishes(`${id}.txt`) })}`])),
+    );
+    expect((await runOrch(['run', 'prompts/a.md', 'prompts/b.md'], { cwd: repo, env })).exitCode).toBe(0);
+    const first = await readRunRegistry(repo);
+
+    // 1. Killed after the worktrees were moved aside, before git forgot them: each is whole in
+    // .removing/ or still at its path, never half-deleted there.
+    await killedInside('git');
+    for (const task of first.tasks) expect(await readdir(path.dirname(task.worktree))).not.toContain(task.id);
+    const aside = await readdir(removing);
+    expect(aside).toHaveLength(2);
+    for (const entry of aside) expect(await readdir(path.join(removing, entry))).toContain(`${entry.split('-')[0]}.txt`);
+    await expectFinished(first.tasks.map((task) => task.branch));
+    await git(repo, 'branch', '-D', first.tasks[0]!.branch);
+
+    // 2. Killed while the moved-aside worktrees are deleted (git has forgotten them already).
+    await writeFiles(
+      repo,
+      Object.fromEntries(['c', 'd'].map((id) => [`prompts/${id}.md`, `# ${id}\n${agentScript({ steps: finishes(`${id}.txt`) })}`])),
+    );
+    expect((await runOrch(['run', 'prompts/c.md', 'prompts/d.md'], { cwd: repo, env })).exitCode).toBe(0);
+    const second = (await readdir(path.join(repo, '.gadugi', 'runs'))).filter((id) => id !== first.run.id && !id.startsWith('.'));
+    const secondRun = await readRunRegistry(repo, second[0]);
+    await killedInside('rm');
+    expect(await readdir(removing)).toHaveLength(2);
+    expect(await listedWorktrees(repo)).toHaveLength(1);
+    await expectFinished([first.tasks[1]!.branch, ...secondRun.tasks.map((task) => task.branch)]);
+  });
+
+  it('keeps a worktree git has locked, saying why, and removes the others', async () => {
+    const repo = await tempRepo();
+    const state = await agentState();
+    await writeFiles(
+      repo,
+      Object.fromEntries(['a', 'b'].map((id) => [`prompts/${id}.md`, `# ${id}\n${agentScript({ steps: finishes(`${id}.txt`) })}`])),
+    );
+    expect((await runOrch(['run', 'prompts/a.md', 'prompts/b.md'], { cwd: repo, env: fakeAgentEnv(state) })).exitCode).toBe(0);
+    const [a, b] = (await readRunRegistry(repo)).tasks;
+    await git(repo, 'worktree', 'lock', '--reason', 'on a USB disk', a!.worktree);
+    const result = await runOrch(['clean', '--no-pool', '--branches', '--force'], { cwd: repo });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(
+      /worktree \S+\/a kept: git refused to remove it: cannot remove a locked working tree, lock reason: on a USB disk/,
+    );
+    expect(result.stdout).toMatch(/worktree \S+\/b removed/);
+    expect(result.stdout).toMatch(/branch \S+\/a kept: checked out in a worktree that was kept/);
+    expect((await listedWorktrees(repo)).map((entry) => entry.path)).toEqual([repo, a!.worktree]);
+    expect(await readdir(a!.worktree)).toContain('a.txt');
+    expect(await git(repo, 'branch', '--list', b!.branch)).toBe('');
   });
 });

@@ -145,17 +145,4 @@ done
     expect(await git(repo, 'rev-list', '--count', `${(await readRunRegistry(repo)).run.baseSha}..${after.branch}`)).toBe('1');
     expect(await git(repo, 'fsck', '--full', '--strict', '--no-dangling')).toBe('');
   });
-
-  it('orch clean removes a worktree whose checkout never finished (no agent worked in it), even without --force', async () => {
-    const { repo } = await killedMidCheckout();
-    const task = (await readRunRegistry(repo)).tasks[0]!;
-    const cleaned = await runOrch(['clean', '--run', (await readRunRegistry(repo)).run.id, '--json'], { cwd: repo });
-    expect(cleaned.exitCode).toBe(0);
-    const actions = (JSON.parse(cleaned.stdout) as { actions: Array<{ kind: string; result: string; reason?: string }> }).actions;
-    expect(actions.filter((action) => action.kind === 'worktree')).toEqual([
-      expect.objectContaining({ result: 'removed', reason: 'its checkout never finished (no agent worked in it)' }),
-    ]);
-    expect(existsSync(task.worktree)).toBe(false);
-    expect((await listedWorktrees(repo)).map((entry) => entry.path)).toEqual([repo]);
-  });
 });

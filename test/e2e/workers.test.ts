@@ -1,7 +1,7 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentScript, agentStarts, agentState } from '../support/agents.js';
+import { agentScript, agentStarts, agentState, killStrays } from '../support/agents.js';
 import { git } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
@@ -10,6 +10,7 @@ import { writeFiles } from '../support/tmp.js';
 import { simulatedPath } from '../support/path.js';
 import { startOrch, waitFor } from '../support/spawn.js';
 import { identify, isAlive } from '../../src/process/process-info.js';
+import { pathExists } from '../../src/util/fs.js';
 import { coordinatorEnv, repoWithRemote, startWorker } from '../support/workers.js';
 
 let redis: RedisServer;
@@ -144,6 +145,86 @@ describe('orch run --workers: the warm pool on a worker', () => {
     await waitFor(async () => ((await pooled()).length === 1 ? true : undefined), 30_000, 'the worktree to be pooled again');
     await worker.stop();
     for (const clone of await clones()) await git(clone, 'fsck', '--no-progress');
+  });
+});
+
+describe('orch run --workers: a worker that died while switching a pooled worktree', () => {
+  it('puts it back in the pool when it starts again; the job runs again there, in that worktree; nothing lost, git consistent', async () => {
+    const { repo } = await repoWithRemote({ 'README.md': '# repo\n', '.gitignore': 'cache/\n' });
+    const state = await agentState();
+    // The dead worker's job lock must expire for the job to run again; 3 s (as in the faults below)
+    // can expire under a loaded machine while the first job runs, and the job is then kept aside, not pooled.
+    const args = ['--stall-timeout', '10s'];
+    const w1 = await startWorker({ redisUrl: redis.url, name: 'w1', state, slots: 1, args });
+    const steps = (id: string) => [{ write: `out/${id}.txt`, content: `${id}\n` }, { commit: `task ${id}` }];
+    await writeFiles(repo, { 'prompts/a.md': task('a', '', [{ write: 'cache/a', content: 'built\n' }, ...steps('a')]) });
+    expect((await runOrch(['run', 'prompts'], { cwd: repo, env: coordinatorEnv(redis.url) })).exitCode).toBe(0);
+    const first = await readRunRegistry(repo);
+    const [clone] = (await readdir(path.join(w1.workdir, 'repos'))).filter((name) => name.endsWith('.git'));
+    const cloneDir = path.join(w1.workdir, 'repos', clone!);
+    const linked = async (): Promise<string[]> =>
+      (await git(cloneDir, 'worktree', 'list', '--porcelain'))
+        .split('\n')
+        .filter((line) => line.startsWith('worktree '))
+        .map((line) => line.slice('worktree '.length))
+        .slice(1);
+    const inPool = async (): Promise<string[]> => (await linked()).filter((where) => path.basename(path.dirname(where)) === '.pool');
+    await waitFor(async () => ((await inPool()).length === 1 ? true : undefined), 30_000, 'the worktree to be pooled');
+    const [pooled] = await inPool();
+
+    // A post-checkout hook in the worker's clone that stops the switch of a pooled worktree to its
+    // new branch (HEAD moves to another commit) until the test has killed the worker.
+    const arrived = path.join(state, 'switching');
+    const hook = path.join(await git(cloneDir, 'rev-parse', '--absolute-git-dir'), 'hooks', 'post-checkout');
+    await writeFile(
+      hook,
+      `#!/bin/sh\nzero=0000000000000000000000000000000000000000\nif [ "$1" != "$zero" ] && [ "$1" != "$2" ] && [ ! -e '${arrived}' ]; then : > '${arrived}'; while :; do sleep 1; done; fi\nexit 0\n`,
+      { mode: 0o755 },
+    );
+    await git(repo, 'commit', '-q', '--allow-empty', '-m', 'move on');
+    await git(repo, 'push', '-q', 'origin', 'main');
+    await writeFiles(repo, { 'prompts/a.md': task('c', '', [{ requireFile: 'cache/a' }, ...steps('c')]) });
+    const orch = startOrch(['run', 'prompts'], { cwd: repo, env: coordinatorEnv(redis.url) });
+    await waitFor(async () => (await pathExists(arrived)) || undefined, 30_000, 'the worker to switch the pooled worktree');
+    w1.child.kill('SIGKILL');
+    await w1.child;
+    // The hook's shell (and the git waiting on it) outlive the worker: they carry the test's environment.
+    expect((await killStrays(state, 0)).length).toBeGreaterThan(0);
+    // Taken from the pool, marked as such, not in the pool any more; no agent started in it.
+    expect(await inPool()).toEqual([]);
+    expect(await agentStarts(state)).toHaveLength(1);
+
+    // It starts again on the same workdir: the worktree goes back to the pool, nothing is kept
+    // aside, and the job (its lock expired) runs again there, in that same worktree.
+    const again = await startWorker({ redisUrl: redis.url, name: 'w1', state, slots: 1, args, workdir: w1.workdir });
+    expect(again.output()).not.toMatch(/kept /);
+    const result = await orch;
+    expect(result.exitCode).toBe(0);
+    const runs = (await readdir(path.join(repo, '.gadugi', 'runs'))).filter((name) => name !== first.run.id && !name.startsWith('.'));
+    const c = (await readRunRegistry(repo, runs[0])).tasks[0]!;
+    expect(c).toMatchObject({ status: 'succeeded', worktreeFromPool: true });
+    // The agent ran once, in the pooled worktree: its ignored build output was there.
+    const starts = await agentStarts(state);
+    expect(starts.map((start) => start.taskId)).toEqual(['a', 'c']);
+    expect(await git(repo, 'rev-parse', `${c.branch}~1`)).toBe(await git(repo, 'rev-parse', 'main'));
+    expect((await git(repo, 'ls-tree', '-r', '--name-only', c.branch)).split('\n').sort()).toEqual([
+      '.gitignore',
+      'README.md',
+      'out/c.txt',
+    ]);
+    // Nothing lost: a's work is still on its branch; the worktree is back in the pool once c's job pushed; git is consistent.
+    expect(await git(repo, 'show', `${first.tasks[0]!.branch}:out/a.txt`)).toBe('a');
+    await waitFor(
+      async () => ((await linked()).length === 1 && (await inPool()).length === 1 ? true : undefined),
+      30_000,
+      'the pool to hold it again',
+    );
+    expect(await pathExists(path.join(w1.workdir, 'kept'))).toBe(false);
+    expect(path.basename(pooled!).split('-')[0]).toBe('a');
+    // The branch the cut-short switch made (at the base, no agent's work) went with it: nothing kept aside for it.
+    expect(await git(cloneDir, 'for-each-ref', '--format=%(refname)', 'refs/heads/')).toBe('');
+    await again.stop();
+    await git(cloneDir, 'fsck', '--no-progress');
   });
 });
 
