@@ -1,5 +1,5 @@
 import { pathExists } from '../util/fs.js';
-import { ensureWorktree } from '../worktree/git.js';
+import { fillWorktree, registerWorktree } from '../worktree/git.js';
 import type { LocalEnvironment } from './environment.js';
 import type { AheadTask } from './types.js';
 
@@ -9,8 +9,9 @@ export interface AheadDeps {
   idle(): Promise<void>;
   exists(worktree: string): Promise<boolean>;
   /**
-   * Makes the task's worktree and branch under the git lock, unless an attempt began to start
-   * meanwhile (then false: it goes first). A failure is swallowed by the caller.
+   * Makes the task's worktree and branch (registered under the git lock, checked out outside it),
+   * unless an attempt began to start meanwhile (then false: it goes first). A failure is
+   * swallowed by the caller.
    */
   make(task: AheadTask): Promise<boolean>;
 }
@@ -49,12 +50,13 @@ export class AttemptStarts {
 
 /**
  * Makes the worktrees of the tasks the engine will admit next while agents work, so an agent
- * starts the moment a slot frees instead of waiting for `git worktree add`. One at a time, and
- * each only while no attempt is starting and no git work of this orchestrator waits for the lock:
- * a real start waits behind at most one creation, the one under way when it came. The list is
- * the engine's latest wish (each call replaces it); a worktree that already exists is left to
- * its attempt; a failure is not the task's (its attempt's own ensureWorktree reports the real
- * one) and is not tried again by this orchestrator.
+ * starts the moment a slot frees instead of waiting for its checkout. One at a time (registration
+ * and checkout), and each only while no attempt is starting and no git work of this orchestrator
+ * waits for the lock: a real start waits behind at most one registration, the one under way when
+ * it came (checkouts run outside the lock, so one made ahead of time may overlap real starts). The
+ * list is the engine's latest wish (each call replaces it); a worktree that already exists is left
+ * to its attempt; a failure is not the task's (its attempt's own registerWorktree and fillWorktree
+ * report the real one) and is not tried again by this orchestrator.
  */
 export class AheadWorktrees {
   private wishes: AheadTask[] = [];
@@ -107,20 +109,23 @@ export class AheadWorktrees {
 export type MadeAhead = 'created' | 'pooled' | 'reattached' | 'there' | 'deferred';
 
 /**
- * Makes a task's worktree and branch from its base, as its attempt would (the one call of
- * ensureWorktree made ahead of time: a fresh checkout, or one taken from the warm pool), and
- * tells the refs guard that the new branch is orch's own: the checks of agents running meanwhile
- * do not put it back. Nothing is done when an attempt is starting by the time the lock is held
- * (`starting`).
+ * Makes a task's worktree and branch from its base, as its attempt would: registered (or taken
+ * from the warm pool) under the git lock, and the new branch told to the refs guard as orch's
+ * own, so the checks of agents running meanwhile do not put it back; then checked out outside the
+ * lock, so the attempts starting meanwhile wait behind the registration only (an attempt whose own
+ * worktree is being checked out here waits for that checkout instead of doing it again). Nothing
+ * is done when an attempt is starting by the time the lock is held (`starting`).
  */
 export async function makeWorktreeAhead(environment: LocalEnvironment, task: AheadTask, starting: () => boolean): Promise<MadeAhead> {
-  return environment.gitMutex.run(async (): Promise<MadeAhead> => {
+  const made = await environment.gitMutex.run(async (): Promise<MadeAhead> => {
     if (starting()) return 'deferred';
     // Its attempt may have started and made it while this waited for the lock.
     if (await pathExists(task.worktree)) return 'there';
-    const how = await ensureWorktree(environment.repoRoot, task.worktree, task.branch, task.baseSha, environment.pool);
+    const how = await registerWorktree(environment.repoRoot, task.worktree, task.branch, task.baseSha, environment.pool);
     if (how === 'reused') return 'there';
     if (how !== 'reattached') environment.refsGuard?.madeByOrch({ [`refs/heads/${task.branch}`]: task.baseSha });
     return how;
   });
+  if (made === 'created' || made === 'reattached') await fillWorktree(task.worktree);
+  return made;
 }

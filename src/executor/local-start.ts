@@ -11,7 +11,7 @@ import {
 } from '../agent/prompt.js';
 import { environmentError, errorFirstLine, errorMessage } from '../errors.js';
 import { ProcessGroup } from '../process/process-group.js';
-import { ensureWorktree, mergeBranches } from '../worktree/git.js';
+import { fillWorktree, mergeBranches, registerWorktree } from '../worktree/git.js';
 import { prepareWorktree, type Prepared } from '../worktree/prepare.js';
 import type { LocalEnvironment } from './environment.js';
 import type { GuardedAttempt } from './guard.js';
@@ -38,26 +38,30 @@ export async function startAgent(
   if (control.signal.aborted) return STOPPED_BEFORE_START;
   // A worktree is prepared (merges, copies, setup) until that has completed once: a crash in the
   // middle of it leaves a worktree that the next attempt prepares again.
-  let fresh = false;
-  let fromPool = false;
+  let fresh: boolean;
+  let fromPool: boolean;
   try {
-    await environment.gitMutex.run(async () => {
-      const how = await ensureWorktree(environment.repoRoot, task.worktree, task.branch, spec.base.sha, environment.pool);
-      fresh = how !== 'reused' || !spec.worktree.ready;
-      fromPool = how === 'pooled';
-      if (fresh) {
-        await mergeBranches(
-          task.worktree,
-          spec.mergeFirst.map((other) => other.branch),
-          (branch) => {
-            const other = spec.mergeFirst.find((candidate) => candidate.branch === branch);
-            return other?.relation === 'conflict'
-              ? `orch: build ${task.id} on ${other.taskId}, which edits the same files (${branch})`
-              : `orch: merge dependency ${branch} into ${task.id}`;
-          },
-        );
-      }
-    });
+    // Only the registration and the branch ref need the git lock. The checkout (one made ahead of
+    // time may still be under way: it is waited for) and the merges write only this task's own
+    // worktree, index and branch, so they run outside it, side by side with other tasks'.
+    const how = await environment.gitMutex.run(() =>
+      registerWorktree(environment.repoRoot, task.worktree, task.branch, spec.base.sha, environment.pool),
+    );
+    const filled = await fillWorktree(task.worktree);
+    fresh = how !== 'reused' || filled || !spec.worktree.ready;
+    fromPool = how === 'pooled';
+    if (fresh) {
+      await mergeBranches(
+        task.worktree,
+        spec.mergeFirst.map((other) => other.branch),
+        (branch) => {
+          const other = spec.mergeFirst.find((candidate) => candidate.branch === branch);
+          return other?.relation === 'conflict'
+            ? `orch: build ${task.id} on ${other.taskId}, which edits the same files (${branch})`
+            : `orch: merge dependency ${branch} into ${task.id}`;
+        },
+      );
+    }
   } catch (error) {
     return { outcome: { status: 'failed', failure: 'worktree', reason: `cannot prepare the worktree: ${errorFirstLine(error)}` } };
   }

@@ -4,7 +4,7 @@ import { errorCode } from '../errors.js';
 import { ProcessGroup } from '../process/process-group.js';
 import { isAlive, type ProcessIdentity } from '../process/process-info.js';
 import { execFile } from '../process/exec-file.js';
-import { gitAt, listWorktrees, type WorktreeEntry } from '../worktree/git.js';
+import { gitAt, listWorktrees, removeUnfinishedCheckout, type WorktreeEntry } from '../worktree/git.js';
 import { isPooledPath, poolDir, putInPool, takenFromPool } from '../worktree/pool.js';
 import type { Workdir } from './workdir.js';
 
@@ -70,6 +70,8 @@ export async function reapLeftovers(workdir: Workdir, graceMs: number): Promise<
       }
       // The warm pool stays; a worktree taken from it that no agent worked in yet goes back.
       if (isPooledPath(entry.path)) continue;
+      // One whose checkout never finished goes (no agent worked in it; it cannot be moved, locked).
+      if (await removeUnfinishedCheckout(repoDir, entry.path)) continue;
       if ((await takenFromPool(entry.path)) && (await backToPool(repoDir, poolDir(workdir.worktrees), entry))) continue;
       const [runId = 'run', taskId = 'task'] = path.relative(workdir.worktrees, entry.path).split(path.sep);
       const kept = workdir.kept(runId, taskId, new Date());

@@ -1,11 +1,13 @@
-import { appendFile, mkdir, readFile, readdir, rm, rmdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, appendFile, mkdir, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { UserError, errorCode, errorFirstLine } from '../errors.js';
 import { pathExists } from '../util/fs.js';
+import { atLeast, gitVersion } from './git-version.js';
 import { listWorktrees } from './list.js';
-import { switchToNewBranch, takeFromPool, takenFromPool } from './pool.js';
+import { switchToNewBranch, takeFromPool, takenFromPool, worktreeGitDir } from './pool.js';
 
 // orch's own git calls never start a background gc or maintenance in the middle of a run.
 const QUIET = ['gc.auto=0', 'maintenance.auto=false', 'core.quotePath=false'];
@@ -73,10 +75,11 @@ export async function branchExists(root: string, branch: string): Promise<boolea
 export { listWorktrees, statusLines, type WorktreeEntry } from './list.js';
 
 /**
- * Makes sure the task's worktree exists on its branch: reuses it when it is already there (a
- * retry, a resume), re-attaches an existing branch, takes one from the warm pool (`pool`: its
- * folder) and switches it to a new branch at the base, or creates branch and worktree from the
- * base. Callers serialize this (see GitMutex).
+ * Makes sure the task's worktree exists on its branch, checked out: `registerWorktree`, then
+ * `fillWorktree`, for callers that hold the git lock for both (the merge queue). Reuses it when
+ * it is already there (a retry, a resume), re-attaches an existing branch, takes one from the warm
+ * pool (`pool`: its folder) and switches it to a new branch at the base, or creates branch and
+ * worktree from the base.
  */
 export async function ensureWorktree(
   root: string,
@@ -84,6 +87,31 @@ export async function ensureWorktree(
   branch: string,
   baseSha: string,
   pool?: string,
+): Promise<'created' | 'reused' | 'reattached' | 'pooled'> {
+  const how = await registerWorktree(root, worktree, branch, baseSha, pool);
+  await fillWorktree(worktree);
+  return how;
+}
+
+/**
+ * What `git worktree add` does for a new worktree, in two steps: this one writes git's shared
+ * state (the worktree's registration and its branch ref: `git worktree add --no-checkout`), which
+ * is what callers serialize (see GitMutex); `fillWorktree` then checks it out without the lock, so
+ * several checkouts proceed at once. Until its checkout has finished, a worktree registered here
+ * is locked (`git worktree lock`) with the reason CHECKOUT_UNDER_WAY: git writes that lock before
+ * anything else of the worktree and `git worktree prune` leaves a locked worktree alone, so a
+ * crash at any point leaves either nothing or a worktree the next `fillWorktree` finishes.
+ * Returns how the worktree came to be, as ensureWorktree does; a worktree already registered
+ * (whether or not its checkout has finished) is 'reused'. `git` gives the installed git's version. A worktree taken from the warm pool is
+ * switched here, under the lock: its switch writes only the files that differ.
+ */
+export async function registerWorktree(
+  root: string,
+  worktree: string,
+  branch: string,
+  baseSha: string,
+  pool?: string,
+  git: () => Promise<string> = gitVersion,
 ): Promise<'created' | 'reused' | 'reattached' | 'pooled'> {
   const resolved = path.resolve(worktree);
   const registered = (await listWorktrees(root)).find((entry) => path.resolve(entry.path) === resolved);
@@ -95,23 +123,164 @@ export async function ensureWorktree(
     }
     return 'reused';
   }
-  if (registered) await gitAt(root).raw(['worktree', 'prune']);
+  if (registered) {
+    // Its folder is gone. One whose checkout never finished is still locked by orch: unlocked, so
+    // that prune drops it (a worktree the user locked stays theirs, and git says so below).
+    if (registered.locked === CHECKOUT_UNDER_WAY) await gitAt(root).raw(['worktree', 'unlock', resolved]);
+    await gitAt(root).raw(['worktree', 'prune']);
+  }
   if (!registered && (await pathExists(resolved))) {
     // Left over from an interrupted `git worktree add`: an empty folder goes, anything else is not ours to delete.
     if ((await readdir(resolved)).length > 0) throw new Error(`${resolved} exists but is not a git worktree: move it away, then run again`);
     await rmdir(resolved);
   }
   await mkdir(path.dirname(resolved), { recursive: true });
+  const version = await git();
+  const add = ['worktree', 'add', '--no-checkout', ...lockArgs(version)];
+  let how: 'reattached' | 'created';
   if (await branchExists(root, branch)) {
-    await gitAt(root).raw(['worktree', 'add', resolved, branch]);
-    return 'reattached';
+    await gitAt(root).raw([...add, resolved, branch]);
+    how = 'reattached';
+  } else {
+    if (pool !== undefined && (await takeFromPool(root, pool, resolved))) {
+      await switchToNewBranch(resolved, branch, baseSha);
+      return 'pooled';
+    }
+    await gitAt(root).raw([...add, '-b', branch, resolved, baseSha]);
+    how = 'created';
   }
-  if (pool !== undefined && (await takeFromPool(root, pool, resolved))) {
-    await switchToNewBranch(resolved, branch, baseSha);
-    return 'pooled';
+  // A git without `--reason` for add: locked now (see checkoutUnfinished for the moment between).
+  if (!add.includes('--reason')) await gitAt(root).raw(['worktree', 'lock', '--reason', CHECKOUT_UNDER_WAY, resolved]);
+  return how;
+}
+
+/**
+ * How `git worktree add` locks a new worktree with orch's reason as it registers it: `--reason`
+ * came with git 2.33; an older git's worktree is locked right after (`git worktree lock`).
+ */
+export function lockArgs(gitVersion: string): string[] {
+  return atLeast(gitVersion, '2.33') ? ['--lock', '--reason', CHECKOUT_UNDER_WAY] : [];
+}
+
+/** The lock reason of a worktree orch registered and has not finished checking out. */
+export const CHECKOUT_UNDER_WAY = 'orch: checkout under way';
+
+/**
+ * Whether this worktree's checkout never finished: still locked by `registerWorktree` with
+ * CHECKOUT_UNDER_WAY, or (a git older than 2.33, stopped between registering and locking it) not
+ * locked, never checked out (no index) and holding nothing but its `.git` file.
+ */
+export async function checkoutUnfinished(worktree: string): Promise<boolean> {
+  const gitDir = await worktreeGitDir(worktree).catch(() => undefined);
+  if (gitDir === undefined) return false;
+  const reason = await readFile(path.join(gitDir, 'locked'), 'utf8').catch(() => undefined);
+  if (reason !== undefined) return reason.replace(/\n$/, '') === CHECKOUT_UNDER_WAY;
+  if (await pathExists(path.join(gitDir, 'index'))) return false;
+  return (await readdir(worktree)).every((name) => name === '.git');
+}
+
+/**
+ * Removes a worktree whose checkout never finished (registered by an orch or a worker that died
+ * before `fillWorktree` was done), for callers that tidy up after a dead process instead of
+ * finishing its checkout: git refuses to move or remove it as it is (locked). No agent ever
+ * worked in it, so nothing is lost; its branch stays. Returns whether it was one (and is gone).
+ * Callers hold the git lock.
+ */
+export async function removeUnfinishedCheckout(root: string, worktree: string): Promise<boolean> {
+  if (!(await checkoutUnfinished(worktree))) return false;
+  await execa('git', ['worktree', 'remove', '--force', '--force', worktree], { cwd: root, stdin: 'ignore' });
+  return true;
+}
+
+/** Checkouts of this process under way, by worktree: a second caller waits for the first. */
+const filling = new Map<string, Promise<boolean>>();
+
+/**
+ * Finishes what `git worktree add` does after registering a worktree, for one that
+ * `registerWorktree` left locked with CHECKOUT_UNDER_WAY: `git reset --hard
+ * --no-recurse-submodules` in it (git's own checkout step, so its index, ORIG_HEAD and HEAD reflog
+ * end up exactly as `git worktree add` leaves them), then the lock goes, then the post-checkout
+ * hook runs as `git worktree add` runs it (see runPostCheckout). Needs no git lock: it writes only
+ * this worktree's files, index and administrative folder. A checkout killed in the middle (its
+ * stale index.lock, files half written) is done again from the start; a worktree not locked by
+ * orch is left alone (nothing an agent did in it is ever touched). Returns whether it checked
+ * anything out (also when it waited for another caller that did).
+ */
+export function fillWorktree(worktree: string): Promise<boolean> {
+  const resolved = path.resolve(worktree);
+  let filled = filling.get(resolved);
+  if (!filled) {
+    filled = fill(resolved).finally(() => filling.delete(resolved));
+    filling.set(resolved, filled);
   }
-  await gitAt(root).raw(['worktree', 'add', '-b', branch, resolved, baseSha]);
-  return 'created';
+  return filled;
+}
+
+async function fill(worktree: string): Promise<boolean> {
+  if (!(await checkoutUnfinished(worktree))) return false;
+  const gitDir = await worktreeGitDir(worktree);
+  // Only a git of an orch that is gone can have left it (this process waits for its own, above).
+  await rm(path.join(gitDir, 'index.lock'), { force: true });
+  const config = QUIET.flatMap((setting) => ['-c', setting]);
+  const reset = await execa('git', [...config, 'reset', '--hard', '--quiet', '--no-recurse-submodules'], {
+    cwd: worktree,
+    reject: false,
+    stdin: 'ignore',
+  });
+  if (reset.exitCode !== 0)
+    throw new Error(`git reset --hard in ${worktree} failed: ${errorFirstLine(String(reset.stderr) || String(reset.stdout))}`);
+  await rm(path.join(gitDir, 'locked'), { force: true });
+  const head = (await execa('git', ['rev-parse', 'HEAD'], { cwd: worktree, stdin: 'ignore' })).stdout.trim();
+  await runPostCheckout(worktree, head);
+  return true;
+}
+
+let execPath: Promise<string> | undefined;
+
+/** `git --exec-path`, asked once per process. */
+function gitExecPath(): Promise<string> {
+  execPath ??= execa('git', ['--exec-path'], { stdin: 'ignore' }).then((result) => result.stdout.trim());
+  return execPath;
+}
+
+/**
+ * The post-checkout hook, run as `git worktree add` runs it once a new worktree is checked out:
+ * in the worktree, with `<zero sha> <new HEAD> 1`, stdin closed, GIT_DIR and GIT_WORK_TREE unset,
+ * git's exec path first on PATH (git ≥ 2.36 has `git hook run`, which would set GIT_DIR; orch
+ * supports older git too). Where
+ * the hook is comes from git (`core.hooksPath` included); one that is missing or not executable
+ * is skipped, as git skips it. A hook that fails fails the checkout, as it fails `git worktree add`.
+ */
+async function runPostCheckout(worktree: string, head: string): Promise<void> {
+  const where = (await execa('git', ['rev-parse', '--git-path', 'hooks/post-checkout'], { cwd: worktree, stdin: 'ignore' })).stdout.trim();
+  const hook = path.resolve(worktree, where);
+  try {
+    await access(hook, constants.X_OK);
+  } catch {
+    return;
+  }
+  // What git adds to the environment of the commands it runs (its exec path first on PATH, the prefix).
+  const execPath = await gitExecPath();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    GIT_EXEC_PATH: execPath,
+    GIT_PREFIX: '',
+    PATH: process.env.PATH ? `${execPath}${path.delimiter}${process.env.PATH}` : execPath,
+  };
+  delete env.GIT_DIR;
+  delete env.GIT_WORK_TREE;
+  const result = await execa(hook, ['0'.repeat(head.length), head, '1'], {
+    cwd: worktree,
+    env,
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    all: true,
+  });
+  if (result.exitCode !== 0) {
+    const said = errorFirstLine(String(result.all ?? '').trim() || `exit ${result.exitCode ?? result.signal ?? '?'}`);
+    throw new Error(`the post-checkout hook failed in ${worktree}: ${said}`);
+  }
 }
 
 /**

@@ -12,6 +12,8 @@ export interface WorktreeEntry {
   branch?: string;
   head?: string;
   prunable: boolean;
+  /** The lock's reason ('' for a lock without one), if the worktree is locked. */
+  locked?: string;
 }
 
 /** `git worktree list --porcelain`, parsed: the repository's own working tree first. */
@@ -30,6 +32,8 @@ export async function listWorktrees(root: string): Promise<WorktreeEntry[]> {
     if (branch) entry.branch = branch.slice('branch refs/heads/'.length);
     const head = lines.find((line) => line.startsWith('HEAD '));
     if (head) entry.head = head.slice('HEAD '.length);
+    const locked = lines.find((line) => line === 'locked' || line.startsWith('locked '));
+    if (locked !== undefined) entry.locked = locked.slice('locked '.length);
     entries.push(entry);
   }
   return entries;

@@ -4,9 +4,12 @@ import pLimit from 'p-limit';
 import lockfile from 'proper-lockfile';
 
 /**
- * Serializes git worktree and branch operations: within this process (p-limit) and across orch
- * processes on the same repository (a lock file), because git's own index and ref locks make
- * concurrent `git worktree add` calls fail at random.
+ * Serializes the git operations that write git's shared state — worktree registrations (`git
+ * worktree add --no-checkout`, move, remove, prune), branch refs orch makes or puts back — within
+ * this process (p-limit) and across orch processes on the same repository (a lock file), because
+ * git's own index and ref locks make concurrent `git worktree add` calls fail at random. What
+ * touches only one task's own worktree, index and branch (its checkout, merges into its branch)
+ * runs outside it.
  */
 export class GitMutex {
   private readonly local = pLimit(1);

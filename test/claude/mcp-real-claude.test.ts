@@ -2,7 +2,7 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import type { Conversation, Reply, ToolCall } from '../../demo/scripted-api.js';
+import { SANDBOX_RACE, playedSteps, type Conversation, type Reply, type ToolCall } from '../../demo/scripted-api.js';
 import { realClaude, realClaudeEnv, scriptedApi } from '../support/claude.js';
 import { git, tempRepo } from '../support/git.js';
 import { orchBin, runOrch } from '../support/orch.js';
@@ -51,7 +51,10 @@ function script(transcript: Transcript): (conversation: Conversation) => Reply {
         { name: 'Write', input: { file_path: path.join(conversation.cwd ?? '.', `${task}.txt`), content: `${task} was here\n` } },
         { name: 'Bash', input: { command: `git add ${task}.txt && git commit -q -m "Add ${task}"`, description: 'Commit' } },
       ];
-      return calls[conversation.step] ? { tool: calls[conversation.step]! } : { text: `Done: ${task}.` };
+      // A command that met the race between sandboxes side by side is run again, as orch's prompt
+      // tells agents to (see SANDBOX_RACE): the two agents here start at the same moment.
+      const call = calls[playedSteps(conversation)];
+      return call ? { tool: call } : { text: `Done: ${task}.` };
     }
     if (!conversation.prompt.includes('Run these tasks as parallel Claude Code agents with orch')) return { text: 'unexpected prompt' };
     transcript.results = conversation.toolResults;
@@ -162,6 +165,20 @@ describe('orch mcp inside the real Claude Code CLI (offline, scripted Messages A
     for (const task of ['alpha', 'beta']) {
       expect(await git(repo, 'show', `orch/${runId}/${task}:${task}.txt`)).toBe(`${task} was here`);
       expect(await git(repo, 'log', '-1', '--format=%s', `orch/${runId}/${task}`)).toBe(`Add ${task}`);
+    }
+    // Each inner agent's two calls (write, commit) each succeeded once; a result that met the
+    // sandbox race, if any, was followed by the same call again.
+    for (const task of ['alpha', 'beta']) {
+      const log = await readFile(path.join(repo, '.gadugi', 'runs', runId, 'logs', `${task}.jsonl`), 'utf8');
+      const results = log
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { type: string; message?: { content?: Array<{ type: string; content?: unknown }> } })
+        .filter((line) => line.type === 'user')
+        .flatMap((line) => line.message?.content ?? [])
+        .filter((block) => block.type === 'tool_result')
+        .map((block) => JSON.stringify(block.content));
+      expect(results.filter((text) => !SANDBOX_RACE.test(JSON.parse(text) as string))).toHaveLength(2);
     }
     expect(result.result).toBe(
       `Run ${runId} succeeded.\n- alpha: succeeded on orch/${runId}/alpha (Add alpha)\n- beta: succeeded on orch/${runId}/beta (Add beta)`,

@@ -1,9 +1,12 @@
+import { existsSync } from 'node:fs';
+import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { agentScript, agentState, fakeAgentEnv, roomyMachine } from '../support/agents.js';
-import { git, tempRepo } from '../support/git.js';
+import { agentScript, agentState, fakeAgentEnv, finishes, killStrays, roomyMachine } from '../support/agents.js';
+import { git, listedWorktrees, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { readRunRegistry } from '../support/run-state.js';
+import { startOrch, waitFor } from '../support/spawn.js';
 import { writeFiles } from '../support/tmp.js';
 
 describe('many tasks started at once', () => {
@@ -41,6 +44,105 @@ describe('many tasks started at once', () => {
       expect(await git(repo, 'show', `${task.branch}:src/m5/f5.txt`)).toBe('5');
       expect(path.dirname(task.worktree)).toContain(registry.run.id);
     }
+    expect(await git(repo, 'fsck', '--full', '--strict', '--no-dangling')).toBe('');
+  });
+});
+
+/**
+ * A one-task run killed in the middle of its checkout, as a crash leaves it: a smudge filter holds
+ * git's checkout at m-gate.txt (files before it written, the ones after it not, the index not
+ * yet), then orch, that git and the filter are killed with -9.
+ */
+async function killedMidCheckout(): Promise<{ repo: string; env: NodeJS.ProcessEnv }> {
+  const files: Record<string, string> = { 'README.md': '# r\n', '.gitattributes': 'm-gate.txt filter=gate\n', 'm-gate.txt': 'gated\n' };
+  for (let i = 0; i < 20; i++) files[`f${String(i).padStart(2, '0')}.txt`] = `${i}\n`;
+  for (let i = 0; i < 20; i++) files[`z${String(i).padStart(2, '0')}.txt`] = `${i}\n`;
+  const repo = await tempRepo(files);
+  const state = await agentState();
+  const armed = path.join(state, 'armed');
+  const arrived = path.join(state, 'arrived');
+  const filter = path.join(state, 'gate-filter.sh');
+  await writeFile(filter, `#!/bin/sh\nif [ -e "${armed}" ]; then : > "${arrived}"; while :; do sleep 1; done; fi\nexec cat\n`);
+  await chmod(filter, 0o755);
+  await git(repo, 'config', 'filter.gate.smudge', filter);
+  await writeFile(armed, '');
+  await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ steps: finishes('a.txt') })}` });
+  const env = fakeAgentEnv(state);
+
+  const orch = startOrch(['run', 'prompts/a.md'], { cwd: repo, env });
+  await waitFor(() => existsSync(arrived) || undefined, 30_000, 'the checkout to reach m-gate.txt');
+  orch.kill('SIGKILL');
+  await orch;
+  // git's own checkout and the filter it runs carry the test's environment: killed too.
+  expect((await killStrays(state, 0)).length).toBeGreaterThan(0);
+  await rm(armed);
+  return { repo, env };
+}
+
+describe('checkouts outside the git lock', () => {
+  it('two tasks check out at the same time: each post-checkout hook waits for the other to begin, which it could not under the lock', async () => {
+    const repo = await tempRepo({ 'README.md': '# r\n', 'src/a.txt': 'a\n' });
+    const state = await agentState();
+    // Each hook says it began, then waits for the other's word. Were checkouts serialized, the
+    // first would wait in vain (the second could not begin before the first ended) and fail.
+    const hook = path.join(repo, '.git', 'hooks', 'post-checkout');
+    await writeFile(
+      hook,
+      `#!/bin/sh
+me=$(basename "$PWD")
+case "$me" in a) other=b ;; b) other=a ;; *) exit 0 ;; esac
+: > "${state}/began-$me"
+i=0
+while [ ! -e "${state}/began-$other" ]; do
+  i=$((i + 1))
+  if [ $i -gt 600 ]; then echo "the checkout of $other never began while $me's was under way" >&2; exit 1; fi
+  sleep 0.1
+done
+`,
+    );
+    await chmod(hook, 0o755);
+    await writeFiles(repo, {
+      'prompts/a.md': `# A\n${agentScript({ steps: finishes('a.txt') })}`,
+      'prompts/b.md': `# B\n${agentScript({ steps: finishes('b.txt') })}`,
+    });
+    const env = fakeAgentEnv(state, { ORCH_SAMPLER_FILE: await roomyMachine(state) });
+    const result = await runOrch(['run', 'prompts/*.md', '--max-parallel', '2', '--retries', '0'], { cwd: repo, env });
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    const registry = await readRunRegistry(repo);
+    expect(registry.tasks.map((task) => task.status)).toEqual(['succeeded', 'succeeded']);
+    for (const task of registry.tasks) {
+      expect(await git(task.worktree, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+      expect(await git(repo, 'show', `${task.branch}:${task.id}.txt`)).toBe(`${task.id}.txt`);
+    }
+    expect((await listedWorktrees(repo)).filter((entry) => entry.locked)).toEqual([]);
+  });
+
+  it('a checkout killed in the middle (orch and its git killed with -9) is done again on resume', async () => {
+    const { repo, env } = await killedMidCheckout();
+    const task = (await readRunRegistry(repo)).tasks[0]!;
+    const gitDir = path.join(repo, '.git', 'worktrees', 'a');
+    expect((await listedWorktrees(repo)).find((entry) => entry.path === task.worktree)).toMatchObject({
+      branch: task.branch,
+      locked: true,
+    });
+    expect(await readFile(path.join(gitDir, 'locked'), 'utf8')).toBe('orch: checkout under way\n');
+    expect(existsSync(path.join(gitDir, 'index'))).toBe(false);
+    expect(existsSync(path.join(gitDir, 'index.lock'))).toBe(true);
+    expect(existsSync(path.join(task.worktree, 'f00.txt'))).toBe(true);
+    expect(existsSync(path.join(task.worktree, 'z19.txt'))).toBe(false);
+
+    const resumed = await runOrch(['resume'], { cwd: repo, env });
+    expect(resumed.stderr).toBe('');
+    expect(resumed.exitCode).toBe(0);
+    const after = (await readRunRegistry(repo)).tasks[0]!;
+    expect(after.status).toBe('succeeded');
+    expect((await listedWorktrees(repo)).filter((entry) => entry.locked)).toEqual([]);
+    expect(await git(after.worktree, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+    expect(await readFile(path.join(after.worktree, 'm-gate.txt'), 'utf8')).toBe('gated\n');
+    expect(await readFile(path.join(after.worktree, 'z19.txt'), 'utf8')).toBe('19\n');
+    expect(await git(repo, 'ls-tree', '-r', '--name-only', after.branch)).toContain('a.txt');
+    expect(await git(repo, 'rev-list', '--count', `${(await readRunRegistry(repo)).run.baseSha}..${after.branch}`)).toBe('1');
     expect(await git(repo, 'fsck', '--full', '--strict', '--no-dangling')).toBe('');
   });
 });

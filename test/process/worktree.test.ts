@@ -1,7 +1,15 @@
-import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ensureWorktree } from '../../src/worktree/git.js';
+import {
+  CHECKOUT_UNDER_WAY,
+  ensureWorktree,
+  fillWorktree,
+  listWorktrees,
+  lockArgs,
+  registerWorktree,
+  removeUnfinishedCheckout,
+} from '../../src/worktree/git.js';
 import { agentState, fakeAgentEnv } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
@@ -32,6 +40,127 @@ describe('ensureWorktree', () => {
       /exists but is not a git worktree: move it away/,
     );
     expect(await readdir(path.join(root, 'full'))).toEqual(['keep.txt']);
+  });
+});
+
+describe('registration under the git lock, checkout outside it', () => {
+  it('registers a locked, empty worktree; the checkout fills it and unlocks it once; a worktree in use is never checked out again', async () => {
+    const repo = await tempRepo({ 'a.txt': 'a\n', 'd/b.txt': 'b\n' });
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    const worktree = path.join(await tempDir(), 'task');
+    expect(await registerWorktree(repo, worktree, 'orch/r/task', base)).toBe('created');
+    // Registered on its branch, nothing checked out yet, locked by orch until it is.
+    expect(await readdir(worktree)).toEqual(['.git']);
+    expect(await git(repo, 'worktree', 'list', '--porcelain')).toContain(
+      `worktree ${worktree}\nHEAD ${base}\nbranch refs/heads/orch/r/task\nlocked ${CHECKOUT_UNDER_WAY}\n`,
+    );
+    // What a checkout killed in the middle leaves: a stale index.lock, a file half written, no index.
+    const gitDir = path.join(repo, '.git', 'worktrees', 'task');
+    await writeFile(path.join(gitDir, 'index.lock'), '');
+    await writeFile(path.join(worktree, 'a.txt'), 'half');
+    expect(await registerWorktree(repo, worktree, 'orch/r/task', base)).toBe('reused');
+    expect(await fillWorktree(worktree)).toBe(true);
+    expect(await git(worktree, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+    expect(await readFile(path.join(worktree, 'a.txt'), 'utf8')).toBe('a\n');
+    expect(await readFile(path.join(worktree, 'd/b.txt'), 'utf8')).toBe('b\n');
+    expect(await git(repo, 'worktree', 'list', '--porcelain')).not.toContain('locked');
+
+    // Checked out: the agent's work in it is never touched again.
+    await writeFile(path.join(worktree, 'a.txt'), 'changed by the agent\n');
+    await rm(path.join(worktree, 'd/b.txt'));
+    expect(await fillWorktree(worktree)).toBe(false);
+    expect(await ensureWorktree(repo, worktree, 'orch/r/task', base)).toBe('reused');
+    expect(await readFile(path.join(worktree, 'a.txt'), 'utf8')).toBe('changed by the agent\n');
+    expect((await git(worktree, 'status', '--porcelain')).split('\n')).toEqual([' M a.txt', ' D d/b.txt']);
+    // A worktree the user locked is theirs: not checked out again either.
+    await git(repo, 'worktree', 'lock', '--reason', 'mine', worktree);
+    expect(await fillWorktree(worktree)).toBe(false);
+    expect(await readFile(path.join(worktree, 'a.txt'), 'utf8')).toBe('changed by the agent\n');
+  });
+
+  it('two callers of one checkout share it; a registered worktree whose folder is gone is made again', async () => {
+    const repo = await tempRepo({ 'a.txt': 'a\n' });
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    const worktree = path.join(await tempDir(), 'task');
+    await registerWorktree(repo, worktree, 'orch/r/task', base);
+    expect(await Promise.all([fillWorktree(worktree), fillWorktree(worktree)])).toEqual([true, true]);
+    expect(await git(worktree, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+
+    // Registered and locked by orch, its folder deleted before the checkout: registered afresh on its branch.
+    const other = path.join(await tempDir(), 'other');
+    await registerWorktree(repo, other, 'orch/r/other', base);
+    await rm(other, { recursive: true });
+    expect(await ensureWorktree(repo, other, 'orch/r/other', base)).toBe('reattached');
+    expect(await readFile(path.join(other, 'a.txt'), 'utf8')).toBe('a\n');
+    expect(await git(repo, 'worktree', 'list', '--porcelain')).not.toContain('locked');
+  });
+
+  it('with a git older than 2.33 (no --reason for add) the worktree is locked right after; one registered but never locked or checked out is finished too', async () => {
+    expect(lockArgs('2.33.0')).toEqual(['--lock', '--reason', CHECKOUT_UNDER_WAY]);
+    expect(lockArgs('2.32.7')).toEqual([]);
+    const repo = await tempRepo({ 'a.txt': 'a\n' });
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    const root = await tempDir();
+    const old = path.join(root, 'old');
+    expect(await registerWorktree(repo, old, 'orch/r/old', base, undefined, () => Promise.resolve('2.31.0'))).toBe('created');
+    expect((await listWorktrees(repo)).find((entry) => entry.path === old)?.locked).toBe(CHECKOUT_UNDER_WAY);
+    expect(await fillWorktree(old)).toBe(true);
+    expect(await readFile(path.join(old, 'a.txt'), 'utf8')).toBe('a\n');
+    // Stopped between `git worktree add --no-checkout` and `git worktree lock`: only .git there, no index.
+    const between = path.join(root, 'between');
+    await git(repo, 'worktree', 'add', '-q', '--no-checkout', '-b', 'orch/r/between', between, base);
+    expect(await fillWorktree(between)).toBe(true);
+    expect(await git(between, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+    expect(await fillWorktree(between)).toBe(false);
+  });
+
+  it('a worker tidying up after a dead one removes a worktree whose checkout never finished, and only that', async () => {
+    const repo = await tempRepo({ 'a.txt': 'a\n' });
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    const root = await tempDir();
+    await registerWorktree(repo, path.join(root, 'unfinished'), 'orch/r/unfinished', base);
+    await writeFile(path.join(root, 'unfinished', 'a.txt'), 'half');
+    await ensureWorktree(repo, path.join(root, 'done'), 'orch/r/done', base);
+    const entries = await listWorktrees(repo);
+    const removed = [];
+    for (const entry of entries) if (await removeUnfinishedCheckout(repo, entry.path)) removed.push(path.basename(entry.path));
+    expect(removed).toEqual(['unfinished']);
+    expect((await listWorktrees(repo)).map((entry) => path.basename(entry.path))).toEqual([path.basename(repo), 'done']);
+    expect(await git(repo, 'rev-parse', 'orch/r/unfinished')).toBe(base);
+  });
+
+  it('runs the post-checkout hook as git worktree add runs it: same arguments, folder and environment', async () => {
+    const repo = await tempRepo({ 'a.txt': 'a\n' });
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    const seen = await tempDir('orch-hook-');
+    const hook = path.join(repo, '.git', 'hooks', 'post-checkout');
+    // What the hook got, with the worktree's own name taken out; the environment as git would give it.
+    await writeFile(
+      hook,
+      `#!/bin/sh\nname=$(basename "$PWD")\n{ echo "args: $*"; echo "pwd: $PWD"; env | grep -v -e '^_=' -e '^OLDPWD=' -e '^PWD=' | sort; } | sed "s/$name/<name>/g" > "${seen}/$name"\n`,
+    );
+    await chmod(hook, 0o755);
+    const root = await tempDir();
+    await git(repo, 'worktree', 'add', '-q', '-b', 'by-git', path.join(root, 'wt1'), base);
+    expect(await ensureWorktree(repo, path.join(root, 'wt2'), 'by-orch', base)).toBe('created');
+    const byGit = await readFile(path.join(seen, 'wt1'), 'utf8');
+    const byOrch = await readFile(path.join(seen, 'wt2'), 'utf8');
+    expect(byGit).toContain(`args: ${'0'.repeat(40)} ${base} 1\n`);
+    expect(byGit).not.toMatch(/^GIT_DIR=/m);
+    expect(byOrch.replace('wt2', 'wt1')).toBe(byGit);
+  });
+
+  it('a failing post-checkout hook fails the checkout with what it said; the worktree stays, checked out', async () => {
+    const repo = await tempRepo({ 'a.txt': 'a\n' });
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    await writeFile(path.join(repo, '.git', 'hooks', 'post-checkout'), '#!/bin/sh\necho "no, not here" >&2\nexit 3\n');
+    await chmod(path.join(repo, '.git', 'hooks', 'post-checkout'), 0o755);
+    const worktree = path.join(await tempDir(), 'task');
+    await expect(ensureWorktree(repo, worktree, 'orch/r/task', base)).rejects.toThrow(
+      /^the post-checkout hook failed in .*task: no, not here$/,
+    );
+    expect(await git(worktree, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+    expect(await ensureWorktree(repo, worktree, 'orch/r/task', base)).toBe('reused');
   });
 });
 
