@@ -160,16 +160,29 @@ describe('orch run --workers: a worker that died while switching a pooled worktr
     await writeFiles(repo, { 'prompts/a.md': task('a', '', [{ write: 'cache/a', content: 'built\n' }, ...steps('a')]) });
     expect((await runOrch(['run', 'prompts'], { cwd: repo, env: coordinatorEnv(redis.url) })).exitCode).toBe(0);
     const first = await readRunRegistry(repo);
-    const [clone] = (await readdir(path.join(w1.workdir, 'repos'))).filter((name) => name.endsWith('.git'));
-    const cloneDir = path.join(w1.workdir, 'repos', clone!);
-    const linked = async (): Promise<string[]> =>
+    // The worker's workdir holds a clone of every remote it was told of (earlier tests' too, on this
+    // Redis): this run's is the one whose job left a worktree in its pool.
+    const linkedOf = async (cloneDir: string): Promise<string[]> =>
       (await git(cloneDir, 'worktree', 'list', '--porcelain'))
         .split('\n')
         .filter((line) => line.startsWith('worktree '))
         .map((line) => line.slice('worktree '.length))
         .slice(1);
-    const inPool = async (): Promise<string[]> => (await linked()).filter((where) => path.basename(path.dirname(where)) === '.pool');
-    await waitFor(async () => ((await inPool()).length === 1 ? true : undefined), 30_000, 'the worktree to be pooled');
+    const pooledOf = async (cloneDir: string): Promise<string[]> =>
+      (await linkedOf(cloneDir)).filter((where) => path.basename(path.dirname(where)) === '.pool');
+    const cloneDir = await waitFor(
+      async () => {
+        for (const name of await readdir(path.join(w1.workdir, 'repos'))) {
+          const dir = path.join(w1.workdir, 'repos', name);
+          if (name.endsWith('.git') && (await pooledOf(dir)).length === 1) return dir;
+        }
+        return undefined;
+      },
+      30_000,
+      'the worktree to be pooled',
+    );
+    const linked = (): Promise<string[]> => linkedOf(cloneDir);
+    const inPool = (): Promise<string[]> => pooledOf(cloneDir);
     const [pooled] = await inPool();
 
     // A post-checkout hook in the worker's clone that stops the switch of a pooled worktree to its
