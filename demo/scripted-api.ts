@@ -278,10 +278,11 @@ export function offlineClaudeEnv(apiUrl: string, configDir: string, tmpDir: stri
 
 /**
  * Claude Code's sandbox, with agents side by side in one repository, sometimes fails a command
- * with this (a placeholder file one sandbox made vanishes as another mounts it); orch's prompt
- * tells agents to run such a command again, and the scripted model does.
+ * with this (a placeholder file one sandbox made vanishes as another mounts it: bwrap says "Can't
+ * find source path" or "Can't get type of source", depending on the moment it looks); orch's
+ * prompt tells agents to run such a command again, and the scripted model does.
  */
-export const SANDBOX_RACE = /bwrap: Can't [^\n]*source[^\n]*: No such file or directory/;
+export const SANDBOX_RACE = /bwrap: [^\n]*: No such file or directory/;
 
 /** How many of the script's steps have been played: tool calls so far, less those that met the sandbox race. */
 export function playedSteps(conversation: Conversation): number {

@@ -163,8 +163,13 @@ describe('orch mcp inside the real Claude Code CLI (offline, scripted Messages A
     // The run really happened: the prompt files add_tasks wrote, the inner agents' commits on their branches.
     expect(await readFile(path.join(repo, 'prompts', 'alpha.md'), 'utf8')).toMatch(/^---\nid: alpha\ntitle: Add alpha\.txt\n/);
     for (const task of ['alpha', 'beta']) {
+      // Should the agent's own commit be missing, what its tools answered says why.
+      const toolResults = (await readFile(path.join(repo, '.gadugi', 'runs', runId, 'logs', `${task}.jsonl`), 'utf8'))
+        .split('\n')
+        .filter((line) => line.includes('"tool_result"'))
+        .join('\n');
       expect(await git(repo, 'show', `orch/${runId}/${task}:${task}.txt`)).toBe(`${task} was here`);
-      expect(await git(repo, 'log', '-1', '--format=%s', `orch/${runId}/${task}`)).toBe(`Add ${task}`);
+      expect(await git(repo, 'log', '-1', '--format=%s', `orch/${runId}/${task}`), toolResults).toBe(`Add ${task}`);
     }
     // Each inner agent's two calls (write, commit) each succeeded once; a result that met the
     // sandbox race, if any, was followed by the same call again.
