@@ -13,6 +13,7 @@ import { statusLines } from '../worktree/list.js';
 import { GitMutex } from '../worktree/mutex.js';
 import { poolDir, pooledWorktrees, putInPool, trimPool } from '../worktree/pool.js';
 import { emptyRemoving, moveAside, removingDir } from '../worktree/remove.js';
+import { checkoutUnfinished } from '../worktree/unfinished.js';
 import { liveView } from './status.js';
 import { pathExists } from '../util/fs.js';
 
@@ -264,17 +265,27 @@ async function cleanRun(
   // First the questions, many at once and outside the git lock: which worktrees exist, and what
   // `git status` says of each one no agent works in.
   const exists = await Promise.all(checkouts.map((checkout) => pathExists(checkout.worktree)));
+  // A worktree whose checkout never finished (orch died in the middle of it) holds nothing of an
+  // agent's: its missing files would read as uncommitted deletions, so it is not asked.
+  const unfinished = await Promise.all(
+    checkouts.map((checkout, index) => (exists[index] && !checkout.agent ? checkoutUnfinished(checkout.worktree) : Promise.resolve(false))),
+  );
   const limit = pLimit(STATUS_CONCURRENCY);
   const statuses = await Promise.all(
     checkouts.map((checkout, index) =>
-      exists[index] && !checkout.agent ? limit(() => worktreeStatus(checkout)) : Promise.resolve(undefined),
+      exists[index] && !checkout.agent
+        ? unfinished[index]
+          ? Promise.resolve({ unsaved: [], untracked: false })
+          : limit(() => worktreeStatus(checkout))
+        : Promise.resolve(undefined),
     ),
   );
 
   // Then what to do with each: kept, or changed below (pooled or removed). Noted in their order.
   const keptWorktrees = new Set<string>();
   const noted: Array<CleanAction | undefined> = checkouts.map(() => undefined);
-  const changes: Array<{ index: number; checkout: Checkout; where: string; unsaved: string[]; untracked: boolean }> = [];
+  const changes: Array<{ index: number; checkout: Checkout; where: string; unsaved: string[]; untracked: boolean; unfinished: boolean }> =
+    [];
   checkouts.forEach((checkout, index) => {
     const status = statuses[index];
     if (!exists[index]) return;
@@ -305,7 +316,7 @@ async function cleanRun(
       };
       return;
     }
-    changes.push({ index, checkout, where, ...status });
+    changes.push({ index, checkout, where, ...status, unfinished: unfinished[index] === true });
   });
 
   // Then the changes, all in one hold of the git lock: a clean worktree goes to the warm pool while
@@ -313,7 +324,19 @@ async function cleanRun(
   // with the rest at the end of the clean.
   const removing = removingDir(registry.run.worktreeRoot);
   const apply = async (): Promise<void> => {
-    for (const { index, checkout, where, unsaved, untracked } of changes) {
+    for (const { index, checkout, where, unsaved, untracked, unfinished: neverCheckedOut } of changes) {
+      if (neverCheckedOut) {
+        // Locked by orch while its checkout was under way: git removes it only when told twice.
+        if (!options.dryRun) await execFile('git', ['worktree', 'remove', '--force', '--force', checkout.worktree], { cwd: repoRoot });
+        noted[index] = {
+          run: id,
+          kind: 'worktree',
+          target: where,
+          result: 'removed',
+          reason: 'its checkout never finished (no agent worked in it)',
+        };
+        continue;
+      }
       if (unsaved.length === 0 && context.pool.size < context.pool.capacity) {
         const destination = options.dryRun
           ? poolDir(registry.run.worktreeRoot)

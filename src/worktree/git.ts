@@ -8,6 +8,9 @@ import { pathExists } from '../util/fs.js';
 import { atLeast, gitVersion } from './git-version.js';
 import { listWorktrees } from './list.js';
 import { switchToNewBranch, takeFromPool, takenFromPool, worktreeGitDir } from './pool.js';
+import { CHECKOUT_UNDER_WAY, checkoutUnfinished } from './unfinished.js';
+
+export { CHECKOUT_UNDER_WAY, checkoutUnfinished };
 
 // orch's own git calls never start a background gc or maintenance in the middle of a run.
 const QUIET = ['gc.auto=0', 'maintenance.auto=false', 'core.quotePath=false'];
@@ -160,23 +163,6 @@ export async function registerWorktree(
  */
 export function lockArgs(gitVersion: string): string[] {
   return atLeast(gitVersion, '2.33') ? ['--lock', '--reason', CHECKOUT_UNDER_WAY] : [];
-}
-
-/** The lock reason of a worktree orch registered and has not finished checking out. */
-export const CHECKOUT_UNDER_WAY = 'orch: checkout under way';
-
-/**
- * Whether this worktree's checkout never finished: still locked by `registerWorktree` with
- * CHECKOUT_UNDER_WAY, or (a git older than 2.33, stopped between registering and locking it) not
- * locked, never checked out (no index) and holding nothing but its `.git` file.
- */
-export async function checkoutUnfinished(worktree: string): Promise<boolean> {
-  const gitDir = await worktreeGitDir(worktree).catch(() => undefined);
-  if (gitDir === undefined) return false;
-  const reason = await readFile(path.join(gitDir, 'locked'), 'utf8').catch(() => undefined);
-  if (reason !== undefined) return reason.replace(/\n$/, '') === CHECKOUT_UNDER_WAY;
-  if (await pathExists(path.join(gitDir, 'index'))) return false;
-  return (await readdir(worktree)).every((name) => name === '.git');
 }
 
 /**

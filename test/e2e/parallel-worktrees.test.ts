@@ -145,4 +145,26 @@ done
     expect(await git(repo, 'rev-list', '--count', `${(await readRunRegistry(repo)).run.baseSha}..${after.branch}`)).toBe('1');
     expect(await git(repo, 'fsck', '--full', '--strict', '--no-dangling')).toBe('');
   });
+
+  it('orch clean removes a worktree whose checkout never finished (no agent worked in it), without --force; its branch stays', async () => {
+    const { repo } = await killedMidCheckout();
+    const registry = await readRunRegistry(repo);
+    const task = registry.tasks[0]!;
+    const dry = await runOrch(['clean', '--run', registry.run.id, '--dry-run', '--json'], { cwd: repo });
+    expect(dry.exitCode).toBe(0);
+    expect(existsSync(task.worktree)).toBe(true);
+    const cleaned = await runOrch(['clean', '--run', registry.run.id, '--json'], { cwd: repo });
+    expect(cleaned.stderr).toBe('');
+    expect(cleaned.exitCode).toBe(0);
+    for (const output of [dry.stdout, cleaned.stdout]) {
+      const actions = (JSON.parse(output) as { actions: Array<{ kind: string; result: string; reason?: string }> }).actions;
+      expect(actions.filter((action) => action.kind === 'worktree')).toEqual([
+        expect.objectContaining({ result: 'removed', reason: 'its checkout never finished (no agent worked in it)' }),
+      ]);
+    }
+    expect(existsSync(task.worktree)).toBe(false);
+    expect((await listedWorktrees(repo)).map((entry) => entry.path)).toEqual([repo]);
+    expect(await git(repo, 'rev-parse', task.branch)).toBe(registry.run.baseSha);
+    expect(await git(repo, 'fsck', '--full', '--strict', '--no-dangling')).toBe('');
+  });
 });
