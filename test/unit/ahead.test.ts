@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { aheadOfTime } from '../../src/scheduler/ahead.js';
 import type { SchedulableTask } from '../../src/scheduler/policy.js';
+import { schedulableTask } from '../support/schedulable.js';
 
-const task = (id: string, overrides: Partial<SchedulableTask> = {}): SchedulableTask => ({
-  id,
-  status: 'pending',
-  dependsOn: [],
-  priority: 0,
-  order: 0,
-  ...overrides,
-});
+const task = schedulableTask;
 
 describe('aheadOfTime', () => {
   const cases: Array<{ name: string; tasks: SchedulableTask[]; running?: string[]; limit: number; expected: string[] }> = [

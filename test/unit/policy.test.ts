@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConflictIndex } from '../../src/graph/conflicts.js';
 import { blockedTasks, freesSlotAtExit, pickReady, type SchedulableTask } from '../../src/scheduler/policy.js';
+import { schedulableTask } from '../support/schedulable.js';
 
-const task = (id: string, overrides: Partial<SchedulableTask> = {}): SchedulableTask => ({
-  id,
-  status: 'pending',
-  dependsOn: [],
-  priority: 0,
-  order: 0,
-  ...overrides,
-});
+const task = schedulableTask;
 const none = new ConflictIndex([]);
 
 describe('pickReady', () => {
