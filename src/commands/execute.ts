@@ -3,7 +3,6 @@ import type { OrchConfig } from '../config/schema.js';
 import type { AttemptRequest } from '../engine/attempt-record.js';
 import { Orchestrator, type RunOutcome } from '../engine/orchestrator.js';
 import { LocalExecutor } from '../executor/local.js';
-import { QueueExecutor } from '../executor/queue.js';
 import type { WorkersSetup } from './workers-setup.js';
 import { ConflictIndex } from '../graph/conflicts.js';
 import { earlierDurations } from '../engine/history.js';
@@ -11,8 +10,6 @@ import { chooseSampler } from '../scheduler/sampler.js';
 import type { RunStore } from '../state/store.js';
 import { localEnvironment } from './local-environment.js';
 import { localHooks } from '../hooks/hooks.js';
-import { RunIntegrator } from '../merge/run-integrator.js';
-import { mergeSettings } from '../merge/queue.js';
 import { integrationBranchName, integrationWorktreePath } from '../state/paths.js';
 
 /** Runs a run's tasks to the end on this machine: what `run` and `resume` share once the run is on disk. */
@@ -28,11 +25,13 @@ export async function executeRun(
   const executor = new LocalExecutor(local);
   const workers = options.workers;
   const holder: { orchestrator?: Orchestrator } = {};
+  // The merge queue and the workers' executor are loaded only by the runs that use them: a plain
+  // local run never parses them (or the full zod the workers' job schemas bring).
   const integrator = config.merge.enabled
-    ? new RunIntegrator({
+    ? new (await import('../merge/run-integrator.js')).RunIntegrator({
         store,
         config,
-        settings: mergeSettings(config),
+        settings: (await import('../merge/queue.js')).mergeSettings(config),
         executor,
         gitMutex: local.gitMutex,
         env,
@@ -57,7 +56,9 @@ export async function executeRun(
     config,
     conflicts: new ConflictIndex(store.run.conflicts),
     sampler: chooseSampler(env),
-    executor: workers ? new QueueExecutor(workers.link, workers.git, config, store.paths.dir, store.run.baseSha) : executor,
+    executor: workers
+      ? new (await import('../executor/queue.js')).QueueExecutor(workers.link, workers.git, config, store.paths.dir, store.run.baseSha)
+      : executor,
     capacity: workers?.link,
     hooks: localHooks(config, { dir: store.paths.dir, repoRoot: store.run.repoRoot, baseRef: store.run.baseRef }, env),
     integrator,
