@@ -4,6 +4,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { UserError, errorCode, errorFirstLine } from '../errors.js';
+import { execFile } from '../process/exec-file.js';
 import { pathExists } from '../util/fs.js';
 import { atLeast, gitVersion } from './git-version.js';
 import { listWorktrees } from './list.js';
@@ -70,8 +71,18 @@ export async function excludeStateDir(root: string, entry = '/.gadugi/'): Promis
   await appendFile(exclude, `${current && !current.endsWith('\n') ? '\n' : ''}# orch state\n${entry}\n`);
 }
 
+/**
+ * Whether the local branch exists: one ref looked up (`git show-ref --verify`), not every branch
+ * listed with its commit's subject (`git branch -v`, which grows with the repository's branches and
+ * ran under the git lock at every task's start).
+ */
 export async function branchExists(root: string, branch: string): Promise<boolean> {
-  return (await gitAt(root).branchLocal()).all.includes(branch);
+  const result = await execFile('git', ['show-ref', '--verify', '--quiet', `refs/heads/${branch}`], { cwd: root, reject: false });
+  if (result.exitCode === 0) return true;
+  if (result.exitCode === 1) return false;
+  throw new Error(
+    `cannot look up branch ${branch}: ${errorFirstLine(result.stderr.trim() || `git exited ${result.exitCode ?? result.signal ?? '?'}`)}`,
+  );
 }
 
 // Listing worktrees and their status: plain child_process, shared with orch clean (which loads neither simple-git nor execa).
@@ -117,7 +128,8 @@ export async function registerWorktree(
   git: () => Promise<string> = gitVersion,
 ): Promise<'created' | 'reused' | 'reattached' | 'pooled'> {
   const resolved = path.resolve(worktree);
-  const registered = (await listWorktrees(root)).find((entry) => path.resolve(entry.path) === resolved);
+  const listed = await listWorktrees(root);
+  const registered = listed.find((entry) => path.resolve(entry.path) === resolved);
   if (registered && !registered.prunable && (await pathExists(resolved))) {
     // Taken from the pool by an orch that stopped before switching it: no agent has worked in it.
     if (await takenFromPool(resolved)) {
@@ -145,7 +157,8 @@ export async function registerWorktree(
     await gitAt(root).raw([...add, resolved, branch]);
     how = 'reattached';
   } else {
-    if (pool !== undefined && (await takeFromPool(root, pool, resolved))) {
+    // The listing above still holds (only a prune, of this path, can have come between).
+    if (pool !== undefined && (await takeFromPool(root, pool, resolved, registered ? undefined : listed))) {
       await switchToNewBranch(resolved, branch, baseSha);
       return 'pooled';
     }
@@ -299,23 +312,42 @@ async function readOwnCommitConfig(worktree: string): Promise<string[]> {
  * Commits whatever the agent left uncommitted onto the task branch, except `exclude` (files orch
  * copied in, like `.env`). Returns whether it made a commit.
  * Hooks are skipped: this commit exists to keep work safe, not to pass the user's linters.
+ *
+ * It looks at the working tree once, in `git add -A`, then asks whether the index now differs from
+ * HEAD (`git diff --cached`, which reads no file of the tree). A `git status` first would be a
+ * second pass over every file (`git commit` makes a third): on a 50,000-file repository that pass
+ * cost ~0.4–0.9 s per task while eight tasks saved their work at once.
  */
 export async function commitLeftovers(worktree: string, message: string, exclude: readonly string[] = []): Promise<boolean> {
-  if ((await gitAt(worktree).status()).isClean()) return false;
-  const git = gitAt(worktree, await ownCommitConfig(worktree));
-  await git.raw(['add', '-A', '--verbose']);
-  if (exclude.length > 0) {
-    // Unstage the copies, as literal paths (a copy named `*.txt` must not unstage the agent's
-    // files), a few hundred per call to stay within argv limits.
-    for (let start = 0; start < exclude.length; start += 500) {
-      const chunk = exclude.slice(start, start + 500).map((file) => `:(literal)${file}`);
-      await git.raw(['reset', '--quiet', '--', ...chunk]);
-    }
-    // Only the excluded files may have been dirty.
-    if (!(await git.raw(['diff', '--cached', '--name-only'])).trim()) return false;
+  const config = await ownCommitConfig(worktree);
+  await gitIn(worktree, config, ['add', '-A']);
+  // Unstage the copies, as literal paths (a copy named `*.txt` must not unstage the agent's
+  // files), a few hundred per call to stay within argv limits.
+  for (let start = 0; start < exclude.length; start += 500) {
+    const chunk = exclude.slice(start, start + 500).map((file) => `:(literal)${file}`);
+    await gitIn(worktree, config, ['reset', '--quiet', '--', ...chunk]);
   }
-  await git.raw(['commit', '--no-verify', '-m', message]);
+  if (!(await stagedChanges(worktree))) return false;
+  await gitAt(worktree, config).raw(['commit', '--no-verify', '-m', message]);
   return true;
+}
+
+/** Runs git in `worktree` with orch's settings and `config`; a failure throws with git's own first line. */
+async function gitIn(worktree: string, config: readonly string[], args: readonly string[]): Promise<void> {
+  const settings = [...QUIET, ...config].flatMap((setting) => ['-c', setting]);
+  const result = await execFile('git', [...settings, ...args], { cwd: worktree, reject: false });
+  if (result.exitCode !== 0)
+    throw new Error(
+      `git ${args[0]} failed: ${errorFirstLine(result.stderr.trim() || result.stdout.trim() || `exit ${result.exitCode ?? result.signal ?? '?'}`)}`,
+    );
+}
+
+/** Whether the worktree's index differs from its HEAD: what a commit would record. */
+async function stagedChanges(worktree: string): Promise<boolean> {
+  const result = await execFile('git', ['diff', '--cached', '--quiet', '--ignore-submodules=none'], { cwd: worktree, reject: false });
+  if (result.exitCode === 0) return false;
+  if (result.exitCode === 1) return true;
+  throw new Error(`git diff --cached failed: ${errorFirstLine(result.stderr.trim() || `exit ${result.exitCode ?? result.signal ?? '?'}`)}`);
 }
 
 /**

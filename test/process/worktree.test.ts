@@ -3,6 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   CHECKOUT_UNDER_WAY,
+  branchExists,
+  commitLeftovers,
   ensureWorktree,
   fillWorktree,
   listWorktrees,
@@ -161,6 +163,78 @@ describe('registration under the git lock, checkout outside it', () => {
     );
     expect(await git(worktree, 'status', '--porcelain', '--untracked-files=all')).toBe('');
     expect(await ensureWorktree(repo, worktree, 'orch/r/task', base)).toBe('reused');
+  });
+});
+
+describe('saving what an agent left uncommitted', () => {
+  const message = 'orch: work left uncommitted by task t (run r)';
+  const subjects = async (worktree: string, base: string) =>
+    (await git(worktree, 'log', '--format=%s', `${base}..HEAD`)).split('\n').filter(Boolean);
+
+  it('commits new, changed, deleted and staged files in one commit, and makes none when there is nothing', async () => {
+    const repo = await tempRepo({ 'a.txt': 'a\n', 'b.txt': 'b\n', 'c.txt': 'c\n' });
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    const worktree = path.join(await tempDir(), 'task');
+    await ensureWorktree(repo, worktree, 'orch/r/t', base);
+    expect(await commitLeftovers(worktree, message)).toBe(false);
+    expect(await subjects(worktree, base)).toEqual([]);
+
+    await writeFiles(worktree, { 'a.txt': 'changed\n', 'new/d.txt': 'd\n', 'staged.txt': 'staged\n' });
+    await rm(path.join(worktree, 'b.txt'));
+    await git(worktree, 'add', 'staged.txt');
+    expect(await commitLeftovers(worktree, message)).toBe(true);
+    expect(await subjects(worktree, base)).toEqual([message]);
+    expect((await git(worktree, 'diff', '--name-status', base, 'HEAD')).split('\n')).toEqual([
+      'M\ta.txt',
+      'D\tb.txt',
+      'A\tnew/d.txt',
+      'A\tstaged.txt',
+    ]);
+    expect(await git(worktree, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+    // Committed already: nothing more to save.
+    expect(await commitLeftovers(worktree, message)).toBe(false);
+    expect(await subjects(worktree, base)).toEqual([message]);
+  });
+
+  it('leaves the files orch copied in out of the commit, and makes no commit when only they are there', async () => {
+    const repo = await tempRepo({ 'a.txt': 'a\n' });
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    const worktree = path.join(await tempDir(), 'task');
+    await ensureWorktree(repo, worktree, 'orch/r/t', base);
+    await writeFiles(worktree, { '.env': 'SECRET=1\n', '*.txt': 'a literal star\n' });
+    expect(await commitLeftovers(worktree, message, ['.env', '*.txt'])).toBe(false);
+    expect(await subjects(worktree, base)).toEqual([]);
+    expect(await git(worktree, 'status', '--porcelain', '--untracked-files=all')).toBe('?? *.txt\n?? .env');
+
+    await writeFiles(worktree, { 'work.txt': 'work\n' });
+    expect(await commitLeftovers(worktree, message, ['.env', '*.txt'])).toBe(true);
+    expect(await git(worktree, 'show', '--name-only', '--format=', 'HEAD')).toBe('work.txt');
+    expect(await git(worktree, 'status', '--porcelain', '--untracked-files=all')).toBe('?? *.txt\n?? .env');
+  });
+
+  it('says what git said when it cannot', async () => {
+    const repo = await tempRepo({ 'a.txt': 'a\n' });
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    const worktree = path.join(await tempDir(), 'task');
+    await ensureWorktree(repo, worktree, 'orch/r/t', base);
+    await writeFiles(worktree, { 'a.txt': 'changed\n' });
+    const gitDir = path.join(repo, '.git', 'worktrees', 'task');
+    await writeFile(path.join(gitDir, 'index.lock'), '');
+    await expect(commitLeftovers(worktree, message)).rejects.toThrow(
+      /^git add failed: fatal: Unable to create '.*index\.lock': File exists\.$/,
+    );
+  });
+});
+
+describe('branchExists', () => {
+  it('looks up one branch, and says why when it cannot', async () => {
+    const repo = await tempRepo();
+    await git(repo, 'branch', 'orch/r/t');
+    expect(await branchExists(repo, 'main')).toBe(true);
+    expect(await branchExists(repo, 'orch/r/t')).toBe(true);
+    expect(await branchExists(repo, 'orch/r')).toBe(false);
+    expect(await branchExists(repo, 'nope')).toBe(false);
+    await expect(branchExists(await tempDir(), 'main')).rejects.toThrow(/^cannot look up branch main: fatal: not a git repository/);
   });
 });
 
