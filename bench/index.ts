@@ -127,6 +127,10 @@ if (wanted('large')) {
       '≤ 0.2×',
     ],
   );
+  const seconds = (runs: number[]) => runs.map((ms) => (ms / 1000).toFixed(2)).join(', ');
+  notes.push(
+    `large repository, before every run: sync${large.cachesDropped ? ' and the page cache emptied' : ' (the page cache could not be emptied: not root)'}; all runs, wall (s): cold orch ${seconds(large.runs.orch.cold)} · shell ${seconds(large.runs.shell.cold)}; second run orch ${seconds(large.runs.orch.warm)} · shell ${seconds(large.runs.shell.warm)}`,
+  );
   if (large.repetitions < 5)
     notes.push(
       `large repository: ${large.repetitions} repetition${large.repetitions === 1 ? '' : 's'} (BENCH_LARGE_REPETITIONS), fewer than 5`,

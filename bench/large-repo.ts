@@ -14,6 +14,10 @@
  * Each repetition and side gets its own clone of the generated repository (made outside the
  * measurement), sides alternating which goes first; every run is verified (each task's branch
  * holds its output). BENCH_LARGE_REPETITIONS sets this row's repetitions (default: the bench's).
+ *
+ * Before every measured run the page cache is settled (see `settle`): without it, each run paid
+ * for the writeback of whatever came before it (the clone's 50,000 files, the previous side's
+ * 400,000 and their deletion), and which side went second decided more than either side did.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -56,6 +60,22 @@ async function clone(template: string, dir: string, ids: readonly string[]): Pro
   return repo;
 }
 
+/**
+ * Writes every dirty page to disk (`sync`), then, where allowed (root on Linux), empties the page
+ * cache (`/proc/sys/vm/drop_caches`), so that each measured run starts from the same state: no
+ * writeback of earlier work to wait behind, and the repository read from disk. Returns whether
+ * the cache was emptied.
+ */
+async function settle(): Promise<boolean> {
+  execFileSync('sync');
+  try {
+    await writeFile('/proc/sys/vm/drop_caches', '3\n');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface LargeRepoResult {
   files: number;
   repetitions: number;
@@ -67,6 +87,10 @@ export interface LargeRepoResult {
   pooled: number[];
   /** How many of them the second run took from the pool, per repetition. */
   taken: number[];
+  /** Whether the page cache was emptied before every measured run (else only synced). */
+  cachesDropped: boolean;
+  /** Every run's wall time in ms, in the order measured: what the medians hide. */
+  runs: { orch: { cold: number[]; warm: number[] }; shell: { cold: number[]; warm: number[] } };
 }
 
 export async function largeRepo(defaultRepetitions: number): Promise<LargeRepoResult> {
@@ -78,6 +102,10 @@ export async function largeRepo(defaultRepetitions: number): Promise<LargeRepoRe
   const walls = { orch: { cold: [] as number[], warm: [] as number[] }, shell: { cold: [] as number[], warm: [] as number[] } };
   const pooled: number[] = [];
   const taken: number[] = [];
+  let cachesDropped = true;
+  const settled = async () => {
+    cachesDropped = (await settle()) && cachesDropped;
+  };
   try {
     const template = generate(dir, files);
     const sample = path.join(dir, 'sample.json');
@@ -88,8 +116,10 @@ export async function largeRepo(defaultRepetitions: number): Promise<LargeRepoRe
         const repo = await clone(template, dir, [...cold, ...warm]);
         try {
           if (side === 'orch') {
-            const run = (ids: string) =>
-              measure(process.execPath, [orchBin, 'run', '--json', `prompts/${ids}-*.md`], { cwd: repo, env: orchEnv });
+            const run = async (ids: string) => {
+              await settled();
+              return measure(process.execPath, [orchBin, 'run', '--json', `prompts/${ids}-*.md`], { cwd: repo, env: orchEnv });
+            };
             walls.orch.cold.push((await run('cold')).wallMs);
             verifyBranches(repo, 'orch/*/cold-*', TASKS);
             execFileSync(process.execPath, [orchBin, 'clean', '--branches', '--force'], { cwd: repo, stdio: 'ignore' });
@@ -99,8 +129,10 @@ export async function largeRepo(defaultRepetitions: number): Promise<LargeRepoRe
             verifyBranches(repo, 'orch/*/warm-*', TASKS);
             taken.push(pooled.at(-1)! - pooledWorktrees(repo));
           } else {
-            const run = (ids: readonly string[]) =>
-              measure(path.join(here, 'baseline.sh'), [repo, String(TASKS), agent, ...ids], { cwd: repo, env: process.env });
+            const run = async (ids: readonly string[]) => {
+              await settled();
+              return measure(path.join(here, 'baseline.sh'), [repo, String(TASKS), agent, ...ids], { cwd: repo, env: process.env });
+            };
             walls.shell.cold.push((await run(cold)).wallMs);
             verifyBranches(repo, 'baseline/cold-*', TASKS);
             // What orch clean --branches --force does, for a loop without a pool: remove it all.
@@ -130,5 +162,7 @@ export async function largeRepo(defaultRepetitions: number): Promise<LargeRepoRe
     warm: compare(walls.orch.warm, walls.shell.warm),
     pooled,
     taken,
+    cachesDropped,
+    runs: walls,
   };
 }
