@@ -95,15 +95,15 @@ export function probeHolder(pid: number): HolderProbe | undefined {
   return undefined;
 }
 
-/** One line saying why a lock was broken, for the run's warnings. */
-export function describeBreak(lockName: string, owner: LockOwner | undefined, reason: BreakReason, ageMs: number): string {
+/** Why a lock was broken, as the end of a line naming it ("removed …: <this>"). */
+export function describeBreak(owner: LockOwner | undefined, reason: BreakReason, ageMs: number): string {
   const holder = owner ? `its holder (pid ${owner.pid} on ${owner.host})` : 'its holder (no readable owner record)';
   switch (reason) {
     case 'dead':
-      return `removed ${lockName}: ${holder} is gone`;
+      return `${holder} is gone`;
     case 'reused':
-      return `removed ${lockName}: ${holder} is gone, its pid now belongs to another process`;
+      return `${holder} is gone, its pid now belongs to another process`;
     case 'stale':
-      return `removed ${lockName}: ${holder} had not refreshed it for ${Math.round(ageMs / 1000)} s`;
+      return `${holder} had not refreshed it for ${Math.round(ageMs / 1000)} s`;
   }
 }

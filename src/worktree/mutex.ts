@@ -1,14 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { acquireOwnedLock, sweepPrepared } from './owned-lock.js';
+import { acquireOwnedLock, sweepPrepared, type LockNotice } from './owned-lock.js';
 
 /** The lock's path inside the state directory, as messages name it. */
 const LOCK = 'git.lock';
 
 export interface GitMutexOptions {
-  /** Told, in one line, when this process broke a lock its holder abandoned (or lost its own). */
-  notice?: (message: string) => void;
+  /** Told when this process broke a lock its holder abandoned (or lost its own). */
+  notice?: (notice: LockNotice) => void;
 }
 
 /**

@@ -12,10 +12,21 @@ export interface OwnedLockOptions {
   staleMs: number;
   /** How many times a busy lock is looked at again before giving up, and the waits in between. */
   retries: { retries: number; minTimeout: number; maxTimeout: number; factor: number };
-  /** Told when this process broke another's lock, or lost its own; one line each. */
-  notice?: ((message: string) => void) | undefined;
+  /** Told when this process broke another's lock, or lost its own. */
+  notice?: ((notice: LockNotice) => void) | undefined;
   /** The lock's name in messages. */
   name?: string;
+}
+
+/** This process removed a lock whose holder abandoned it, or lost its own to another that judged it abandoned. */
+export interface LockNotice {
+  /** The lock's name, as `name` gave it. */
+  lock: string;
+  action: 'removed' | 'lost';
+  /** Why, as the end of a line: "its holder (pid 12 on build-1) is gone". */
+  because: string;
+  /** The whole line: "removed .gadugi/git.lock: its holder (pid 12 on build-1) is gone". */
+  message: string;
 }
 
 const OWNER = '.owner';
@@ -124,7 +135,8 @@ export async function acquireOwnedLock(dir: string, options: OwnedLockOptions): 
           }
           // Empty now, so free: removing it is only tidying (it fails harmlessly if taken meanwhile).
           await rmdir(dir).catch(() => undefined);
-          options.notice?.(describeBreak(name, seen.owner, decision.reason, seen.ageMs));
+          const because = describeBreak(seen.owner, decision.reason, seen.ageMs);
+          options.notice?.({ lock: name, action: 'removed', because, message: `removed ${name}: ${because}` });
           continue;
         }
       }
@@ -151,7 +163,8 @@ export async function acquireOwnedLock(dir: string, options: OwnedLockOptions): 
       if (errorCode(error) !== 'ENOENT' || lost || !held.has(dir)) return;
       lost = true;
       clearInterval(refresh);
-      options.notice?.(`lost ${name} while holding it: another process took it as abandoned`);
+      const because = 'another process took it as abandoned';
+      options.notice?.({ lock: name, action: 'lost', because, message: `lost ${name} while holding it: ${because}` });
     });
   }, options.staleMs / 2);
   refresh.unref();

@@ -31,7 +31,7 @@ async function plantLock(dir: string, owner: LockOwner, nonce = 'planted'): Prom
 }
 
 function options(notices: string[], retries = 0): OwnedLockOptions {
-  return { staleMs: 15_000, retries: { retries, minTimeout: 5, maxTimeout: 20, factor: 1.3 }, notice: (line) => notices.push(line), name: 'git.lock' };
+  return { staleMs: 15_000, retries: { retries, minTimeout: 5, maxTimeout: 20, factor: 1.3 }, notice: (notice) => notices.push(notice.message), name: 'git.lock' };
 }
 
 describe('the owned lock', () => {
