@@ -19,8 +19,7 @@ export interface LockOwner {
 /** What is known, on this host, of the process a lock's owner record names. */
 export type HolderProbe =
   /** No process has that pid. */
-  | { kind: 'absent' }
-  | { kind: 'present'; startTime: string; zombie: boolean };
+  { kind: 'absent' } | { kind: 'present'; startTime: string; zombie: boolean };
 
 export interface BusyLock {
   /** The owner record, or undefined when there is none or it cannot be read. */

@@ -112,7 +112,7 @@ export async function acquireOwnedLock(dir: string, options: OwnedLockOptions): 
   try {
     await writeFile(path.join(prepared, ownerFile), `${JSON.stringify(ownerRecord(new Date()))}\n`);
     let delay = options.retries.minTimeout;
-    for (let tries = 0; ; ) {
+    for (let tries = 0; ;) {
       try {
         await rename(prepared, dir);
         break;

@@ -31,7 +31,12 @@ async function plantLock(dir: string, owner: LockOwner, nonce = 'planted'): Prom
 }
 
 function options(notices: string[], retries = 0): OwnedLockOptions {
-  return { staleMs: 15_000, retries: { retries, minTimeout: 5, maxTimeout: 20, factor: 1.3 }, notice: (notice) => notices.push(notice.message), name: 'git.lock' };
+  return {
+    staleMs: 15_000,
+    retries: { retries, minTimeout: 5, maxTimeout: 20, factor: 1.3 },
+    notice: (notice) => notices.push(notice.message),
+    name: 'git.lock',
+  };
 }
 
 describe('the owned lock', () => {
@@ -62,7 +67,9 @@ describe('the owned lock', () => {
     const waiting = acquireOwnedLock(dir, options([], 200));
     await sleep(30);
     await release();
-    await (await waiting)();
+    await (
+      await waiting
+    )();
     expect(await readdir(path.dirname(dir))).toEqual([]);
   });
 
@@ -72,12 +79,18 @@ describe('the owned lock', () => {
     await plantLock(dir, { host: hostname(), ...dead, since: '2026-11-22T12:00:00.000Z' });
     const notices: string[] = [];
     // No retries: only the holder's death lets it through, not the passing of time.
-    await (await acquireOwnedLock(dir, options(notices)))();
+    await (
+      await acquireOwnedLock(dir, options(notices))
+    )();
     expect(notices).toEqual([`removed git.lock: its holder (pid ${dead.pid} on ${hostname()}) is gone`]);
 
     await plantLock(dir, { host: hostname(), pid: process.pid, startTime: 'another', since: '' });
-    await (await acquireOwnedLock(dir, options(notices)))();
-    expect(notices[1]).toBe(`removed git.lock: its holder (pid ${process.pid} on ${hostname()}) is gone, its pid now belongs to another process`);
+    await (
+      await acquireOwnedLock(dir, options(notices))
+    )();
+    expect(notices[1]).toBe(
+      `removed git.lock: its holder (pid ${process.pid} on ${hostname()}) is gone, its pid now belongs to another process`,
+    );
   });
 
   it('never judges another host’s holder by pid, nor a record it cannot read: those wait for staleness', async () => {
@@ -90,7 +103,9 @@ describe('the owned lock', () => {
     const past = new Date(Date.now() - 20_000);
     await utimes(file, past, past);
     const notices: string[] = [];
-    await (await acquireOwnedLock(dir, options(notices)))();
+    await (
+      await acquireOwnedLock(dir, options(notices))
+    )();
     expect(notices).toEqual([`removed git.lock: its holder (pid ${dead.pid} on not-${hostname()}) had not refreshed it for 20 s`]);
 
     const garbled = path.join(dir, 'x.owner');
@@ -98,7 +113,9 @@ describe('the owned lock', () => {
     await writeFile(garbled, '{');
     await expect(acquireOwnedLock(dir, options([]))).rejects.toThrow(/^git\.lock is held by something orch did not write/);
     await utimes(garbled, past, past);
-    await (await acquireOwnedLock(dir, options(notices)))();
+    await (
+      await acquireOwnedLock(dir, options(notices))
+    )();
     expect(notices[1]).toBe('removed git.lock: its holder (no readable owner record) had not refreshed it for 20 s');
   });
 
