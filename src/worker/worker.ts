@@ -237,7 +237,10 @@ export class OrchWorker {
       if (this.served.has(queue) || !remoteAllowed(this.options.allow, remote)) continue;
       if ((this.probeAfter.get(queue) ?? 0) > Date.now()) continue;
       this.probeAfter.set(queue, Number.POSITIVE_INFINITY);
-      const clone = new RemoteClone(remote, this.workdir.repo(remote), this.workdir.locks, this.options.env);
+      // A clone's git lock left by a worker killed holding it is taken over at once: said.
+      const clone = new RemoteClone(remote, this.workdir.repo(remote), this.workdir.locks, this.options.env, (notice) =>
+        this.emit({ type: 'lock', message: notice.message }),
+      );
       try {
         await clone.probe();
       } catch (error) {

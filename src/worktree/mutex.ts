@@ -8,7 +8,9 @@ const LOCK = 'git.lock';
 
 export interface GitMutexOptions {
   /** Told when this process broke a lock its holder abandoned (or lost its own). */
-  notice?: (notice: LockNotice) => void;
+  notice?: ((notice: LockNotice) => void) | undefined;
+  /** The lock's name in messages (default: `<state dir's name>/git.lock`, `.gadugi/git.lock`). */
+  name?: string | undefined;
 }
 
 /**
@@ -42,7 +44,7 @@ export class GitMutex {
         await sweepPrepared(lock);
       }
       const release = await acquireOwnedLock(lock, {
-        name: path.join(path.basename(this.stateDir), LOCK),
+        name: this.options.name ?? path.join(path.basename(this.stateDir), LOCK),
         staleMs: 15_000,
         retries: { retries: 200, minTimeout: 25, maxTimeout: 250, factor: 1.3 },
         notice: this.options.notice,

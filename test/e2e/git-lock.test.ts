@@ -2,13 +2,20 @@ import { existsSync } from 'node:fs';
 import { chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { identify } from '../../src/process/process-info.js';
+import { Workdir } from '../../src/worker/workdir.js';
+import { startRedis, type RedisServer } from '../support/redis.js';
+import { coordinatorEnv, repoWithRemote, startWorker } from '../support/workers.js';
 import { agentScript, agentState, fakeAgentEnv, finishes, killStrays } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { readLedger, readRunRegistry, runIds } from '../support/run-state.js';
 import { startOrch, waitFor } from '../support/spawn.js';
-import { writeFiles } from '../support/tmp.js';
+import { tempDir, writeFiles } from '../support/tmp.js';
 
 /**
  * An orch killed with -9 while it holds `.gadugi/git.lock`: a reference-transaction hook holds
@@ -88,5 +95,40 @@ describe('the git lock of an orch killed with -9', () => {
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain(`git lock\n  lock .gadugi/git.lock removed: its holder (pid ${orchPid} on ${hostname()}) is gone`);
     expect(existsSync(path.join(repo, '.gadugi', 'git.lock'))).toBe(false);
+  });
+});
+
+describe('the git lock of a worker’s clone, left by a worker killed holding it', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis.close();
+  });
+
+  it('is taken over at once by the worker that comes back, which says so and runs the job', async () => {
+    const { repo, remote } = await repoWithRemote({ 'README.md': '# r\n' });
+    const state = await agentState();
+    // What a worker killed in the middle of a git operation on its clone leaves: the lock, naming a process that is gone.
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const dead = identify(sleeper.pid!)!;
+    sleeper.kill('SIGKILL');
+    await once(sleeper, 'exit');
+    const workdir = await tempDir('orch-w-');
+    const workspace = new Workdir(workdir);
+    const lock = path.join(workspace.locks, path.basename(workspace.repo(remote)), 'git.lock');
+    await mkdir(lock, { recursive: true });
+    await writeFile(path.join(lock, 'killed.owner'), JSON.stringify({ host: hostname(), ...dead, since: '2026-11-22T12:00:00.000Z' }));
+
+    const worker = await startWorker({ redisUrl: redis.url, name: 'w1', state, workdir, slots: 1 });
+    await writeFiles(repo, { 'prompts/a.md': `# A\n${agentScript({ steps: finishes('a.txt') })}` });
+    const run = await runOrch(['run', 'prompts/a.md'], { cwd: repo, env: coordinatorEnv(redis.url) });
+    expect(run.stderr).toBe('');
+    expect(run.exitCode).toBe(0);
+    expect(worker.output()).toContain(`removed ${lock}: its holder (pid ${dead.pid} on ${hostname()}) is gone`);
+    expect((await readRunRegistry(repo)).tasks.map((task) => task.status)).toEqual(['succeeded']);
+    expect(existsSync(lock)).toBe(false);
+    await worker.stop();
   });
 });
