@@ -121,9 +121,7 @@ export class OrchWorker {
   }
 
   async start(): Promise<void> {
-    this.releaseLock = await lockWorkdir(this.workdir, (error) => {
-      this.emit({ type: 'redis-error', message: `lost the lock on ${this.workdir.root}: ${error.message}` });
-    });
+    this.releaseLock = await lockWorkdir(this.workdir, (notice) => this.emit({ type: 'lock', message: notice.message }));
     for (const leftover of await reapLeftovers(this.workdir, this.baseConfig.timeouts.killGrace)) this.emit({ type: 'leftover', leftover });
     this.redis = longLivedConnection(this.options.target, `orch-worker:${this.options.name}`, (message) => {
       if (!this.redisDown) this.emit({ type: 'redis-error', message });

@@ -16,6 +16,8 @@ export interface OwnedLockOptions {
   notice?: ((notice: LockNotice) => void) | undefined;
   /** The lock's name in messages. */
   name?: string;
+  /** The error for a lock still busy after the retries (default: who holds it, and what to do). */
+  busyError?: ((owner: LockOwner | undefined) => Error) | undefined;
 }
 
 /** This process removed a lock whose holder abandoned it, or lost its own to another that judged it abandoned. */
@@ -140,7 +142,10 @@ export async function acquireOwnedLock(dir: string, options: OwnedLockOptions): 
           continue;
         }
       }
-      if (tries >= options.retries.retries) throw new UserError(busyMessage(name, seen));
+      if (tries >= options.retries.retries) {
+        const owner = seen.kind === 'owned' ? seen.owner : undefined;
+        throw options.busyError ? options.busyError(owner) : new UserError(busyMessage(name, seen));
+      }
       tries += 1;
       await sleep(delay);
       delay = Math.min(options.retries.maxTimeout, delay * options.retries.factor);
