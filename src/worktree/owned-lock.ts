@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, rmdirSync, unlinkSync } from 'node:fs';
+import { rmdirSync, unlinkSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -188,30 +188,36 @@ export async function acquireOwnedLock(dir: string, options: OwnedLockOptions): 
   };
 }
 
+/** A prepared directory without a complete record this old was left by an acquisition killed between its two steps. */
+const UNFINISHED_PREPARED_MS = 10 * 60_000;
+
 /**
  * Removes what acquisitions of `dir`'s lock killed before they finished left beside it (their
- * prepared directories), when their process is provably gone. Run once per process.
+ * prepared directories), when their process is provably gone, or, for one that never got its
+ * record written, when it is old enough that no live acquisition can still be writing it. Run
+ * once per process.
  */
 export async function sweepPrepared(dir: string): Promise<void> {
   const parent = path.dirname(dir);
   const prefix = `${path.basename(dir)}.`;
-  let entries: string[];
-  try {
-    entries = readdirSync(parent).filter((entry) => entry.startsWith(prefix) && entry.endsWith('.tmp'));
-  } catch {
-    return;
-  }
+  const entries = (await readdir(parent).catch(() => [] as string[])).filter((entry) => entry.startsWith(prefix) && entry.endsWith('.tmp'));
   const host = hostname();
   for (const entry of entries) {
     const prepared = path.join(parent, entry);
-    const files = await readdir(prepared).catch(() => [] as string[]);
+    const files = await readdir(prepared).catch(() => undefined);
+    if (!files) continue;
     const file = files.find((candidate) => candidate.endsWith(OWNER));
-    if (!file) continue;
-    const owner = parseOwner(await readFile(path.join(prepared, file), 'utf8').catch(() => ''));
-    if (!owner || owner.host !== host) continue;
-    // Only a provably gone creator's: a live one may still rename it into place.
-    const decision = decideBusyLock({ owner, host, probe: probeHolder(owner.pid), ageMs: 0, staleMs: Infinity });
-    const gone = decision.action === 'break';
+    const owner = file ? parseOwner(await readFile(path.join(prepared, file), 'utf8').catch(() => '')) : undefined;
+    let gone: boolean;
+    if (owner) {
+      // Only a provably gone creator's: a live one may still rename it into place.
+      gone =
+        owner.host === host &&
+        decideBusyLock({ owner, host, probe: probeHolder(owner.pid), ageMs: 0, staleMs: Infinity }).action === 'break';
+    } else {
+      const info = await stat(prepared).catch(() => undefined);
+      gone = info !== undefined && Date.now() - info.mtimeMs > UNFINISHED_PREPARED_MS;
+    }
     if (gone) await rm(prepared, { recursive: true, force: true });
   }
 }

@@ -184,7 +184,12 @@ describe('the owned lock', () => {
     await plantLock(`${dir}.dead.tmp`, { host: hostname(), ...dead, since: '' }, 'dead');
     await plantLock(`${dir}.live.tmp`, { host: hostname(), ...selfIdentity(), since: '' }, 'live');
     await plantLock(`${dir}.far.tmp`, { host: `not-${hostname()}`, ...dead, since: '' }, 'far');
+    // Killed between making the prepared folder and writing its record: removed once it is old.
+    await mkdir(`${dir}.unfinished.tmp`);
+    await mkdir(`${dir}.recent.tmp`);
+    const past = new Date(Date.now() - 11 * 60_000);
+    await utimes(`${dir}.unfinished.tmp`, past, past);
     await sweepPrepared(dir);
-    expect((await readdir(root)).sort()).toEqual(['git.lock.far.tmp', 'git.lock.live.tmp']);
+    expect((await readdir(root)).sort()).toEqual(['git.lock.far.tmp', 'git.lock.live.tmp', 'git.lock.recent.tmp']);
   });
 });
