@@ -4,9 +4,10 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { UserError, errorCode, errorFirstLine } from '../errors.js';
+import { ExitError, execFile, type FileRun } from '../process/exec-file.js';
 import { pathExists } from '../util/fs.js';
+import { commonDirOf, gitCommonDir } from './common-dir.js';
 import { atLeast, gitVersion } from './git-version.js';
-import { listWorktrees } from './list.js';
 import { switchToNewBranch, takeFromPool, takenFromPool, worktreeGitDir } from './pool.js';
 import { CHECKOUT_UNDER_WAY, checkoutUnfinished } from './unfinished.js';
 
@@ -19,6 +20,21 @@ const QUIET = ['gc.auto=0', 'maintenance.auto=false', 'core.quotePath=false'];
 // its completion handling). orch therefore avoids silent calls on the per-task path: no
 // `--quiet` where git's output is harmless, and checks that read a listing instead of an exit
 // code. (It also resolves, rather than rejects, a failing git that writes nothing to stderr.)
+
+/**
+ * git with orch's quiet settings (and `extraConfig`), through plain child_process: the per-task
+ * path's git calls go here rather than through simple-git (its 50 ms wait after silent output,
+ * its own processing of each call) or execa. Rejects (an ExitError) when git exits non-zero,
+ * unless `reject` is false.
+ */
+export function quietGit(
+  dir: string,
+  args: readonly string[],
+  options: { extraConfig?: readonly string[]; reject?: boolean } = {},
+): Promise<FileRun> {
+  const config = [...QUIET, ...(options.extraConfig ?? [])].flatMap((setting) => ['-c', setting]);
+  return execFile('git', [...config, ...args], { cwd: dir, reject: options.reject });
+}
 
 export function gitAt(dir: string, extraConfig: readonly string[] = []): SimpleGit {
   return simpleGit({ baseDir: dir, config: [...QUIET, ...extraConfig] });
@@ -50,10 +66,7 @@ export async function branchOf(root: string, ref: string): Promise<string | unde
   return name && (await branchExists(root, name)) ? name : undefined;
 }
 
-export async function gitCommonDir(root: string): Promise<string> {
-  const dir = (await gitAt(root).raw(['rev-parse', '--git-common-dir'])).trim();
-  return path.resolve(root, dir);
-}
+export { gitCommonDir };
 
 /** Adds `.gadugi/` to the repository's `info/exclude`, once, so orch's state never shows in `git status`. */
 export async function excludeStateDir(root: string, entry = '/.gadugi/'): Promise<void> {
@@ -70,8 +83,12 @@ export async function excludeStateDir(root: string, entry = '/.gadugi/'): Promis
   await appendFile(exclude, `${current && !current.endsWith('\n') ? '\n' : ''}# orch state\n${entry}\n`);
 }
 
+/** Whether the local branch exists (`git show-ref --verify`: exit 1 when it does not; any other failure is git's error). */
 export async function branchExists(root: string, branch: string): Promise<boolean> {
-  return (await gitAt(root).branchLocal()).all.includes(branch);
+  const shown = await quietGit(root, ['show-ref', '--verify', '--quiet', `refs/heads/${branch}`], { reject: false });
+  if (shown.exitCode === 0) return true;
+  if (shown.exitCode === 1 && !shown.stderr.trim()) return false;
+  throw new ExitError(`git show-ref refs/heads/${branch}`, shown.exitCode, shown.stderr, shown.stdout);
 }
 
 // Listing worktrees and their status: plain child_process, shared with orch clean (which loads neither simple-git nor execa).
@@ -117,8 +134,8 @@ export async function registerWorktree(
   git: () => Promise<string> = gitVersion,
 ): Promise<'created' | 'reused' | 'reattached' | 'pooled'> {
   const resolved = path.resolve(worktree);
-  const registered = (await listWorktrees(root)).find((entry) => path.resolve(entry.path) === resolved);
-  if (registered && !registered.prunable && (await pathExists(resolved))) {
+  const registered = await registrationOf(root, resolved);
+  if (registered?.present) {
     // Taken from the pool by an orch that stopped before switching it: no agent has worked in it.
     if (await takenFromPool(resolved)) {
       await switchToNewBranch(resolved, branch, baseSha);
@@ -129,8 +146,8 @@ export async function registerWorktree(
   if (registered) {
     // Its folder is gone. One whose checkout never finished is still locked by orch: unlocked, so
     // that prune drops it (a worktree the user locked stays theirs, and git says so below).
-    if (registered.locked === CHECKOUT_UNDER_WAY) await gitAt(root).raw(['worktree', 'unlock', resolved]);
-    await gitAt(root).raw(['worktree', 'prune']);
+    if (registered.locked === CHECKOUT_UNDER_WAY) await quietGit(root, ['worktree', 'unlock', resolved]);
+    await quietGit(root, ['worktree', 'prune']);
   }
   if (!registered && (await pathExists(resolved))) {
     // Left over from an interrupted `git worktree add`: an empty folder goes, anything else is not ours to delete.
@@ -141,20 +158,85 @@ export async function registerWorktree(
   const version = await git();
   const add = ['worktree', 'add', '--no-checkout', ...lockArgs(version)];
   let how: 'reattached' | 'created';
-  if (await branchExists(root, branch)) {
-    await gitAt(root).raw([...add, resolved, branch]);
+  // With nothing in the pool to take, the new branch is simply tried: `git worktree add -b` makes
+  // the branch first (and nothing else when it exists already), so asking whether the branch exists
+  // beforehand would cost every task a git process that only a retry or a resume needs.
+  const poolHasSome = pool !== undefined && (await hasEntries(pool));
+  if (!poolHasSome) {
+    const created = await quietGit(root, [...add, '-b', branch, resolved, baseSha], { reject: false });
+    if (created.exitCode === 0) how = 'created';
+    else if (await branchExists(root, branch)) {
+      await quietGit(root, [...add, resolved, branch]);
+      how = 'reattached';
+    } else throw new ExitError(`git worktree add -b ${branch}`, created.exitCode, created.stderr, created.stdout);
+  } else if (await branchExists(root, branch)) {
+    await quietGit(root, [...add, resolved, branch]);
     how = 'reattached';
   } else {
-    if (pool !== undefined && (await takeFromPool(root, pool, resolved))) {
+    if (await takeFromPool(root, pool, resolved)) {
       await switchToNewBranch(resolved, branch, baseSha);
       return 'pooled';
     }
-    await gitAt(root).raw([...add, '-b', branch, resolved, baseSha]);
+    await quietGit(root, [...add, '-b', branch, resolved, baseSha]);
     how = 'created';
   }
   // A git without `--reason` for add: locked now (see checkoutUnfinished for the moment between).
-  if (!add.includes('--reason')) await gitAt(root).raw(['worktree', 'lock', '--reason', CHECKOUT_UNDER_WAY, resolved]);
+  if (!add.includes('--reason')) await quietGit(root, ['worktree', 'lock', '--reason', CHECKOUT_UNDER_WAY, resolved]);
   return how;
+}
+
+/** Whether a folder exists and holds anything (the pool: an absent or empty one has nothing to take). */
+async function hasEntries(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length > 0;
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return false;
+    throw error;
+  }
+}
+
+/**
+ * Whether git has a worktree registered at `worktree` (an absolute, resolved path), read from
+ * git's own files as `git worktree list` reads them, without its process (one per task start
+ * otherwise): each `<common dir>/worktrees/<name>/gitdir` names the `.git` file of a registered
+ * worktree, and `locked` there holds the lock's reason. `present`: the worktree's own `.git`
+ * file names that registration back (the folder is there: git does not count it prunable). The
+ * usual case, a worktree whose `.git` file names its registration, is answered from those two
+ * files; otherwise every registration is read.
+ */
+export async function registrationOf(root: string, worktree: string): Promise<{ present: boolean; locked?: string } | undefined> {
+  const dotGit = path.join(worktree, '.git');
+  const found = async (admin: string, present: boolean): Promise<{ present: boolean; locked?: string }> => {
+    const locked = await readFile(path.join(admin, 'locked'), 'utf8').catch(() => undefined);
+    return locked === undefined ? { present } : { present, locked: locked.replace(/\n$/, '') };
+  };
+  // The worktree's .git file, then the registration it names, naming it back.
+  const named = await readFile(dotGit, 'utf8').catch(() => undefined);
+  const admin = named === undefined ? undefined : /^gitdir: (.+)$/m.exec(named)?.[1]?.trim();
+  if (admin !== undefined) {
+    const adminDir = path.resolve(worktree, admin);
+    if ((await pointsAt(adminDir)) === dotGit) return found(adminDir, true);
+  }
+  const registrations = path.join(await commonDirOf(root), 'worktrees');
+  let names: string[];
+  try {
+    names = await readdir(registrations);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return undefined;
+    throw error;
+  }
+  for (const name of names) {
+    const adminDir = path.join(registrations, name);
+    if ((await pointsAt(adminDir)) === dotGit) return found(adminDir, await pathExists(dotGit));
+  }
+  return undefined;
+}
+
+/** The `.git` file a registration's `gitdir` names (absolute, or relative to the registration), if it names one. */
+async function pointsAt(adminDir: string): Promise<string | undefined> {
+  const text = await readFile(path.join(adminDir, 'gitdir'), 'utf8').catch(() => undefined);
+  const target = text?.trim();
+  return target ? path.resolve(adminDir, target) : undefined;
 }
 
 /**
@@ -208,16 +290,20 @@ async function fill(worktree: string): Promise<boolean> {
   // Only a git of an orch that is gone can have left it (this process waits for its own, above).
   await rm(path.join(gitDir, 'index.lock'), { force: true });
   const config = QUIET.flatMap((setting) => ['-c', setting]);
-  const reset = await execa('git', [...config, 'reset', '--hard', '--quiet', '--no-recurse-submodules'], {
+  const reset = await execFile('git', [...config, 'reset', '--hard', '--quiet', '--no-recurse-submodules'], {
     cwd: worktree,
     reject: false,
-    stdin: 'ignore',
   });
   if (reset.exitCode !== 0)
     throw new Error(`git reset --hard in ${worktree} failed: ${errorFirstLine(String(reset.stderr) || String(reset.stdout))}`);
   await rm(path.join(gitDir, 'locked'), { force: true });
-  const head = (await execa('git', ['rev-parse', 'HEAD'], { cwd: worktree, stdin: 'ignore' })).stdout.trim();
-  await runPostCheckout(worktree, head);
+  // One git process for both answers: where the hook is, and the commit checked out.
+  const [where = '', head = ''] = (
+    await execFile('git', ['rev-parse', '--git-path', 'hooks/post-checkout', 'HEAD'], { cwd: worktree })
+  ).stdout
+    .trim()
+    .split('\n');
+  await runPostCheckout(worktree, path.resolve(worktree, where.trim()), head.trim());
   return true;
 }
 
@@ -237,9 +323,7 @@ function gitExecPath(): Promise<string> {
  * the hook is comes from git (`core.hooksPath` included); one that is missing or not executable
  * is skipped, as git skips it. A hook that fails fails the checkout, as it fails `git worktree add`.
  */
-async function runPostCheckout(worktree: string, head: string): Promise<void> {
-  const where = (await execa('git', ['rev-parse', '--git-path', 'hooks/post-checkout'], { cwd: worktree, stdin: 'ignore' })).stdout.trim();
-  const hook = path.resolve(worktree, where);
+async function runPostCheckout(worktree: string, hook: string, head: string): Promise<void> {
   try {
     await access(hook, constants.X_OK);
   } catch {
@@ -287,8 +371,11 @@ export function ownCommitConfig(worktree: string): Promise<string[]> {
 const commitConfigs = new Map<string, Promise<string[]>>();
 
 async function readOwnCommitConfig(worktree: string): Promise<string[]> {
-  // Neither set: git exits 1 without a word, which simple-git resolves with no output.
-  const configured = await gitAt(worktree).raw(['config', '--get-regexp', '^user\\.(name|email)$']);
+  // Neither set: git exits 1 without a word.
+  const read = await quietGit(worktree, ['config', '--get-regexp', '^user\\.(name|email)$'], { reject: false });
+  if (read.exitCode !== 0 && (read.exitCode !== 1 || read.stderr.trim()))
+    throw new ExitError('git config --get-regexp user', read.exitCode, read.stderr, read.stdout);
+  const configured = read.stdout;
   const config: string[] = ['commit.gpgsign=false'];
   if (!/^user\.name /m.test(configured)) config.push('user.name=orch');
   if (!/^user\.email /m.test(configured)) config.push('user.email=orch@localhost');
@@ -301,21 +388,37 @@ async function readOwnCommitConfig(worktree: string): Promise<string[]> {
  * Hooks are skipped: this commit exists to keep work safe, not to pass the user's linters.
  */
 export async function commitLeftovers(worktree: string, message: string, exclude: readonly string[] = []): Promise<boolean> {
-  if ((await gitAt(worktree).status()).isClean()) return false;
-  const git = gitAt(worktree, await ownCommitConfig(worktree));
-  await git.raw(['add', '-A', '--verbose']);
+  const status = await quietGit(worktree, ['status', '--porcelain', '--untracked-files=all', '-z']);
+  if (status.stdout === '') return false;
+  await quietGit(worktree, ['add', '-A']);
   if (exclude.length > 0) {
     // Unstage the copies, as literal paths (a copy named `*.txt` must not unstage the agent's
     // files), a few hundred per call to stay within argv limits.
     for (let start = 0; start < exclude.length; start += 500) {
       const chunk = exclude.slice(start, start + 500).map((file) => `:(literal)${file}`);
-      await git.raw(['reset', '--quiet', '--', ...chunk]);
+      await quietGit(worktree, ['reset', '--quiet', '--', ...chunk]);
     }
     // Only the excluded files may have been dirty.
-    if (!(await git.raw(['diff', '--cached', '--name-only'])).trim()) return false;
+    if (!(await quietGit(worktree, ['diff', '--cached', '--name-only'])).stdout.trim()) return false;
   }
-  await git.raw(['commit', '--no-verify', '-m', message]);
+  await commitWithOwnIdentity(worktree, ['commit', '--no-verify', '-m', message]);
   return true;
+}
+
+/**
+ * `git commit` (`args`) with orch's own commit settings, asking git for the repository's identity
+ * only when the commit needs it: the first try forbids git to guess one (`user.useConfigOnly`), so
+ * it either commits as the configured user or fails without committing; a failure then reads the
+ * configuration (ownCommitConfig) and, when it lacks a name or an email, commits again with the
+ * fallback identity, as ownCommitConfig's settings would have from the start. Any other failure
+ * is git's own. One git process per commit instead of two in the usual case.
+ */
+async function commitWithOwnIdentity(worktree: string, args: readonly string[]): Promise<void> {
+  const first = await quietGit(worktree, args, { extraConfig: ['commit.gpgsign=false', 'user.useConfigOnly=true'], reject: false });
+  if (first.exitCode === 0) return;
+  const config = await ownCommitConfig(worktree);
+  if (config.length === 1) throw new ExitError(`git ${args.join(' ')}`, first.exitCode, first.stderr, first.stdout);
+  await quietGit(worktree, args, { extraConfig: config });
 }
 
 /**
@@ -346,7 +449,7 @@ export interface CommitInfo {
  * its dependencies' branches (`exclude`) and orch's merges of them.
  */
 export async function commitsSince(worktree: string, baseSha: string, exclude: readonly string[] = []): Promise<CommitInfo[]> {
-  const output = await gitAt(worktree).raw([
+  const { stdout: output } = await quietGit(worktree, [
     'log',
     '--reverse',
     '--no-merges',
