@@ -11,7 +11,7 @@ import {
 } from '../agent/prompt.js';
 import { environmentError, errorFirstLine, errorMessage } from '../errors.js';
 import { ProcessGroup } from '../process/process-group.js';
-import { fillWorktree, mergeBranches, registerWorktree } from '../worktree/git.js';
+import { fillWorktree, mergeBranches, registeredAlready, registerWorktree } from '../worktree/git.js';
 import { prepareWorktree, type Prepared } from '../worktree/prepare.js';
 import type { LocalEnvironment } from './environment.js';
 import type { GuardedAttempt } from './guard.js';
@@ -44,9 +44,12 @@ export async function startAgent(
     // Only the registration and the branch ref need the git lock. The checkout (one made ahead of
     // time may still be under way: it is waited for) and the merges write only this task's own
     // worktree, index and branch, so they run outside it, side by side with other tasks'.
-    const how = await environment.gitMutex.run(() =>
-      registerWorktree(environment.repoRoot, task.worktree, task.branch, spec.base.sha, environment.pool),
-    );
+    // A worktree made ahead of time (or by an earlier attempt) needs nothing under the lock.
+    const how = (await registeredAlready(environment.repoRoot, task.worktree))
+      ? 'reused'
+      : await environment.gitMutex.run(() =>
+          registerWorktree(environment.repoRoot, task.worktree, task.branch, spec.base.sha, environment.pool),
+        );
     const filled = await fillWorktree(task.worktree);
     fresh = how !== 'reused' || filled || !spec.worktree.ready;
     fromPool = how === 'pooled';

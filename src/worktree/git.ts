@@ -134,6 +134,43 @@ export async function registerWorktree(
   git: () => Promise<string> = gitVersion,
 ): Promise<'created' | 'reused' | 'reattached' | 'pooled'> {
   const resolved = path.resolve(worktree);
+  registering.set(resolved, (registering.get(resolved) ?? 0) + 1);
+  try {
+    return await register(root, resolved, branch, baseSha, pool, git);
+  } finally {
+    const left = (registering.get(resolved) ?? 1) - 1;
+    if (left === 0) registering.delete(resolved);
+    else registering.set(resolved, left);
+  }
+}
+
+/** Registrations of this process under way, by worktree (how many). */
+const registering = new Map<string, number>();
+
+/**
+ * Whether registerWorktree would only answer 'reused' for this worktree: registered and present,
+ * not taken from the pool and left unswitched, and no registration of it under way in this
+ * process. That answer reads git's files and writes nothing, so an attempt whose worktree was made
+ * ahead of time starts without waiting for the git lock (held meanwhile by the next worktree made
+ * ahead, or by other tasks' git work); anything else goes through registerWorktree under the lock.
+ * A checkout still under way is left to fillWorktree, which waits for it.
+ */
+export async function registeredAlready(root: string, worktree: string): Promise<boolean> {
+  const resolved = path.resolve(worktree);
+  if (registering.has(resolved)) return false;
+  const registered = await registrationOf(root, resolved);
+  if (!registered?.present || registering.has(resolved)) return false;
+  return !(await takenFromPool(resolved));
+}
+
+async function register(
+  root: string,
+  resolved: string,
+  branch: string,
+  baseSha: string,
+  pool: string | undefined,
+  git: () => Promise<string>,
+): Promise<'created' | 'reused' | 'reattached' | 'pooled'> {
   const registered = await registrationOf(root, resolved);
   if (registered?.present) {
     // Taken from the pool by an orch that stopped before switching it: no agent has worked in it.

@@ -1,7 +1,14 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { commitLeftovers, commitsSince, ensureWorktree, registerWorktree, registrationOf } from '../../src/worktree/git.js';
+import {
+  commitLeftovers,
+  commitsSince,
+  ensureWorktree,
+  registeredAlready,
+  registerWorktree,
+  registrationOf,
+} from '../../src/worktree/git.js';
 import { git, tempRepo } from '../support/git.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -42,6 +49,29 @@ describe('registrationOf: what git worktree list says of one path, read from git
     // first's .git file now names second's registration (a copied .git file, say).
     await writeFile(path.join(first, '.git'), `gitdir: ${path.join(repo, '.git', 'worktrees', 'second')}\n`);
     expect(await registrationOf(repo, first)).toEqual({ present: true });
+  });
+});
+
+describe('registeredAlready: an attempt’s start that needs nothing under the git lock', () => {
+  it('only a worktree registered, present, not left half-taken from the pool, and not being registered by this process', async () => {
+    const repo = await tempRepo();
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    const root = await tempDir();
+    const worktree = path.join(root, 'task');
+    expect(await registeredAlready(repo, worktree)).toBe(false);
+    // While this process registers it, the answer waits for the lock (false), even once git's files are there.
+    const registering = registerWorktree(repo, worktree, 'orch/r/task', base);
+    expect(await registeredAlready(repo, worktree)).toBe(false);
+    expect(await registering).toBe('created');
+    expect(await registeredAlready(repo, worktree)).toBe(true);
+    // Taken from the pool and not switched yet: registerWorktree must switch it, under the lock.
+    const mark = path.join(repo, '.git', 'worktrees', 'task', 'orch-taken-from-pool');
+    await writeFile(mark, `${worktree}\n`);
+    expect(await registeredAlready(repo, worktree)).toBe(false);
+    await rm(mark);
+    // Its folder gone: registerWorktree makes it again.
+    await rm(worktree, { recursive: true });
+    expect(await registeredAlready(repo, worktree)).toBe(false);
   });
 });
 
