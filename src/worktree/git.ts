@@ -1,8 +1,7 @@
 import { constants } from 'node:fs';
 import { access, appendFile, mkdir, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
-import { simpleGit, type SimpleGit } from 'simple-git';
+import { spawn } from 'node:child_process';
 import { UserError, errorCode, errorFirstLine } from '../errors.js';
 import { ExitError, execFile, type FileRun } from '../process/exec-file.js';
 import { pathExists } from '../util/fs.js';
@@ -15,11 +14,6 @@ export { CHECKOUT_UNDER_WAY, checkoutUnfinished };
 
 // orch's own git calls never start a background gc or maintenance in the middle of a run.
 const QUIET = ['gc.auto=0', 'maintenance.auto=false', 'core.quotePath=false'];
-
-// simple-git waits an extra 50 ms after any git process that prints nothing (a fixed delay in
-// its completion handling). orch therefore avoids silent calls on the per-task path: no
-// `--quiet` where git's output is harmless, and checks that read a listing instead of an exit
-// code. (It also resolves, rather than rejects, a failing git that writes nothing to stderr.)
 
 /**
  * git with orch's quiet settings (and `extraConfig`), through plain child_process: the per-task
@@ -36,19 +30,14 @@ export function quietGit(
   return execFile('git', [...config, ...args], { cwd: dir, reject: options.reject });
 }
 
-export function gitAt(dir: string, extraConfig: readonly string[] = []): SimpleGit {
-  return simpleGit({ baseDir: dir, config: [...QUIET, ...extraConfig] });
-}
-
 /**
  * Resolves a ref to a commit SHA, or undefined if it names no commit (`--quiet` makes git say
  * nothing then; any other failure is git's own error, reported as such).
  */
 export async function resolveCommit(root: string, ref: string): Promise<string | undefined> {
-  const result = await execa('git', ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], {
+  const result = await execFile('git', ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], {
     cwd: root,
     reject: false,
-    stdin: 'ignore',
   });
   if (result.exitCode === 0) return String(result.stdout).trim() || undefined;
   const stderr = String(result.stderr).trim();
@@ -60,13 +49,21 @@ export async function resolveCommit(root: string, ref: string): Promise<string |
 export async function branchOf(root: string, ref: string): Promise<string | undefined> {
   const name =
     ref === 'HEAD'
-      ? // On a detached HEAD git says nothing and exits 1: simple-git resolves that with no output.
-        (await gitAt(root).raw(['symbolic-ref', '--quiet', '--short', 'HEAD'])).trim()
+      ? // On a detached HEAD git says nothing and exits 1.
+        await currentBranch(root)
       : ref.replace(/^refs\/heads\//, '');
   return name && (await branchExists(root, name)) ? name : undefined;
 }
 
 export { gitCommonDir };
+
+/** The branch HEAD is on ('' when detached: git then exits 1 without a word; anything else is git's error). */
+async function currentBranch(root: string): Promise<string> {
+  const result = await quietGit(root, ['symbolic-ref', '--quiet', '--short', 'HEAD'], { reject: false });
+  if (result.exitCode === 0) return result.stdout.trim();
+  if (result.exitCode === 1 && !result.stderr.trim()) return '';
+  throw new ExitError('git symbolic-ref HEAD', result.exitCode, result.stderr, result.stdout);
+}
 
 /** Adds `.gadugi/` to the repository's `info/exclude`, once, so orch's state never shows in `git status`. */
 export async function excludeStateDir(root: string, entry = '/.gadugi/'): Promise<void> {
@@ -293,7 +290,7 @@ export function lockArgs(gitVersion: string): string[] {
  */
 export async function removeUnfinishedCheckout(root: string, worktree: string): Promise<boolean> {
   if (!(await checkoutUnfinished(worktree))) return false;
-  await execa('git', ['worktree', 'remove', '--force', '--force', worktree], { cwd: root, stdin: 'ignore' });
+  await execFile('git', ['worktree', 'remove', '--force', '--force', worktree], { cwd: root });
   return true;
 }
 
@@ -348,7 +345,7 @@ let execPath: Promise<string> | undefined;
 
 /** `git --exec-path`, asked once per process. */
 function gitExecPath(): Promise<string> {
-  execPath ??= execa('git', ['--exec-path'], { stdin: 'ignore' }).then((result) => result.stdout.trim());
+  execPath ??= execFile('git', ['--exec-path']).then((result) => result.stdout.trim());
   return execPath;
 }
 
@@ -376,18 +373,28 @@ async function runPostCheckout(worktree: string, hook: string, head: string): Pr
   };
   delete env.GIT_DIR;
   delete env.GIT_WORK_TREE;
-  const result = await execa(hook, ['0'.repeat(head.length), head, '1'], {
-    cwd: worktree,
-    env,
-    extendEnv: false,
-    reject: false,
-    stdin: 'ignore',
-    all: true,
-  });
+  const result = await runHook(hook, ['0'.repeat(head.length), head, '1'], worktree, env);
   if (result.exitCode !== 0) {
-    const said = errorFirstLine(String(result.all ?? '').trim() || `exit ${result.exitCode ?? result.signal ?? '?'}`);
+    const said = errorFirstLine(result.all.trim() || `exit ${result.exitCode ?? result.signal ?? '?'}`);
     throw new Error(`the post-checkout hook failed in ${worktree}: ${said}`);
   }
+}
+
+/** Runs a hook to its end, stdin closed, its output and errors together in the order they came (what it said). */
+function runHook(
+  file: string,
+  args: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ exitCode: number | null; signal: NodeJS.Signals | null; all: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, [...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const all: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => all.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => all.push(chunk));
+    child.on('error', reject);
+    child.on('close', (exitCode, signal) => resolve({ exitCode, signal, all: Buffer.concat(all).toString('utf8') }));
+  });
 }
 
 /**
@@ -465,14 +472,19 @@ async function commitWithOwnIdentity(worktree: string, args: readonly string[]):
  */
 export async function mergeBranches(worktree: string, branches: readonly string[], message: (branch: string) => string): Promise<void> {
   if (branches.length === 0) return;
-  const git = gitAt(worktree, await ownCommitConfig(worktree));
+  const extraConfig = await ownCommitConfig(worktree);
   for (const branch of branches) {
-    try {
-      await git.raw(['merge', '--no-edit', '--no-verify', '-m', message(branch), branch]);
-    } catch (error) {
-      await git.raw(['merge', '--abort']).catch(() => undefined);
-      throw new Error(`merging ${branch} failed: ${errorFirstLine(error)}`, { cause: error });
-    }
+    // A conflict: git exits 1 and says so on its output (CONFLICT …), not always on its errors.
+    const merged = await quietGit(worktree, ['merge', '--no-edit', '--no-verify', '-m', message(branch), branch], {
+      extraConfig,
+      reject: false,
+    });
+    if (merged.exitCode === 0) continue;
+    await quietGit(worktree, ['merge', '--abort'], { reject: false }).catch(() => undefined);
+    const said =
+      merged.stdout.split('\n').find((line) => line.startsWith('CONFLICT')) ??
+      (merged.stderr.trim() || merged.stdout.trim() || `exit ${merged.exitCode ?? merged.signal ?? '?'}`);
+    throw new Error(`merging ${branch} failed: ${errorFirstLine(said.replace(/^(fatal|error): /, ''))}`);
   }
 }
 
@@ -513,7 +525,7 @@ export async function commitsSince(worktree: string, baseSha: string, exclude: r
 export async function removeStaleIndexLock(worktree: string): Promise<boolean> {
   let gitDir: string;
   try {
-    gitDir = path.resolve(worktree, (await gitAt(worktree).raw(['rev-parse', '--git-dir'])).trim());
+    gitDir = path.resolve(worktree, (await quietGit(worktree, ['rev-parse', '--git-dir'])).stdout.trim());
   } catch {
     return false;
   }

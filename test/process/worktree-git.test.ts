@@ -5,6 +5,7 @@ import {
   commitLeftovers,
   commitsSince,
   ensureWorktree,
+  mergeBranches,
   registeredAlready,
   registerWorktree,
   registrationOf,
@@ -160,5 +161,34 @@ describe('commitLeftovers: the identity of orch’s own commit', () => {
     const hooks = path.join(repo, '.git', 'hooks');
     await writeFile(path.join(hooks, 'prepare-commit-msg'), '#!/bin/sh\necho "no commits today" >&2\nexit 1\n', { mode: 0o755 });
     await expect(commitLeftovers(worktree, 'orch: left over')).rejects.toThrow(/git commit --no-verify -m orch: left over exited 1/);
+  });
+});
+
+describe('mergeBranches', () => {
+  it('merges dependencies in; a conflict (said on git’s output only) fails with it and leaves the worktree as it was', async () => {
+    const repo = await tempRepo({ 'shared.txt': 'base\n' });
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    const root = await tempDir();
+    const first = path.join(root, 'first');
+    const second = path.join(root, 'second');
+    const task = path.join(root, 'task');
+    for (const [worktree, text] of [
+      [first, 'first\n'],
+      [second, 'second\n'],
+    ] as const) {
+      await ensureWorktree(repo, worktree, `orch/r/${path.basename(worktree)}`, base);
+      await writeFile(path.join(worktree, 'shared.txt'), text);
+      await git(worktree, 'commit', '-q', '-am', path.basename(worktree));
+    }
+    await ensureWorktree(repo, task, 'orch/r/task', base);
+    const message = (branch: string): string => `orch: merge ${branch}`;
+    await mergeBranches(task, ['orch/r/first'], message);
+    expect(await git(task, 'log', '-1', '--format=%s')).toBe('first');
+    const head = await git(task, 'rev-parse', 'HEAD');
+    await expect(mergeBranches(task, ['orch/r/second'], message)).rejects.toThrow(
+      'merging orch/r/second failed: CONFLICT (content): Merge conflict in shared.txt',
+    );
+    expect(await git(task, 'rev-parse', 'HEAD')).toBe(head);
+    expect(await git(task, 'status', '--porcelain', '--untracked-files=all')).toBe('');
   });
 });
