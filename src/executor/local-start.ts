@@ -16,7 +16,7 @@ import { prepareWorktree, type Prepared } from '../worktree/prepare.js';
 import type { LocalEnvironment } from './environment.js';
 import type { GuardedAttempt } from './guard.js';
 import { prepareSandbox, refsFileOf } from './local-sandbox.js';
-import type { AttemptControl, AttemptResult, AttemptSpec } from './types.js';
+import { startRecorded, type AttemptControl, type AttemptResult, type AttemptSpec } from './types.js';
 
 const STOPPED_BEFORE_START: AttemptResult = { outcome: { status: 'interrupted', reason: 'stopped before the agent started' } };
 
@@ -168,7 +168,7 @@ async function spawnAgent(
   prompt: string,
   env: Record<string, string>,
   guard: GuardedAttempt | undefined,
-): Promise<ProcessGroup> {
+): Promise<ProcessGroup | AttemptResult> {
   const { config, runDir } = environment;
   const { task } = spec;
   const promptFile = path.join(runDir, spec.attempt.prompt);
@@ -199,6 +199,8 @@ async function spawnAgent(
     maxBudgetUsd: task.maxBudgetUsd,
     settingsFile: sandbox?.settingsFile,
   });
+  // No agent the registry does not know of: its start must be on record first.
+  if (!(await startRecorded(control)) || control.signal.aborted) return STOPPED_BEFORE_START;
   // Every ref as it is the moment before the agent starts: what the refs guard compares with after.
   await guard?.record(path.join(runDir, refsFileOf(spec)));
   const agent = ProcessGroup.spawn({
