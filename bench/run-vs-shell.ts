@@ -56,7 +56,11 @@ export async function runVsShell(options: { tasks?: number; concurrency?: number
       const { dir, repo } = await freshRepo(ids);
       try {
         if (side === 'orch') {
-          const env = { ...process.env, ORCH_CLAUDE_BIN: agent, ORCH_MAX_PARALLEL: String(concurrency) };
+          // The sample file pins the machine's figure, so orch runs `concurrency` at once however
+          // loaded the machine is, as the shell loop does: the row measures orch's own cost per task.
+          const sample = path.join(dir, 'sample.json');
+          await writeFile(sample, JSON.stringify({ cores: 8, availableMemMb: 64_000, loadPerCore: 0 }));
+          const env = { ...process.env, ORCH_CLAUDE_BIN: agent, ORCH_MAX_PARALLEL: String(concurrency), ORCH_SAMPLER_FILE: sample };
           // The bin itself, as a user's shell starts it: its #! line gives node its memory flag.
           orchRuns.push(await measure(path.join(projectRoot, 'bin', 'orch.js'), ['run', '--json', 'prompts/*.md'], { cwd: repo, env }));
           verify(repo, 'orch/', tasks);

@@ -103,7 +103,7 @@ export async function clean(repoRoot: string, env: NodeJS.ProcessEnv, options: C
   });
   // Only --branches asks which branches remain (simple-git, loaded then).
   const remainingBranches = options.branches
-    ? new Set((await (await import('../worktree/git.js')).gitAt(repoRoot).branchLocal()).all)
+    ? new Set((await (await import('../worktree/simple-git.js')).gitAt(repoRoot).branchLocal()).all)
     : new Set<string>();
   const { config } = await loadConfig(repoRoot, env);
   const capacity = options.pool ?? config.worktree.pool;
@@ -387,7 +387,7 @@ async function cleanRun(
   for (const action of noted) if (action) note(action);
 
   if (options.branches) {
-    const [{ branchVerdict }, { gitAt }] = await Promise.all([import('../worktree/merged.js'), import('../worktree/git.js')]);
+    const [{ branchVerdict }, { gitAt }] = await Promise.all([import('../worktree/merged.js'), import('../worktree/simple-git.js')]);
     for (const checkout of checkouts) {
       if (!remainingBranches.has(checkout.branch)) continue;
       if (keptWorktrees.has(checkout.key)) {

@@ -1,9 +1,9 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { PLACEHOLDER_NAMES, unknownPlaceholders } from '../agent/command.js';
 import type { OrchConfig } from '../config/schema.js';
 import { UserError, errorCode } from '../errors.js';
+import { execFile } from '../process/exec-file.js';
 import { runsDir, stateDir } from '../state/paths.js';
 import { findExecutable } from '../util/which.js';
 
@@ -45,17 +45,17 @@ export async function checkAgent(config: OrchConfig, env: NodeJS.ProcessEnv, cwd
   // `claude auth status` prints {"loggedIn": …} and exits 1 when logged out. Anything else
   // (an older CLI without the command, a slow start) is not held against the run.
   // (`signal`: another check failed first, and its answer no longer matters.)
-  const status = await execa(found, ['auth', 'status'], {
-    env,
+  // (A CLI that cannot start at all is not held against it either: the agents' own starts say why.)
+  const status = await execFile(found, ['auth', 'status'], {
+    env: { ...process.env, ...env },
     cwd,
     reject: false,
-    timeout: 20_000,
-    stdin: 'ignore',
-    cancelSignal: signal,
-  });
-  if (signal?.aborted) return;
+    timeoutMs: 20_000,
+    signal,
+  }).catch(() => undefined);
+  if (signal?.aborted || !status) return;
   try {
-    const parsed = JSON.parse(String(status.stdout)) as { loggedIn?: unknown };
+    const parsed = JSON.parse(status.stdout) as { loggedIn?: unknown };
     if (parsed.loggedIn === false)
       throw new UserError(`claude is not logged in: run \`claude\` once and log in, or set ANTHROPIC_API_KEY; then run orch again.`);
   } catch (error) {

@@ -24,7 +24,7 @@ import { pathExists } from '../util/fs.js';
 import { requireRepoRoot } from '../worktree/repo.js';
 import { executeRun } from './execute.js';
 import { connectWorkersIfAsked } from './run.js';
-import { firstGitLine } from '../worker/clone.js';
+import { firstGitLine } from '../worker/git-line.js';
 import type { JobState } from '../workers/coordinator.js';
 import { withoutSecrets } from '../workers/redis-url.js';
 

@@ -13,7 +13,7 @@ import { createRun, newRunId } from './create-run.js';
 import type { WorkersSetup } from './workers-setup.js';
 import type { OrchConfig } from '../config/schema.js';
 import type { RunRecord } from '../state/registry.js';
-import { firstGitLine } from '../worker/clone.js';
+import { firstGitLine } from '../worker/git-line.js';
 import type { Orchestrator, RunOutcome } from '../engine/orchestrator.js';
 import { executeRun } from './execute.js';
 import { checkAgent, checkStateWritable } from './preflight.js';

@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import type { OrchConfig } from '../config/schema.js';
 import { UserError } from '../errors.js';
 import type { RunRecord } from '../state/registry.js';
-import { firstGitLine } from '../worker/clone.js';
+import { firstGitLine } from '../worker/git-line.js';
 import { checkRedis } from '../workers/connection.js';
 import { CoordinatorGit } from '../workers/coordinator-git.js';
 import { WorkersLink } from '../workers/coordinator.js';

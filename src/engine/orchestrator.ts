@@ -557,11 +557,16 @@ export class Orchestrator {
     const { task, attempt } = request;
     let result: AttemptResult;
     try {
-      if (started) await this.record(started);
+      // The start is recorded while the executor prepares (worktree, setup): it starts the agent
+      // only once the record is written (AttemptControl.recorded), so the registry write is off
+      // the path from a free slot to a running agent.
+      const recorded = started ? this.record(started) : undefined;
+      recorded?.catch(() => undefined);
       result =
         started && this.stopping
           ? { outcome: { status: 'interrupted', reason: 'stopped before the agent started' } }
-          : await this.execute(request, handedOver);
+          : await this.execute(request, handedOver, recorded);
+      await recorded;
     } catch (error) {
       // The start could not be recorded (a full disk): the run stops, and the task is not left running.
       this.fail(error);
@@ -579,7 +584,7 @@ export class Orchestrator {
   }
 
   /** Hands the attempt to the executor; an attempt that cannot run is interrupted, and the run stops with the cause. */
-  private async execute(request: AttemptRequest, handedOver?: () => void): Promise<AttemptResult> {
+  private async execute(request: AttemptRequest, handedOver?: () => void, recorded?: Promise<void>): Promise<AttemptResult> {
     const { task, attempt } = request;
     const active = this.active.get(task.id)!;
     try {
@@ -588,6 +593,7 @@ export class Orchestrator {
         signal: active.stop.signal,
         kill: active.kill.signal,
         update: (update) => this.onUpdate(task, attempt, update),
+        recorded,
       });
       // The executor has begun it (a local attempt has asked for the git lock by now).
       handedOver?.();

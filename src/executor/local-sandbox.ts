@@ -1,9 +1,9 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { sandboxExcludes, sandboxGitEnv, sandboxSettings } from '../agent/sandbox.js';
 import { environmentError, errorCode } from '../errors.js';
+import { execFile } from '../process/exec-file.js';
 import { commonDirOf } from '../worktree/common-dir.js';
 import { protectedGitPaths } from '../worktree/protected-paths.js';
 import type { LocalEnvironment } from './environment.js';
@@ -97,13 +97,12 @@ async function writeExcludes(environment: LocalEnvironment): Promise<string> {
 
 /** The user's own global excludes (`core.excludesFile`, else git's default file): agents' git keeps honouring them. */
 async function userExcludes(repoRoot: string, env: NodeJS.ProcessEnv): Promise<string> {
-  const configured = await execa('git', ['config', '--type=path', '--get', 'core.excludesFile'], {
+  const configured = await execFile('git', ['config', '--type=path', '--get', 'core.excludesFile'], {
     cwd: repoRoot,
-    env,
+    env: { ...process.env, ...env },
     reject: false,
-    stdin: 'ignore',
   });
-  const value = configured.exitCode === 0 ? String(configured.stdout).trim() : '';
+  const value = configured.exitCode === 0 ? configured.stdout.trim() : '';
   const file = value
     ? path.resolve(repoRoot, value)
     : path.join(env.XDG_CONFIG_HOME || path.join(env.HOME ?? homedir(), '.config'), 'git', 'ignore');

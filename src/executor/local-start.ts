@@ -11,12 +11,12 @@ import {
 } from '../agent/prompt.js';
 import { environmentError, errorFirstLine, errorMessage } from '../errors.js';
 import { ProcessGroup } from '../process/process-group.js';
-import { fillWorktree, mergeBranches, registerWorktree } from '../worktree/git.js';
+import { fillWorktree, mergeBranches, registeredAlready, registerWorktree } from '../worktree/git.js';
 import { prepareWorktree, type Prepared } from '../worktree/prepare.js';
 import type { LocalEnvironment } from './environment.js';
 import type { GuardedAttempt } from './guard.js';
 import { prepareSandbox, refsFileOf } from './local-sandbox.js';
-import type { AttemptControl, AttemptResult, AttemptSpec } from './types.js';
+import { startRecorded, type AttemptControl, type AttemptResult, type AttemptSpec } from './types.js';
 
 const STOPPED_BEFORE_START: AttemptResult = { outcome: { status: 'interrupted', reason: 'stopped before the agent started' } };
 
@@ -44,9 +44,12 @@ export async function startAgent(
     // Only the registration and the branch ref need the git lock. The checkout (one made ahead of
     // time may still be under way: it is waited for) and the merges write only this task's own
     // worktree, index and branch, so they run outside it, side by side with other tasks'.
-    const how = await environment.gitMutex.run(() =>
-      registerWorktree(environment.repoRoot, task.worktree, task.branch, spec.base.sha, environment.pool),
-    );
+    // A worktree made ahead of time (or by an earlier attempt) needs nothing under the lock.
+    const how = (await registeredAlready(environment.repoRoot, task.worktree))
+      ? 'reused'
+      : await environment.gitMutex.run(() =>
+          registerWorktree(environment.repoRoot, task.worktree, task.branch, spec.base.sha, environment.pool),
+        );
     const filled = await fillWorktree(task.worktree);
     fresh = how !== 'reused' || filled || !spec.worktree.ready;
     fromPool = how === 'pooled';
@@ -165,7 +168,7 @@ async function spawnAgent(
   prompt: string,
   env: Record<string, string>,
   guard: GuardedAttempt | undefined,
-): Promise<ProcessGroup> {
+): Promise<ProcessGroup | AttemptResult> {
   const { config, runDir } = environment;
   const { task } = spec;
   const promptFile = path.join(runDir, spec.attempt.prompt);
@@ -196,6 +199,8 @@ async function spawnAgent(
     maxBudgetUsd: task.maxBudgetUsd,
     settingsFile: sandbox?.settingsFile,
   });
+  // No agent the registry does not know of: its start must be on record first.
+  if (!(await startRecorded(control)) || control.signal.aborted) return STOPPED_BEFORE_START;
   // Every ref as it is the moment before the agent starts: what the refs guard compares with after.
   await guard?.record(path.join(runDir, refsFileOf(spec)));
   const agent = ProcessGroup.spawn({

@@ -6,7 +6,7 @@ import type { CoordinatorGit } from '../workers/coordinator-git.js';
 import type { JobEnd, WorkersLink } from '../workers/coordinator.js';
 import { JOB_VERSION, jobProgressSchema, jobResultSchema, type JobPayload, type JobResult } from '../workers/job.js';
 import { jobIdFor } from '../workers/keys.js';
-import type { AttemptControl, AttemptResult, AttemptSpec, Executor } from './types.js';
+import { startRecorded, type AttemptControl, type AttemptResult, type AttemptSpec, type Executor } from './types.js';
 
 /** How often a job's state is read besides the events (events can be missed while Redis restarts). */
 const POLL_MS = 5000;
@@ -44,7 +44,8 @@ export class QueueExecutor implements Executor {
     const watch = this.watch(jobId, control);
     try {
       if (!spec.reattach) {
-        if (control.signal.aborted) return { outcome: { status: 'interrupted', reason: 'stopped before it was queued' } };
+        if (!(await startRecorded(control)) || control.signal.aborted)
+          return { outcome: { status: 'interrupted', reason: 'stopped before it was queued' } };
         try {
           if (spec.base.sha !== this.baseSha) await this.git.pushStart(spec.runId, spec.task.id, spec.base.sha);
         } catch (error) {

@@ -49,6 +49,23 @@ export interface AttemptControl {
   kill: AbortSignal;
   /** What the executor sees while the attempt runs. The returned promise settles once it is recorded. */
   update(update: AttemptUpdate): Promise<void>;
+  /**
+   * Settles once the attempt's start is on record (the registry says its task runs). The executor
+   * may prepare meanwhile (worktree, setup), but starts no agent (queues no job) before: an agent
+   * the registry does not know of would be one resume cannot find. A rejection means the start
+   * could not be recorded: the attempt ends without an agent. Undefined: already on record.
+   */
+  recorded?: Promise<void> | undefined;
+}
+
+/** Waits until the attempt's start is on record (see AttemptControl.recorded): false when it never will be. */
+export async function startRecorded(control: AttemptControl): Promise<boolean> {
+  try {
+    await control.recorded;
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export interface AttemptSpec {

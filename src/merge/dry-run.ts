@@ -1,6 +1,7 @@
 import type { Registry } from '../state/registry.js';
 import { integrationBranchName } from '../state/paths.js';
-import { branchExists, gitAt } from '../worktree/git.js';
+import { branchExists } from '../worktree/git.js';
+import { gitAt } from '../worktree/simple-git.js';
 import { describeCheck } from './check.js';
 import { commitTree, integratedTasks, integrationMessage, previewMerge } from './git-merge.js';
 import { mergeOrder, readiness, type MergeCandidate } from './order.js';

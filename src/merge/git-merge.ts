@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { errorFirstLine } from '../errors.js';
-import { gitAt, ownCommitConfig } from '../worktree/git.js';
+import { ownCommitConfig } from '../worktree/git.js';
+import { gitAt } from '../worktree/simple-git.js';
 
 /**
  * The git operations of the merge queue. Previews use `git merge-tree --write-tree` (git 2.38),

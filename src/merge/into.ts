@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import { branchExists, gitAt, listWorktrees } from '../worktree/git.js';
+import { branchExists, listWorktrees } from '../worktree/git.js';
+import { gitAt } from '../worktree/simple-git.js';
 import { isAncestor } from './git-merge.js';
 
 /** The worktree a branch is checked out in, if any (the user's own checkout, typically). */

@@ -28,7 +28,14 @@ export class ExitError extends Error {
 export function execFile(
   file: string,
   args: readonly string[],
-  options: { cwd?: string | undefined; env?: NodeJS.ProcessEnv | undefined; reject?: boolean; timeoutMs?: number } = {},
+  options: {
+    cwd?: string | undefined;
+    env?: NodeJS.ProcessEnv | undefined;
+    reject?: boolean;
+    timeoutMs?: number;
+    /** Aborting it kills the program (SIGKILL); the call then rejects with an AbortError. */
+    signal?: AbortSignal | undefined;
+  } = {},
 ): Promise<FileRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, [...args], {
@@ -36,7 +43,9 @@ export function execFile(
       env: options.env,
       stdio: ['ignore', 'pipe', 'pipe'],
       // Past its time it is killed (SIGKILL), and ends like any program killed by a signal.
-      ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs, killSignal: 'SIGKILL' as const }),
+      ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      killSignal: 'SIGKILL',
     });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { errorFirstLine } from '../errors.js';
+import { firstGitLine } from './git-line.js';
 import { pathExists } from '../util/fs.js';
 import { GitMutex } from '../worktree/mutex.js';
 import type { LockNotice } from '../worktree/owned-lock.js';
@@ -165,12 +165,4 @@ export class RemoteClone {
   }
 }
 
-/** The line of a git error that says what went wrong (`fatal: …`, `error: …`), without the prefix. */
-export function firstGitLine(error: unknown): string {
-  const lines = errorFirstLine(error) ? String(error instanceof Error ? error.message : error).split('\n') : [];
-  const telling = lines.find((line) => /^(fatal|error|remote):/.test(line.trim())) ?? lines[0] ?? 'git failed';
-  return telling
-    .trim()
-    .replace(/^(fatal|error):\s*/, '')
-    .slice(0, 300);
-}
+export { firstGitLine };

@@ -4,7 +4,8 @@ import { errorCode } from '../errors.js';
 import { ProcessGroup } from '../process/process-group.js';
 import { isAlive, type ProcessIdentity } from '../process/process-info.js';
 import { execFile } from '../process/exec-file.js';
-import { gitAt, listWorktrees, removeUnfinishedCheckout, type WorktreeEntry } from '../worktree/git.js';
+import { listWorktrees, removeUnfinishedCheckout, type WorktreeEntry } from '../worktree/git.js';
+import { gitAt } from '../worktree/simple-git.js';
 import { isPooledPath, poolDir, putInPool, takenFromPool } from '../worktree/pool.js';
 import type { Workdir } from './workdir.js';
 

@@ -1,6 +1,13 @@
-import { gitCommonDir } from './git.js';
+import path from 'node:path';
+import { execFile } from '../process/exec-file.js';
 
 const known = new Map<string, Promise<string>>();
+
+/** `git rev-parse --git-common-dir`, resolved: the repository's common git folder. */
+export async function gitCommonDir(root: string): Promise<string> {
+  const dir = (await execFile('git', ['rev-parse', '--git-common-dir'], { cwd: root })).stdout.trim();
+  return path.resolve(root, dir);
+}
 
 /**
  * The repository's common git folder, asked of git once per repository and process: it does not

@@ -1,13 +1,12 @@
 import { constants } from 'node:fs';
 import { access, appendFile, mkdir, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
-import { simpleGit, type SimpleGit } from 'simple-git';
+import { spawn } from 'node:child_process';
 import { UserError, errorCode, errorFirstLine } from '../errors.js';
-import { execFile } from '../process/exec-file.js';
+import { ExitError, execFile, type FileRun } from '../process/exec-file.js';
 import { pathExists } from '../util/fs.js';
+import { commonDirOf, gitCommonDir } from './common-dir.js';
 import { atLeast, gitVersion } from './git-version.js';
-import { listWorktrees } from './list.js';
 import { switchToNewBranch, takeFromPool, takenFromPool, worktreeGitDir } from './pool.js';
 import { CHECKOUT_UNDER_WAY, checkoutUnfinished } from './unfinished.js';
 
@@ -16,13 +15,19 @@ export { CHECKOUT_UNDER_WAY, checkoutUnfinished };
 // orch's own git calls never start a background gc or maintenance in the middle of a run.
 const QUIET = ['gc.auto=0', 'maintenance.auto=false', 'core.quotePath=false'];
 
-// simple-git waits an extra 50 ms after any git process that prints nothing (a fixed delay in
-// its completion handling). orch therefore avoids silent calls on the per-task path: no
-// `--quiet` where git's output is harmless, and checks that read a listing instead of an exit
-// code. (It also resolves, rather than rejects, a failing git that writes nothing to stderr.)
-
-export function gitAt(dir: string, extraConfig: readonly string[] = []): SimpleGit {
-  return simpleGit({ baseDir: dir, config: [...QUIET, ...extraConfig] });
+/**
+ * git with orch's quiet settings (and `extraConfig`), through plain child_process: the per-task
+ * path's git calls go here rather than through simple-git (its 50 ms wait after silent output,
+ * its own processing of each call) or execa. Rejects (an ExitError) when git exits non-zero,
+ * unless `reject` is false.
+ */
+export function quietGit(
+  dir: string,
+  args: readonly string[],
+  options: { extraConfig?: readonly string[]; reject?: boolean } = {},
+): Promise<FileRun> {
+  const config = [...QUIET, ...(options.extraConfig ?? [])].flatMap((setting) => ['-c', setting]);
+  return execFile('git', [...config, ...args], { cwd: dir, reject: options.reject });
 }
 
 /**
@@ -30,10 +35,9 @@ export function gitAt(dir: string, extraConfig: readonly string[] = []): SimpleG
  * nothing then; any other failure is git's own error, reported as such).
  */
 export async function resolveCommit(root: string, ref: string): Promise<string | undefined> {
-  const result = await execa('git', ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], {
+  const result = await execFile('git', ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], {
     cwd: root,
     reject: false,
-    stdin: 'ignore',
   });
   if (result.exitCode === 0) return String(result.stdout).trim() || undefined;
   const stderr = String(result.stderr).trim();
@@ -45,15 +49,20 @@ export async function resolveCommit(root: string, ref: string): Promise<string |
 export async function branchOf(root: string, ref: string): Promise<string | undefined> {
   const name =
     ref === 'HEAD'
-      ? // On a detached HEAD git says nothing and exits 1: simple-git resolves that with no output.
-        (await gitAt(root).raw(['symbolic-ref', '--quiet', '--short', 'HEAD'])).trim()
+      ? // On a detached HEAD git says nothing and exits 1.
+        await currentBranch(root)
       : ref.replace(/^refs\/heads\//, '');
   return name && (await branchExists(root, name)) ? name : undefined;
 }
 
-export async function gitCommonDir(root: string): Promise<string> {
-  const dir = (await gitAt(root).raw(['rev-parse', '--git-common-dir'])).trim();
-  return path.resolve(root, dir);
+export { gitCommonDir };
+
+/** The branch HEAD is on ('' when detached: git then exits 1 without a word; anything else is git's error). */
+async function currentBranch(root: string): Promise<string> {
+  const result = await quietGit(root, ['symbolic-ref', '--quiet', '--short', 'HEAD'], { reject: false });
+  if (result.exitCode === 0) return result.stdout.trim();
+  if (result.exitCode === 1 && !result.stderr.trim()) return '';
+  throw new ExitError('git symbolic-ref HEAD', result.exitCode, result.stderr, result.stdout);
 }
 
 /** Adds `.gadugi/` to the repository's `info/exclude`, once, so orch's state never shows in `git status`. */
@@ -71,18 +80,12 @@ export async function excludeStateDir(root: string, entry = '/.gadugi/'): Promis
   await appendFile(exclude, `${current && !current.endsWith('\n') ? '\n' : ''}# orch state\n${entry}\n`);
 }
 
-/**
- * Whether the local branch exists: one ref looked up (`git show-ref --verify`), not every branch
- * listed with its commit's subject (`git branch -v`, which grows with the repository's branches and
- * ran under the git lock at every task's start).
- */
+/** Whether the local branch exists (`git show-ref --verify`: exit 1 when it does not; any other failure is git's error). */
 export async function branchExists(root: string, branch: string): Promise<boolean> {
-  const result = await execFile('git', ['show-ref', '--verify', '--quiet', `refs/heads/${branch}`], { cwd: root, reject: false });
-  if (result.exitCode === 0) return true;
-  if (result.exitCode === 1) return false;
-  throw new Error(
-    `cannot look up branch ${branch}: ${errorFirstLine(result.stderr.trim() || `git exited ${result.exitCode ?? result.signal ?? '?'}`)}`,
-  );
+  const shown = await quietGit(root, ['show-ref', '--verify', '--quiet', `refs/heads/${branch}`], { reject: false });
+  if (shown.exitCode === 0) return true;
+  if (shown.exitCode === 1 && !shown.stderr.trim()) return false;
+  throw new ExitError(`git show-ref refs/heads/${branch}`, shown.exitCode, shown.stderr, shown.stdout);
 }
 
 // Listing worktrees and their status: plain child_process, shared with orch clean (which loads neither simple-git nor execa).
@@ -128,9 +131,45 @@ export async function registerWorktree(
   git: () => Promise<string> = gitVersion,
 ): Promise<'created' | 'reused' | 'reattached' | 'pooled'> {
   const resolved = path.resolve(worktree);
-  const listed = await listWorktrees(root);
-  const registered = listed.find((entry) => path.resolve(entry.path) === resolved);
-  if (registered && !registered.prunable && (await pathExists(resolved))) {
+  registering.set(resolved, (registering.get(resolved) ?? 0) + 1);
+  try {
+    return await register(root, resolved, branch, baseSha, pool, git);
+  } finally {
+    const left = (registering.get(resolved) ?? 1) - 1;
+    if (left === 0) registering.delete(resolved);
+    else registering.set(resolved, left);
+  }
+}
+
+/** Registrations of this process under way, by worktree (how many). */
+const registering = new Map<string, number>();
+
+/**
+ * Whether registerWorktree would only answer 'reused' for this worktree: registered and present,
+ * not taken from the pool and left unswitched, and no registration of it under way in this
+ * process. That answer reads git's files and writes nothing, so an attempt whose worktree was made
+ * ahead of time starts without waiting for the git lock (held meanwhile by the next worktree made
+ * ahead, or by other tasks' git work); anything else goes through registerWorktree under the lock.
+ * A checkout still under way is left to fillWorktree, which waits for it.
+ */
+export async function registeredAlready(root: string, worktree: string): Promise<boolean> {
+  const resolved = path.resolve(worktree);
+  if (registering.has(resolved)) return false;
+  const registered = await registrationOf(root, resolved);
+  if (!registered?.present || registering.has(resolved)) return false;
+  return !(await takenFromPool(resolved));
+}
+
+async function register(
+  root: string,
+  resolved: string,
+  branch: string,
+  baseSha: string,
+  pool: string | undefined,
+  git: () => Promise<string>,
+): Promise<'created' | 'reused' | 'reattached' | 'pooled'> {
+  const registered = await registrationOf(root, resolved);
+  if (registered?.present) {
     // Taken from the pool by an orch that stopped before switching it: no agent has worked in it.
     if (await takenFromPool(resolved)) {
       await switchToNewBranch(resolved, branch, baseSha);
@@ -141,8 +180,8 @@ export async function registerWorktree(
   if (registered) {
     // Its folder is gone. One whose checkout never finished is still locked by orch: unlocked, so
     // that prune drops it (a worktree the user locked stays theirs, and git says so below).
-    if (registered.locked === CHECKOUT_UNDER_WAY) await gitAt(root).raw(['worktree', 'unlock', resolved]);
-    await gitAt(root).raw(['worktree', 'prune']);
+    if (registered.locked === CHECKOUT_UNDER_WAY) await quietGit(root, ['worktree', 'unlock', resolved]);
+    await quietGit(root, ['worktree', 'prune']);
   }
   if (!registered && (await pathExists(resolved))) {
     // Left over from an interrupted `git worktree add`: an empty folder goes, anything else is not ours to delete.
@@ -153,21 +192,85 @@ export async function registerWorktree(
   const version = await git();
   const add = ['worktree', 'add', '--no-checkout', ...lockArgs(version)];
   let how: 'reattached' | 'created';
-  if (await branchExists(root, branch)) {
-    await gitAt(root).raw([...add, resolved, branch]);
+  // With nothing in the pool to take, the new branch is simply tried: `git worktree add -b` makes
+  // the branch first (and nothing else when it exists already), so asking whether the branch exists
+  // beforehand would cost every task a git process that only a retry or a resume needs.
+  const poolHasSome = pool !== undefined && (await hasEntries(pool));
+  if (!poolHasSome) {
+    const created = await quietGit(root, [...add, '-b', branch, resolved, baseSha], { reject: false });
+    if (created.exitCode === 0) how = 'created';
+    else if (await branchExists(root, branch)) {
+      await quietGit(root, [...add, resolved, branch]);
+      how = 'reattached';
+    } else throw new ExitError(`git worktree add -b ${branch}`, created.exitCode, created.stderr, created.stdout);
+  } else if (await branchExists(root, branch)) {
+    await quietGit(root, [...add, resolved, branch]);
     how = 'reattached';
   } else {
-    // The listing above still holds (only a prune, of this path, can have come between).
-    if (pool !== undefined && (await takeFromPool(root, pool, resolved, registered ? undefined : listed))) {
+    if (await takeFromPool(root, pool, resolved)) {
       await switchToNewBranch(resolved, branch, baseSha);
       return 'pooled';
     }
-    await gitAt(root).raw([...add, '-b', branch, resolved, baseSha]);
+    await quietGit(root, [...add, '-b', branch, resolved, baseSha]);
     how = 'created';
   }
   // A git without `--reason` for add: locked now (see checkoutUnfinished for the moment between).
-  if (!add.includes('--reason')) await gitAt(root).raw(['worktree', 'lock', '--reason', CHECKOUT_UNDER_WAY, resolved]);
+  if (!add.includes('--reason')) await quietGit(root, ['worktree', 'lock', '--reason', CHECKOUT_UNDER_WAY, resolved]);
   return how;
+}
+
+/** Whether a folder exists and holds anything (the pool: an absent or empty one has nothing to take). */
+async function hasEntries(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length > 0;
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return false;
+    throw error;
+  }
+}
+
+/**
+ * Whether git has a worktree registered at `worktree` (an absolute, resolved path), read from
+ * git's own files as `git worktree list` reads them, without its process (one per task start
+ * otherwise): each `<common dir>/worktrees/<name>/gitdir` names the `.git` file of a registered
+ * worktree, and `locked` there holds the lock's reason. `present`: the worktree's own `.git`
+ * file names that registration back (the folder is there: git does not count it prunable). The
+ * usual case, a worktree whose `.git` file names its registration, is answered from those two
+ * files; otherwise every registration is read.
+ */
+export async function registrationOf(root: string, worktree: string): Promise<{ present: boolean; locked?: string } | undefined> {
+  const dotGit = path.join(worktree, '.git');
+  const found = async (admin: string, present: boolean): Promise<{ present: boolean; locked?: string }> => {
+    const locked = await readFile(path.join(admin, 'locked'), 'utf8').catch(() => undefined);
+    return locked === undefined ? { present } : { present, locked: locked.replace(/\n$/, '') };
+  };
+  // The worktree's .git file, then the registration it names, naming it back.
+  const named = await readFile(dotGit, 'utf8').catch(() => undefined);
+  const admin = named === undefined ? undefined : /^gitdir: (.+)$/m.exec(named)?.[1]?.trim();
+  if (admin !== undefined) {
+    const adminDir = path.resolve(worktree, admin);
+    if ((await pointsAt(adminDir)) === dotGit) return found(adminDir, true);
+  }
+  const registrations = path.join(await commonDirOf(root), 'worktrees');
+  let names: string[];
+  try {
+    names = await readdir(registrations);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return undefined;
+    throw error;
+  }
+  for (const name of names) {
+    const adminDir = path.join(registrations, name);
+    if ((await pointsAt(adminDir)) === dotGit) return found(adminDir, await pathExists(dotGit));
+  }
+  return undefined;
+}
+
+/** The `.git` file a registration's `gitdir` names (absolute, or relative to the registration), if it names one. */
+async function pointsAt(adminDir: string): Promise<string | undefined> {
+  const text = await readFile(path.join(adminDir, 'gitdir'), 'utf8').catch(() => undefined);
+  const target = text?.trim();
+  return target ? path.resolve(adminDir, target) : undefined;
 }
 
 /**
@@ -187,7 +290,7 @@ export function lockArgs(gitVersion: string): string[] {
  */
 export async function removeUnfinishedCheckout(root: string, worktree: string): Promise<boolean> {
   if (!(await checkoutUnfinished(worktree))) return false;
-  await execa('git', ['worktree', 'remove', '--force', '--force', worktree], { cwd: root, stdin: 'ignore' });
+  await execFile('git', ['worktree', 'remove', '--force', '--force', worktree], { cwd: root });
   return true;
 }
 
@@ -221,16 +324,20 @@ async function fill(worktree: string): Promise<boolean> {
   // Only a git of an orch that is gone can have left it (this process waits for its own, above).
   await rm(path.join(gitDir, 'index.lock'), { force: true });
   const config = QUIET.flatMap((setting) => ['-c', setting]);
-  const reset = await execa('git', [...config, 'reset', '--hard', '--quiet', '--no-recurse-submodules'], {
+  const reset = await execFile('git', [...config, 'reset', '--hard', '--quiet', '--no-recurse-submodules'], {
     cwd: worktree,
     reject: false,
-    stdin: 'ignore',
   });
   if (reset.exitCode !== 0)
     throw new Error(`git reset --hard in ${worktree} failed: ${errorFirstLine(String(reset.stderr) || String(reset.stdout))}`);
   await rm(path.join(gitDir, 'locked'), { force: true });
-  const head = (await execa('git', ['rev-parse', 'HEAD'], { cwd: worktree, stdin: 'ignore' })).stdout.trim();
-  await runPostCheckout(worktree, head);
+  // One git process for both answers: where the hook is, and the commit checked out.
+  const [where = '', head = ''] = (
+    await execFile('git', ['rev-parse', '--git-path', 'hooks/post-checkout', 'HEAD'], { cwd: worktree })
+  ).stdout
+    .trim()
+    .split('\n');
+  await runPostCheckout(worktree, path.resolve(worktree, where.trim()), head.trim());
   return true;
 }
 
@@ -238,7 +345,7 @@ let execPath: Promise<string> | undefined;
 
 /** `git --exec-path`, asked once per process. */
 function gitExecPath(): Promise<string> {
-  execPath ??= execa('git', ['--exec-path'], { stdin: 'ignore' }).then((result) => result.stdout.trim());
+  execPath ??= execFile('git', ['--exec-path']).then((result) => result.stdout.trim());
   return execPath;
 }
 
@@ -250,9 +357,7 @@ function gitExecPath(): Promise<string> {
  * the hook is comes from git (`core.hooksPath` included); one that is missing or not executable
  * is skipped, as git skips it. A hook that fails fails the checkout, as it fails `git worktree add`.
  */
-async function runPostCheckout(worktree: string, head: string): Promise<void> {
-  const where = (await execa('git', ['rev-parse', '--git-path', 'hooks/post-checkout'], { cwd: worktree, stdin: 'ignore' })).stdout.trim();
-  const hook = path.resolve(worktree, where);
+async function runPostCheckout(worktree: string, hook: string, head: string): Promise<void> {
   try {
     await access(hook, constants.X_OK);
   } catch {
@@ -268,18 +373,28 @@ async function runPostCheckout(worktree: string, head: string): Promise<void> {
   };
   delete env.GIT_DIR;
   delete env.GIT_WORK_TREE;
-  const result = await execa(hook, ['0'.repeat(head.length), head, '1'], {
-    cwd: worktree,
-    env,
-    extendEnv: false,
-    reject: false,
-    stdin: 'ignore',
-    all: true,
-  });
+  const result = await runHook(hook, ['0'.repeat(head.length), head, '1'], worktree, env);
   if (result.exitCode !== 0) {
-    const said = errorFirstLine(String(result.all ?? '').trim() || `exit ${result.exitCode ?? result.signal ?? '?'}`);
+    const said = errorFirstLine(result.all.trim() || `exit ${result.exitCode ?? result.signal ?? '?'}`);
     throw new Error(`the post-checkout hook failed in ${worktree}: ${said}`);
   }
+}
+
+/** Runs a hook to its end, stdin closed, its output and errors together in the order they came (what it said). */
+function runHook(
+  file: string,
+  args: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ exitCode: number | null; signal: NodeJS.Signals | null; all: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, [...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const all: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => all.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => all.push(chunk));
+    child.on('error', reject);
+    child.on('close', (exitCode, signal) => resolve({ exitCode, signal, all: Buffer.concat(all).toString('utf8') }));
+  });
 }
 
 /**
@@ -300,8 +415,11 @@ export function ownCommitConfig(worktree: string): Promise<string[]> {
 const commitConfigs = new Map<string, Promise<string[]>>();
 
 async function readOwnCommitConfig(worktree: string): Promise<string[]> {
-  // Neither set: git exits 1 without a word, which simple-git resolves with no output.
-  const configured = await gitAt(worktree).raw(['config', '--get-regexp', '^user\\.(name|email)$']);
+  // Neither set: git exits 1 without a word.
+  const read = await quietGit(worktree, ['config', '--get-regexp', '^user\\.(name|email)$'], { reject: false });
+  if (read.exitCode !== 0 && (read.exitCode !== 1 || read.stderr.trim()))
+    throw new ExitError('git config --get-regexp user', read.exitCode, read.stderr, read.stdout);
+  const configured = read.stdout;
   const config: string[] = ['commit.gpgsign=false'];
   if (!/^user\.name /m.test(configured)) config.push('user.name=orch');
   if (!/^user\.email /m.test(configured)) config.push('user.email=orch@localhost');
@@ -316,38 +434,43 @@ async function readOwnCommitConfig(worktree: string): Promise<string[]> {
  * It looks at the working tree once, in `git add -A`, then asks whether the index now differs from
  * HEAD (`git diff --cached`, which reads no file of the tree). A `git status` first would be a
  * second pass over every file (`git commit` makes a third): on a 50,000-file repository that pass
- * cost ~0.4–0.9 s per task while eight tasks saved their work at once.
+ * cost 0.4–0.9 s per task while eight tasks saved their work at once.
  */
 export async function commitLeftovers(worktree: string, message: string, exclude: readonly string[] = []): Promise<boolean> {
-  const config = await ownCommitConfig(worktree);
-  await gitIn(worktree, config, ['add', '-A']);
+  await quietGit(worktree, ['add', '-A']);
   // Unstage the copies, as literal paths (a copy named `*.txt` must not unstage the agent's
   // files), a few hundred per call to stay within argv limits.
   for (let start = 0; start < exclude.length; start += 500) {
     const chunk = exclude.slice(start, start + 500).map((file) => `:(literal)${file}`);
-    await gitIn(worktree, config, ['reset', '--quiet', '--', ...chunk]);
+    await quietGit(worktree, ['reset', '--quiet', '--', ...chunk]);
   }
   if (!(await stagedChanges(worktree))) return false;
-  await gitAt(worktree, config).raw(['commit', '--no-verify', '-m', message]);
+  await commitWithOwnIdentity(worktree, ['commit', '--no-verify', '-m', message]);
   return true;
-}
-
-/** Runs git in `worktree` with orch's settings and `config`; a failure throws with git's own first line. */
-async function gitIn(worktree: string, config: readonly string[], args: readonly string[]): Promise<void> {
-  const settings = [...QUIET, ...config].flatMap((setting) => ['-c', setting]);
-  const result = await execFile('git', [...settings, ...args], { cwd: worktree, reject: false });
-  if (result.exitCode !== 0)
-    throw new Error(
-      `git ${args[0]} failed: ${errorFirstLine(result.stderr.trim() || result.stdout.trim() || `exit ${result.exitCode ?? result.signal ?? '?'}`)}`,
-    );
 }
 
 /** Whether the worktree's index differs from its HEAD: what a commit would record. */
 async function stagedChanges(worktree: string): Promise<boolean> {
-  const result = await execFile('git', ['diff', '--cached', '--quiet', '--ignore-submodules=none'], { cwd: worktree, reject: false });
-  if (result.exitCode === 0) return false;
-  if (result.exitCode === 1) return true;
-  throw new Error(`git diff --cached failed: ${errorFirstLine(result.stderr.trim() || `exit ${result.exitCode ?? result.signal ?? '?'}`)}`);
+  const diff = await quietGit(worktree, ['diff', '--cached', '--quiet', '--ignore-submodules=none'], { reject: false });
+  if (diff.exitCode === 0) return false;
+  if (diff.exitCode === 1 && !diff.stderr.trim()) return true;
+  throw new ExitError('git diff --cached', diff.exitCode, diff.stderr, diff.stdout);
+}
+
+/**
+ * `git commit` (`args`) with orch's own commit settings, asking git for the repository's identity
+ * only when the commit needs it: the first try forbids git to guess one (`user.useConfigOnly`), so
+ * it either commits as the configured user or fails without committing; a failure then reads the
+ * configuration (ownCommitConfig) and, when it lacks a name or an email, commits again with the
+ * fallback identity, as ownCommitConfig's settings would have from the start. Any other failure
+ * is git's own. One git process per commit instead of two in the usual case.
+ */
+async function commitWithOwnIdentity(worktree: string, args: readonly string[]): Promise<void> {
+  const first = await quietGit(worktree, args, { extraConfig: ['commit.gpgsign=false', 'user.useConfigOnly=true'], reject: false });
+  if (first.exitCode === 0) return;
+  const config = await ownCommitConfig(worktree);
+  if (config.length === 1) throw new ExitError(`git ${args.join(' ')}`, first.exitCode, first.stderr, first.stdout);
+  await quietGit(worktree, args, { extraConfig: config });
 }
 
 /**
@@ -357,14 +480,19 @@ async function stagedChanges(worktree: string): Promise<boolean> {
  */
 export async function mergeBranches(worktree: string, branches: readonly string[], message: (branch: string) => string): Promise<void> {
   if (branches.length === 0) return;
-  const git = gitAt(worktree, await ownCommitConfig(worktree));
+  const extraConfig = await ownCommitConfig(worktree);
   for (const branch of branches) {
-    try {
-      await git.raw(['merge', '--no-edit', '--no-verify', '-m', message(branch), branch]);
-    } catch (error) {
-      await git.raw(['merge', '--abort']).catch(() => undefined);
-      throw new Error(`merging ${branch} failed: ${errorFirstLine(error)}`, { cause: error });
-    }
+    // A conflict: git exits 1 and says so on its output (CONFLICT …), not always on its errors.
+    const merged = await quietGit(worktree, ['merge', '--no-edit', '--no-verify', '-m', message(branch), branch], {
+      extraConfig,
+      reject: false,
+    });
+    if (merged.exitCode === 0) continue;
+    await quietGit(worktree, ['merge', '--abort'], { reject: false }).catch(() => undefined);
+    const said =
+      merged.stdout.split('\n').find((line) => line.startsWith('CONFLICT')) ??
+      (merged.stderr.trim() || merged.stdout.trim() || `exit ${merged.exitCode ?? merged.signal ?? '?'}`);
+    throw new Error(`merging ${branch} failed: ${errorFirstLine(said.replace(/^(fatal|error): /, ''))}`);
   }
 }
 
@@ -378,7 +506,7 @@ export interface CommitInfo {
  * its dependencies' branches (`exclude`) and orch's merges of them.
  */
 export async function commitsSince(worktree: string, baseSha: string, exclude: readonly string[] = []): Promise<CommitInfo[]> {
-  const output = await gitAt(worktree).raw([
+  const { stdout: output } = await quietGit(worktree, [
     'log',
     '--reverse',
     '--no-merges',
@@ -405,7 +533,7 @@ export async function commitsSince(worktree: string, baseSha: string, exclude: r
 export async function removeStaleIndexLock(worktree: string): Promise<boolean> {
   let gitDir: string;
   try {
-    gitDir = path.resolve(worktree, (await gitAt(worktree).raw(['rev-parse', '--git-dir'])).trim());
+    gitDir = path.resolve(worktree, (await quietGit(worktree, ['rev-parse', '--git-dir'])).stdout.trim());
   } catch {
     return false;
   }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import ignore from 'ignore';
 import { errorCode } from '../errors.js';
 import { pathExists } from '../util/fs.js';
-import { gitAt } from './git.js';
+import { quietGit } from './git.js';
 
 export const WORKTREE_INCLUDE_FILE = '.worktreeinclude';
 
@@ -29,7 +29,7 @@ export async function filesToInclude(repoRoot: string, patterns: readonly string
   if (patterns.length === 0) return [];
   const matcher = ignore().add([...patterns]);
   const excluded = excludeDirs.map((dir) => `:(exclude)${dir}`);
-  const output = await gitAt(repoRoot).raw(['ls-files', '--others', '-z', '--', '.', ...excluded]);
+  const { stdout: output } = await quietGit(repoRoot, ['ls-files', '--others', '-z', '--', '.', ...excluded]);
   return output
     .split('\0')
     .filter((file) => file && matcher.ignores(file))

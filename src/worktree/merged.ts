@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { gitAt } from './git.js';
+import { gitAt } from './simple-git.js';
 
 export interface BranchVerdict {
   /** True when deleting the branch loses no commit: its changes exist elsewhere. */

@@ -24,14 +24,10 @@ export function isPooledPath(worktree: string): boolean {
   return path.basename(path.dirname(path.resolve(worktree))) === '.pool';
 }
 
-/**
- * The repository's pooled worktrees (in every pool of it), usable ones only: registered, present,
- * detached. `listed`: the repository's worktrees as the caller has just listed them (under the git
- * lock), so that git is not asked twice.
- */
-export async function pooledWorktrees(root: string, listed?: readonly WorktreeEntry[]): Promise<WorktreeEntry[]> {
+/** The repository's pooled worktrees (in every pool of it), usable ones only: registered, present, detached. */
+export async function pooledWorktrees(root: string): Promise<WorktreeEntry[]> {
   const pooled: WorktreeEntry[] = [];
-  for (const entry of listed ?? (await listWorktrees(root))) {
+  for (const entry of await listWorktrees(root)) {
     if (!isPooledPath(entry.path) || entry.prunable || entry.branch !== undefined) continue;
     if (await pathExists(entry.path)) pooled.push(entry);
   }
@@ -43,10 +39,9 @@ export async function pooledWorktrees(root: string, listed?: readonly WorktreeEn
  * when the pool has none, or none that git will move (a worktree with submodules cannot be).
  * The worktree is still detached at its old commit, marked as taken from the pool until
  * `switchToNewBranch` has finished (a crash in between leaves the mark: the next attempt switches it).
- * `listed`: as for pooledWorktrees.
  */
-export async function takeFromPool(root: string, pool: string, worktree: string, listed?: readonly WorktreeEntry[]): Promise<boolean> {
-  const candidates = (await pooledWorktrees(root, listed)).filter((entry) => path.dirname(path.resolve(entry.path)) === path.resolve(pool));
+export async function takeFromPool(root: string, pool: string, worktree: string): Promise<boolean> {
+  const candidates = (await pooledWorktrees(root)).filter((entry) => path.dirname(path.resolve(entry.path)) === path.resolve(pool));
   for (const entry of candidates) {
     const mark = path.join(await worktreeGitDir(entry.path), TAKEN_MARK);
     await writeFile(mark, `${worktree}\n`);

@@ -1,6 +1,6 @@
 import { lstat, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
+import { execFile } from '../process/exec-file.js';
 import { SANDBOX_PLACEHOLDERS } from '../agent/sandbox.js';
 import { errorCode } from '../errors.js';
 
@@ -18,12 +18,11 @@ export async function removeSandboxLeftovers(worktree: string, commonDir: string
   const found: string[] = [];
   for (const file of await present(worktree, SANDBOX_PLACEHOLDERS)) if (await isPlaceholder(file)) found.push(file);
   if (found.length > 0) {
-    const tracked = await execa('git', ['ls-files', '-z', '--', ...found.map((file) => `:(literal)${path.relative(worktree, file)}`)], {
+    const tracked = await execFile('git', ['ls-files', '-z', '--', ...found.map((file) => `:(literal)${path.relative(worktree, file)}`)], {
       cwd: worktree,
-      stdin: 'ignore',
     });
     const trackedFiles = new Set(
-      String(tracked.stdout)
+      tracked.stdout
         .split('\0')
         .filter(Boolean)
         .map((file) => path.join(worktree, file)),

@@ -1,5 +1,12 @@
 import type { Outcome } from '../../src/agent/outcome.js';
-import type { AheadTask, AttemptControl, AttemptResult, AttemptSpec, Executor } from '../../src/executor/types.js';
+import {
+  startRecorded,
+  type AheadTask,
+  type AttemptControl,
+  type AttemptResult,
+  type AttemptSpec,
+  type Executor,
+} from '../../src/executor/types.js';
 
 export interface FakeAttempt {
   spec: AttemptSpec;
@@ -9,8 +16,10 @@ export interface FakeAttempt {
 }
 
 /**
- * An executor whose attempts end when the test says so. Every attempt handed to it is recorded,
- * in order; `started(id)` waits for a task's next one.
+ * An executor whose attempts end when the test says so. Every attempt whose agent it starts is
+ * recorded, in order (`attempts`); `started(id)` waits for a task's next one. Like the local
+ * executor, it starts an attempt's agent only once the attempt's start is on record, and none
+ * when the attempt was stopped by then.
  */
 export class FakeExecutor implements Executor {
   readonly attempts: FakeAttempt[] = [];
@@ -23,10 +32,12 @@ export class FakeExecutor implements Executor {
 
   /** For each list in `ahead`: the tasks whose attempts had been handed over by then. */
   readonly startedBeforeAhead: string[][] = [];
+  /** The task of every attempt handed over, in order (its agent starts once its start is on record: `attempts`). */
+  readonly handed: string[] = [];
 
   prepareAhead(tasks: AheadTask[]): void {
     this.ahead.push(tasks);
-    this.startedBeforeAhead.push(this.startedIds());
+    this.startedBeforeAhead.push([...this.handed]);
   }
 
   drain(): Promise<void> {
@@ -39,7 +50,11 @@ export class FakeExecutor implements Executor {
     return (this.ahead.at(-1) ?? []).map((task) => task.id);
   }
 
-  run(spec: AttemptSpec, control: AttemptControl): Promise<AttemptResult> {
+  /** As a real executor: its agent starts (the attempt shows here) once the start is on record (AttemptControl.recorded). */
+  async run(spec: AttemptSpec, control: AttemptControl): Promise<AttemptResult> {
+    this.handed.push(spec.task.id);
+    if (!(await startRecorded(control)) || control.signal.aborted)
+      return { outcome: { status: 'interrupted', reason: 'stopped before the agent started' } };
     return new Promise((resolve) => {
       this.attempts.push({ spec, control, finish: resolve });
       for (const wake of this.waiting.splice(0)) wake();

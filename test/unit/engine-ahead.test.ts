@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { startEngine } from '../support/engine.js';
 import { settle } from '../support/fake-clock.js';
 import { failedWith, succeeded } from '../support/fake-executor.js';
@@ -87,8 +87,9 @@ describe('worktrees made ahead of time, in-process (fake clock, fake executor)',
     engine.orchestrator.interrupt();
     expect(engine.executor.ahead.at(-1)).toEqual([]);
     a.finish({ outcome: { status: 'interrupted', reason: 'stopped by orch (interrupt)' } });
+    // Recording a's end writes the registry to disk first: on a loaded machine that takes longer than a settle.
+    await vi.waitFor(() => expect(engine.executor.drains).toBe(1));
     await settle();
-    expect(engine.executor.drains).toBe(1);
     expect(engine.events.some((event) => event.type === 'run-finished')).toBe(false);
     release();
     expect((await engine.done).exitCode).toBe(130);

@@ -145,13 +145,15 @@ describe('the engine, in-process (fake clock, fake executor)', () => {
     expect((await engine.done).exitCode).toBe(0);
   });
 
-  it('an interrupt that comes before the agent starts: the executor is never asked, the task is interrupted', async () => {
+  it('an interrupt that comes before the agent starts: no agent starts, the task is interrupted', async () => {
     const engine = await startEngine([{ id: 'a' }], {
       onEvent: (event, harness) => {
         if (event.type === 'task-status' && event.status === 'running') harness.orchestrator.interrupt();
       },
     });
     expect((await engine.done).exitCode).toBe(130);
+    // The executor had it while its start was being recorded: it stopped there.
+    expect(engine.executor.handed).toEqual(['a']);
     expect(engine.executor.attempts).toEqual([]);
     expect(engine.task('a')).toMatchObject({ status: 'interrupted', reason: 'stopped before the agent started' });
     expect(engine.store.run).toMatchObject({ status: 'interrupted', exitCode: 130 });
