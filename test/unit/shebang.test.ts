@@ -17,7 +17,13 @@ describe('the node flags of a #! line (a background orch gets those of bin/orch.
     expect(shebangNodeFlags('')).toEqual([]);
   });
 
-  it('bin/orch.js gives node a 1 MB young generation', async () => {
-    expect(shebangNodeFlags(await readFile(orchBin, 'utf8'))).toEqual(['--max-semi-space-size=1']);
+  it('bin/orch.js gives node its memory flags: a 1 MB young generation, an old one that grows by half, no compilers', async () => {
+    expect(shebangNodeFlags(await readFile(orchBin, 'utf8'))).toEqual([
+      '--max-semi-space-size=1',
+      '--heap-growing-percent=50',
+      '--no-opt',
+      '--no-sparkplug',
+      '--no-maglev',
+    ]);
   });
 });
