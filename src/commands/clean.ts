@@ -109,12 +109,13 @@ export async function clean(repoRoot: string, env: NodeJS.ProcessEnv, options: C
     await cleanRun(repoRoot, env, candidate, options, context);
   }
   if (options.purge && !options.runId) for (const action of await purgeAbandonedStarts(repoRoot, options.dryRun)) note(action);
+  // The worktrees moved aside (by this clean, or by one killed before it deleted them) are deleted
+  // while the pool is trimmed: git has forgotten them already, and trimming touches only the pool.
+  const deleted = options.dryRun ? Promise.resolve() : emptyRemoving(removing);
+  deleted.catch(() => undefined);
   await trimThePool(repoRoot, mutex, capacity, options.dryRun, note);
-  if (!options.dryRun) {
-    // The worktrees moved aside (by this clean, or by one killed before it deleted them); git has forgotten them already.
-    await emptyRemoving(removing);
-    if (!context.pruned) await mutex.run(() => execFile('git', ['worktree', 'prune'], { cwd: repoRoot }));
-  }
+  await deleted;
+  if (!options.dryRun && !context.pruned) await mutex.run(() => execFile('git', ['worktree', 'prune'], { cwd: repoRoot }));
   return actions;
 }
 
