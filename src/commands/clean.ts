@@ -34,9 +34,9 @@ export interface CleanOptions {
 }
 
 export interface CleanAction {
-  /** The run it is about; '' for the warm pool, which belongs to no run. */
+  /** The run it is about; '' for the warm pool and the git lock, which belong to no run. */
   run: string;
-  kind: 'run' | 'agent' | 'worktree' | 'branch' | 'remote-ref' | 'run-folder' | 'pool';
+  kind: 'run' | 'agent' | 'worktree' | 'branch' | 'remote-ref' | 'run-folder' | 'pool' | 'lock';
   target: string;
   result: 'removed' | 'deleted' | 'stopped' | 'kept' | 'skipped' | 'pooled';
   reason?: string;
@@ -93,7 +93,12 @@ export async function clean(repoRoot: string, env: NodeJS.ProcessEnv, options: C
   const candidates = await selectRuns(repoRoot, env, options, note);
   if (options.branches) await chooseTargets(repoRoot, candidates, options.target);
 
-  const mutex = new GitMutex(stateDir(repoRoot));
+  // The git lock of an orch killed holding it, taken over at once when its holder is gone: listed.
+  const mutex = new GitMutex(stateDir(repoRoot), {
+    notice: (notice) => {
+      if (notice.action === 'removed') note({ run: '', kind: 'lock', target: notice.lock, result: 'removed', reason: notice.because });
+    },
+  });
   // Only --branches asks which branches remain (simple-git, loaded then).
   const remainingBranches = options.branches
     ? new Set((await (await import('../worktree/git.js')).gitAt(repoRoot).branchLocal()).all)

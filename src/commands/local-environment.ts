@@ -12,7 +12,10 @@ import { poolDir } from '../worktree/pool.js';
 /** What a run's attempts (and its merge queue) need from this machine. */
 export function localEnvironment(store: RunStore, config: OrchConfig, env: NodeJS.ProcessEnv, sandbox: SandboxState): LocalEnvironment {
   const repoRoot = store.run.repoRoot;
-  const gitMutex = new GitMutex(stateDir(repoRoot));
+  const gitMutex = new GitMutex(stateDir(repoRoot), {
+    // The git lock of an orch that was killed holding it, taken over: said in the ledger and the output.
+    notice: (notice) => void store.record({ type: 'warning', message: notice.message }).catch(() => undefined),
+  });
   const worktreesInRepo = worktreeRootInRepo(repoRoot, store.run.worktreeRoot);
   let candidates: Promise<string[]> | undefined;
   return {

@@ -1,22 +1,12 @@
 import type { Registry, TaskRecord } from '../state/registry.js';
-
-/** Milliseconds an attempt ran (up to now for one still running). */
-function attemptMs(attempt: { startedAt: string; finishedAt?: string | undefined }, now: number): number {
-  const end = attempt.finishedAt ? Date.parse(attempt.finishedAt) : now;
-  return Math.max(0, end - Date.parse(attempt.startedAt));
-}
-
-/** The agent time a task took, every attempt summed. */
-export function taskAgentMs(task: TaskRecord, now: number): number {
-  return task.attemptLog.reduce((total, attempt) => total + attemptMs(attempt, now), 0);
-}
+import { attemptMs, sessionEndMs, taskAgentMs } from './attempt-time.js';
 
 /** How long the run has been driven so far: every session, the live one up to now. */
 export function runElapsedMs(registry: Registry, now: number): number {
   const { run } = registry;
   return run.sessions.reduce((total, session, index) => {
     const live = index === run.sessions.length - 1 && run.status === 'running' && !session.finishedAt;
-    const end = live ? now : Date.parse(session.finishedAt ?? session.lastAliveAt ?? session.startedAt);
+    const end = live ? now : sessionEndMs(session);
     return total + Math.max(0, end - Date.parse(session.startedAt));
   }, 0);
 }
@@ -33,7 +23,7 @@ export function estimateRemainingMs(registry: Registry, now: number): number | u
   if (run.status !== 'running' || run.halted) return undefined;
   const done = tasks.filter((task) => task.status === 'succeeded' && task.attemptLog.length > 0);
   if (done.length === 0) return undefined;
-  const typical = done.reduce((total, task) => total + taskAgentMs(task, now), 0) / done.length;
+  const typical = done.reduce((total, task) => total + taskAgentMs(task, run.sessions, now), 0) / done.length;
   const byId = new Map(tasks.map((task) => [task.id, task]));
 
   const willRun = (task: TaskRecord, seen: Set<string> = new Set()): boolean => {
@@ -49,7 +39,7 @@ export function estimateRemainingMs(registry: Registry, now: number): number | u
     if (!willRun(task)) return 0;
     if (task.status === 'pending') return typical;
     const current = task.attemptLog.at(-1);
-    return Math.max(0, typical - (current ? attemptMs(current, now) : 0));
+    return Math.max(0, typical - (current ? attemptMs(task, current, run.sessions, now) : 0));
   };
   const finish = new Map<string, number>();
   const finishOf = (task: TaskRecord, path: Set<string> = new Set()): number => {

@@ -3,20 +3,14 @@ import type { Registry, TaskRecord } from '../state/registry.js';
 import { TASK_STATUSES, type RunStatus, type TaskStatus } from '../domain/vocabulary.js';
 import { EXIT } from '../domain/exit-codes.js';
 import { describeChange } from '../worktree/refs-guard.js';
-
-/** Milliseconds an attempt ran (up to now for one still running). */
-function attemptMs(attempt: { startedAt: string; finishedAt?: string | undefined }, now: number): number {
-  const end = attempt.finishedAt ? Date.parse(attempt.finishedAt) : now;
-  return Math.max(0, end - Date.parse(attempt.startedAt));
-}
+import { sessionEndMs, taskAgentMs } from './attempt-time.js';
 
 /**
  * How long one orchestrator drove the run: to its end, or, for one that died (kill -9, a crash),
  * to its last heartbeat. Never "up to now": a dead session must not overlap the one that resumed it.
  */
 function sessionMs(session: { startedAt: string; lastAliveAt?: string | undefined; finishedAt?: string | undefined }): number {
-  const end = session.finishedAt ?? session.lastAliveAt ?? session.startedAt;
-  return Math.max(0, Date.parse(end) - Date.parse(session.startedAt));
+  return Math.max(0, sessionEndMs(session) - Date.parse(session.startedAt));
 }
 
 /** How many tasks are in each status (every status present, zeros included). */
@@ -32,7 +26,7 @@ export function summarize(registry: Registry, now: number = Date.now()): RunSumm
     const summary: TaskSummary = {
       id: task.id,
       status: task.status,
-      durationMs: task.attemptLog.reduce((total, attempt) => total + attemptMs(attempt, now), 0),
+      durationMs: taskAgentMs(task, registry.run.sessions, now),
       branch: task.branch,
       commits: task.commits.length,
       attempts: task.attempts,

@@ -5,11 +5,12 @@ import type { CleanAction } from '../commands/clean.js';
 export function renderCleanActions(actions: readonly CleanAction[], dryRun: boolean): string {
   if (actions.length === 0) return 'nothing to clean';
   const lines: string[] = [];
-  let run = '';
+  let heading = '';
   for (const action of actions) {
-    if (action.run !== run || lines.length === 0) {
-      run = action.run;
-      lines.push(chalk.bold(run ? `run ${run}` : 'warm pool'));
+    const about = action.run ? `run ${action.run}` : action.kind === 'lock' ? 'git lock' : 'warm pool';
+    if (about !== heading) {
+      heading = about;
+      lines.push(chalk.bold(heading));
     }
     const label =
       action.result === 'kept' || action.result === 'skipped'

@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import cliTruncate from 'cli-truncate';
-import { estimateRemainingMs, runElapsedMs, taskAgentMs } from '../engine/estimate.js';
+import { taskAgentMs } from '../engine/attempt-time.js';
+import { estimateRemainingMs, runElapsedMs } from '../engine/estimate.js';
 import { countStatuses } from '../engine/summary.js';
 import type { Registry, TaskRecord } from '../state/registry.js';
 import { formatDuration } from '../util/duration.js';
@@ -49,7 +50,7 @@ function mergeStatus(task: TaskRecord): string | undefined {
 }
 
 /** One line for a task: what it does now, why it waits, or how it ended. */
-export function taskLine(task: TaskRecord, idWidth: number, now: number): string {
+export function taskLine(task: TaskRecord, sessions: Registry['run']['sessions'], idWidth: number, now: number): string {
   const symbol = colorStatus(task.status, STATUS_SYMBOL[task.status]);
   const name = chalk.bold(cliTruncate(task.id, idWidth).padEnd(idWidth));
   const parts: string[] = [];
@@ -66,7 +67,7 @@ export function taskLine(task: TaskRecord, idWidth: number, now: number): string
       break;
     case 'succeeded': {
       parts.push(
-        formatDuration(taskAgentMs(task, now)),
+        formatDuration(taskAgentMs(task, sessions, now)),
         `${task.commits.length} commit${task.commits.length === 1 ? '' : 's'}`,
         formatCost(task.costUsd),
       );
@@ -141,7 +142,7 @@ export function renderDashboard(registry: Registry, options: DashboardOptions): 
   const idWidth = Math.min(40, Math.floor(width / 3), Math.max(4, ...tasks.map((task) => task.id.length)));
   const room = options.rows > 0 ? options.rows - 1 - lines.length : Number.POSITIVE_INFINITY;
   const shown = ordered.length <= room ? ordered : ordered.slice(0, Math.max(0, room - 1));
-  for (const task of shown) lines.push(taskLine(task, idWidth, now));
+  for (const task of shown) lines.push(taskLine(task, run.sessions, idWidth, now));
   const rest = ordered.slice(shown.length);
   if (rest.length > 0) {
     const restCounts = Object.entries(countStatuses(rest))

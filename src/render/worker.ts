@@ -33,6 +33,8 @@ export function describeWorkerEvent(event: WorkerEvent): string {
       return chalk.red(`${event.taskId}: lost its job (another worker runs it now); its work here is kept aside`);
     case 'slots':
       return chalk.dim(`slots: ${event.slots}`);
+    case 'lock':
+      return chalk.yellow(event.message);
     case 'redis-error':
       return chalk.yellow(`Redis: ${event.message} (reconnecting)`);
     case 'stopping':

@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import { errorFirstLine } from '../errors.js';
 import { pathExists } from '../util/fs.js';
 import { GitMutex } from '../worktree/mutex.js';
+import type { LockNotice } from '../worktree/owned-lock.js';
 
 // The same quiet settings as orch's other git calls: no gc or maintenance in the middle of a job,
 // and paths printed as they are.
@@ -35,8 +36,10 @@ export class RemoteClone {
     readonly dir: string,
     locks: string,
     private readonly env: NodeJS.ProcessEnv,
+    notice?: (notice: LockNotice) => void,
   ) {
-    this.mutex = new GitMutex(path.join(locks, path.basename(dir)));
+    const stateDir = path.join(locks, path.basename(dir));
+    this.mutex = new GitMutex(stateDir, { notice, name: path.join(stateDir, 'git.lock') });
   }
 
   async git(args: readonly string[], options: { cwd?: string } = {}): Promise<string> {

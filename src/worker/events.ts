@@ -23,6 +23,8 @@ export type WorkerEvent =
   /** The job's lock expired (Redis unreachable too long): another worker runs it now; this one's work is kept aside. */
   | { type: 'job-lost'; jobId: string; taskId: string }
   | { type: 'slots'; slots: number }
+  /** A clone's git lock taken over from a holder that is gone (or lost to another process): one line. */
+  | { type: 'lock'; message: string }
   | { type: 'redis-error'; message: string }
   | { type: 'stopping'; running: number }
   | { type: 'stopped' };

@@ -1,46 +1,28 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import lockfile from 'proper-lockfile';
-import { UserError, errorCode } from '../errors.js';
-import { isAlive, selfIdentity, type ProcessIdentity } from '../process/process-info.js';
+import { mkdir, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { UserError } from '../errors.js';
+import { acquireOwnedLock, type LockNotice } from '../worktree/owned-lock.js';
 import type { Workdir } from './workdir.js';
 
-const OPTIONS = { realpath: false, stale: 15_000, update: 3_000, retries: 0 } as const;
-
-async function owner(file: string): Promise<ProcessIdentity | undefined> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as ProcessIdentity;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
- * One worker per workdir: two would take each other's clones, worktrees and agents. A lock left
- * by a worker that is provably gone (pid and start time in `worker.json`) is broken at once.
+ * One worker per workdir: two would take each other's clones, worktrees and agents. The lock
+ * records its holder (host, pid, start time: see acquireOwnedLock); one left by a worker that is
+ * provably gone on this machine is taken over at once, one held on another machine sharing the
+ * workdir only once it has gone 15 s without a refresh. A live holder's is never waited for.
  */
-export async function lockWorkdir(workdir: Workdir, onCompromised: (error: Error) => void): Promise<() => Promise<void>> {
+export async function lockWorkdir(workdir: Workdir, notice: (notice: LockNotice) => void): Promise<() => Promise<void>> {
   await mkdir(workdir.root, { recursive: true });
-  const identityFile = `${workdir.lock}.json`;
-  const options = { ...OPTIONS, lockfilePath: workdir.lock, onCompromised };
-  let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(workdir.root, options);
-  } catch (error) {
-    if (errorCode(error) !== 'ELOCKED') throw error;
-    const previous = await owner(identityFile);
-    if (!previous || isAlive(previous)) {
-      throw new UserError(
-        `${workdir.root} is in use by another orch worker${previous ? ` (pid ${previous.pid})` : ''}: give each worker its own --workdir.`,
-      );
-    }
-    await rm(workdir.lock, { recursive: true, force: true });
-    release = await lockfile.lock(workdir.root, options);
-  }
-  await writeFile(identityFile, JSON.stringify(selfIdentity()));
-  return async () => {
-    await rm(identityFile, { force: true });
-    await release().catch((error: unknown) => {
-      if (errorCode(error) !== 'ERELEASED' && errorCode(error) !== 'ENOTACQUIRED') throw error;
-    });
-  };
+  const release = await acquireOwnedLock(workdir.lock, {
+    name: workdir.lock,
+    staleMs: 15_000,
+    retries: { retries: 0, minTimeout: 0, maxTimeout: 0, factor: 1 },
+    notice,
+    busyError: (owner) => {
+      const holder = owner ? ` (pid ${owner.pid}${owner.host === hostname() ? '' : ` on ${owner.host}`})` : '';
+      return new UserError(`${workdir.root} is in use by another orch worker${holder}: give each worker its own --workdir.`);
+    },
+  });
+  // Where an older orch kept its identity, beside its lock: the owner record is inside the lock now.
+  await rm(`${workdir.lock}.json`, { force: true });
+  return release;
 }

@@ -121,9 +121,7 @@ export class OrchWorker {
   }
 
   async start(): Promise<void> {
-    this.releaseLock = await lockWorkdir(this.workdir, (error) => {
-      this.emit({ type: 'redis-error', message: `lost the lock on ${this.workdir.root}: ${error.message}` });
-    });
+    this.releaseLock = await lockWorkdir(this.workdir, (notice) => this.emit({ type: 'lock', message: notice.message }));
     for (const leftover of await reapLeftovers(this.workdir, this.baseConfig.timeouts.killGrace)) this.emit({ type: 'leftover', leftover });
     this.redis = longLivedConnection(this.options.target, `orch-worker:${this.options.name}`, (message) => {
       if (!this.redisDown) this.emit({ type: 'redis-error', message });
@@ -237,7 +235,10 @@ export class OrchWorker {
       if (this.served.has(queue) || !remoteAllowed(this.options.allow, remote)) continue;
       if ((this.probeAfter.get(queue) ?? 0) > Date.now()) continue;
       this.probeAfter.set(queue, Number.POSITIVE_INFINITY);
-      const clone = new RemoteClone(remote, this.workdir.repo(remote), this.workdir.locks, this.options.env);
+      // A clone's git lock left by a worker killed holding it is taken over at once: said.
+      const clone = new RemoteClone(remote, this.workdir.repo(remote), this.workdir.locks, this.options.env, (notice) =>
+        this.emit({ type: 'lock', message: notice.message }),
+      );
       try {
         await clone.probe();
       } catch (error) {
