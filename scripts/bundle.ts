@@ -112,6 +112,28 @@ const fdirBundledPicomatch: Plugin = {
   },
 };
 
+/**
+ * commander loads child_process (and with it net, dgram and the stream machinery) when it loads,
+ * for subcommands that are programs of their own, which orch has none of. It gets a stand-in that
+ * loads child_process at a spawn instead: `orch status` starts no process at all. A build with a
+ * commander that no longer has that line fails here.
+ */
+const commanderLazyChildProcess: Plugin = {
+  name: 'commander-lazy-child-process',
+  setup(plugin) {
+    plugin.onLoad({ filter: /[\\/]node_modules[\\/]commander[\\/]lib[\\/]command\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const eager = "const childProcess = require('node:child_process');";
+      if (!source.includes(eager) || (source.match(/childProcess\.(\w+)/g) ?? []).some((use) => use !== 'childProcess.spawn'))
+        throw new Error(`${args.path}: commander no longer loads child_process as scripts/bundle.ts expects; update the plugin`);
+      return {
+        contents: source.replace(eager, "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };"),
+        loader: 'js',
+      };
+    });
+  },
+};
+
 await rm(outdir, { recursive: true, force: true });
 await build({
   entryPoints: { main: path.join(root, 'src', 'cli', 'main.ts') },
@@ -138,6 +160,6 @@ await build({
       'const __filename = __orchFileURLToPath(import.meta.url);',
     ].join(' '),
   },
-  plugins: [ownZod, englishOnlyZod, noJsYaml, fdirBundledPicomatch],
+  plugins: [ownZod, englishOnlyZod, noJsYaml, fdirBundledPicomatch, commanderLazyChildProcess],
   logLevel: 'warning',
 });

@@ -16,6 +16,23 @@ import type { CommandContext, CommandIO } from './context.js';
 import { readPackageVersion } from './version.js';
 import { EXIT } from '../domain/exit-codes.js';
 
+/** Every command by its name, in the order `orch --help` lists them (registerWorker adds `worker` and `workers`). */
+const COMMANDS: Record<string, (program: Command, context: CommandContext) => void> = {
+  plan: registerPlan,
+  run: registerRun,
+  status: registerStatus,
+  resume: registerResume,
+  merge: registerMerge,
+  clean: registerClean,
+  wait: registerWait,
+  logs: registerLogs,
+  init: registerInit,
+  mcp: registerMcp,
+  report: registerReport,
+  worker: registerWorker,
+  workers: registerWorker,
+};
+
 function processIO(): CommandIO {
   return {
     cwd: process.cwd(),
@@ -45,18 +62,12 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
     .exitOverride()
     .configureOutput({ writeOut: (text) => process.stdout.write(text), writeErr: (text) => process.stderr.write(text) });
 
-  registerPlan(program, context);
-  registerRun(program, context);
-  registerStatus(program, context);
-  registerResume(program, context);
-  registerMerge(program, context);
-  registerClean(program, context);
-  registerWait(program, context);
-  registerLogs(program, context);
-  registerInit(program, context);
-  registerMcp(program, context);
-  registerReport(program, context);
-  registerWorker(program, context);
+  // Only the command asked for is built (the others' options and help are never looked at): all
+  // of them for help, a mistyped command (commander suggests the nearest) or an option first.
+  const command = argv[2];
+  const only = command !== undefined && Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (only) only(program, context);
+  else for (const register of new Set(Object.values(COMMANDS))) register(program, context);
 
   try {
     await program.parseAsync([...argv]);

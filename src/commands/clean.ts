@@ -1,6 +1,5 @@
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import pLimit from 'p-limit';
 import { loadConfig } from '../config/load.js';
 import { UserError, errorMessage } from '../errors.js';
 import { execFile } from '../process/exec-file.js';
@@ -9,7 +8,7 @@ import { runPaths, runsDir, stateDir, type RunPaths } from '../state/paths.js';
 import type { Registry, TaskRecord } from '../state/registry.js';
 import { readRegistry } from '../state/registry-file.js';
 import { listRunIds, loadRun } from '../state/runs.js';
-import { statusLines } from '../worktree/list.js';
+import { statusLinesOfEach } from '../worktree/list.js';
 import { GitMutex } from '../worktree/mutex.js';
 import { poolDir, pooledWorktrees, putInPool, trimPool } from '../worktree/pool.js';
 import { emptyRemoving, moveAside, removingDir } from '../worktree/remove.js';
@@ -56,12 +55,11 @@ interface Checkout {
 }
 
 /**
- * What `git status` says of a worktree: its uncommitted or untracked paths leaving out the files
- * orch copied into it (`unsaved`), and whether it has any untracked path at all (copies included).
+ * What `git status` says of a worktree (its lines): its uncommitted or untracked paths leaving out
+ * the files orch copied into it (`unsaved`), and whether it has any untracked path at all (copies included).
  */
-async function worktreeStatus(checkout: Checkout): Promise<{ unsaved: string[]; untracked: boolean }> {
+function worktreeStatus(checkout: Checkout, lines: string[]): { unsaved: string[]; untracked: boolean } {
   const copied = new Set(checkout.copiedFiles);
-  const lines = await statusLines(checkout.worktree);
   return {
     unsaved: lines.map((line) => line.slice(3).replace(/^"|"$/g, '')).filter((file) => !copied.has(file)),
     untracked: lines.length > 0,
@@ -116,12 +114,13 @@ export async function clean(repoRoot: string, env: NodeJS.ProcessEnv, options: C
     await cleanRun(repoRoot, env, candidate, options, context);
   }
   if (options.purge && !options.runId) for (const action of await purgeAbandonedStarts(repoRoot, options.dryRun)) note(action);
+  // The worktrees moved aside (by this clean, or by one killed before it deleted them) are deleted
+  // while the pool is trimmed: git has forgotten them already, and trimming touches only the pool.
+  const deleted = options.dryRun ? Promise.resolve() : emptyRemoving(removing);
+  deleted.catch(() => undefined);
   await trimThePool(repoRoot, mutex, capacity, options.dryRun, note);
-  if (!options.dryRun) {
-    // The worktrees moved aside (by this clean, or by one killed before it deleted them); git has forgotten them already.
-    await emptyRemoving(removing);
-    if (!context.pruned) await mutex.run(() => execFile('git', ['worktree', 'prune'], { cwd: repoRoot }));
-  }
+  await deleted;
+  if (!options.dryRun && !context.pruned) await mutex.run(() => execFile('git', ['worktree', 'prune'], { cwd: repoRoot }));
   return actions;
 }
 
@@ -275,15 +274,17 @@ async function cleanRun(
   const unfinished = await Promise.all(
     checkouts.map((checkout, index) => (exists[index] && !checkout.agent ? checkoutUnfinished(checkout.worktree) : Promise.resolve(false))),
   );
-  const limit = pLimit(STATUS_CONCURRENCY);
-  const statuses = await Promise.all(
-    checkouts.map((checkout, index) =>
-      exists[index] && !checkout.agent
-        ? unfinished[index]
-          ? Promise.resolve({ unsaved: [], untracked: false })
-          : limit(() => worktreeStatus(checkout))
-        : Promise.resolve(undefined),
-    ),
+  const asked = checkouts.flatMap((checkout, index) => (exists[index] && !checkout.agent && !unfinished[index] ? [index] : []));
+  const answers = await statusLinesOfEach(
+    asked.map((index) => checkouts[index]!.worktree),
+    STATUS_CONCURRENCY,
+  );
+  const statuses = checkouts.map((checkout, index) =>
+    exists[index] && !checkout.agent
+      ? unfinished[index]
+        ? { unsaved: [], untracked: false }
+        : worktreeStatus(checkout, answers[asked.indexOf(index)]!)
+      : undefined,
   );
 
   // Then what to do with each: kept, or changed below (pooled or removed). Noted in their order.

@@ -1,4 +1,10 @@
-import { spawn } from 'node:child_process';
+import type * as ChildProcessModule from 'node:child_process';
+import { createRequire } from 'node:module';
+
+// child_process (with net, dgram and the stream machinery it brings) is loaded at the first program
+// run, not with this module: `orch status` runs none.
+const require = createRequire(import.meta.url);
+const childProcess = (): typeof ChildProcessModule => require('node:child_process') as typeof ChildProcessModule;
 
 export interface FileRun {
   exitCode: number | null;
@@ -38,7 +44,7 @@ export function execFile(
   } = {},
 ): Promise<FileRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, [...args], {
+    const child = childProcess().spawn(file, [...args], {
       cwd: options.cwd,
       env: options.env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,5 +1,10 @@
-import { execFileSync } from 'node:child_process';
+import type * as ChildProcessModule from 'node:child_process';
+import { createRequire } from 'node:module';
 import { readFileSync, readdirSync } from 'node:fs';
+
+// child_process only where there is no /proc (ps), loaded then.
+const require = createRequire(import.meta.url);
+const childProcess = (): typeof ChildProcessModule => require('node:child_process') as typeof ChildProcessModule;
 
 /** One process, for good: a pid alone can be reused, a pid with its start time cannot. */
 export interface ProcessIdentity {
@@ -44,10 +49,12 @@ function fromProcStat(pid: number): ProcessInfo | undefined {
 
 function fromPs(pid: number): ProcessInfo | undefined {
   try {
-    const line = execFileSync('ps', ['-o', 'stat=,pgid=,lstart=', '-p', String(pid)], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
+    const line = childProcess()
+      .execFileSync('ps', ['-o', 'stat=,pgid=,lstart=', '-p', String(pid)], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      })
+      .trim();
     const match = /^(\S+)\s+(\d+)\s+(.+)$/.exec(line);
     if (!match) return undefined;
     return { pid, state: match[1]!.charAt(0), pgid: Number(match[2]), startTime: match[3]!.trim() };
@@ -101,7 +108,10 @@ export function liveGroupMembers(pgid: number): number[] {
     return members;
   }
   try {
-    const output = execFileSync('ps', ['-eo', 'pid=,pgid=,stat='], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const output = childProcess().execFileSync('ps', ['-eo', 'pid=,pgid=,stat='], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     return output
       .split('\n')
       .map((line) => line.trim().split(/\s+/))

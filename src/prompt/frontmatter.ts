@@ -1,11 +1,9 @@
 import matter from 'gray-matter';
 import YAML from 'yaml';
 import { UserError } from '../errors.js';
+import type { SplitPrompt } from './frontmatter-split.js';
 
-export interface SplitPrompt {
-  data: Record<string, unknown>;
-  body: string;
-}
+export type { SplitPrompt } from './frontmatter-split.js';
 
 // gray-matter finds the frontmatter block; `yaml` parses it, because its errors carry line numbers.
 // gray-matter passes the block starting at the newline after the opening `---`, so the parser's

@@ -2,7 +2,8 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { glob } from 'tinyglobby';
 import { UserError, errorCode } from '../errors.js';
-import { parsePrompt } from './parse.js';
+import { splitWithoutFrontmatter } from './frontmatter-split.js';
+import { parsePromptParts } from './parse-spec.js';
 import { isGlob } from './paths.js';
 import type { PromptSpec } from './types.js';
 
@@ -70,7 +71,9 @@ export async function loadPrompts(args: readonly string[], cwd: string): Promise
       } catch (error) {
         throw new UserError(`cannot read prompt file ${file}: ${errorCode(error) ?? String(error)}.`);
       }
-      return parsePrompt(decodePrompt(bytes, file), file, absPath);
+      const text = decodePrompt(bytes, file);
+      const split = splitWithoutFrontmatter(text) ?? (await import('./frontmatter.js')).splitFrontmatter(text, file);
+      return parsePromptParts(split, file, absPath);
     }),
   );
 }

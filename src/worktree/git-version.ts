@@ -1,3 +1,6 @@
+import { constants } from 'node:fs';
+import { access, mkdir, open, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { execFile } from '../process/exec-file.js';
 import { UserError, errorCode } from '../errors.js';
 
@@ -26,8 +29,11 @@ export function atLeast(version: string, minimum: string): boolean {
 let checked: Promise<string> | undefined;
 
 /** The installed git's version ("2.39.5"), or a UserError saying what to install. Checked once per process. */
-export function gitVersion(): Promise<string> {
+export function gitVersion(env: NodeJS.ProcessEnv = process.env): Promise<string> {
   checked ??= (async () => {
+    const binary = await gitBinary(env);
+    const remembered = binary === undefined ? undefined : await rememberedVersion(env, binary);
+    if (remembered !== undefined) return remembered;
     let output: string;
     try {
       output = (await execFile('git', ['--version'])).stdout;
@@ -37,9 +43,80 @@ export function gitVersion(): Promise<string> {
     }
     const match = /git version (\d+(?:\.\d+)+)/.exec(output);
     if (!match) throw new UserError(`cannot tell the version of git from "${output.trim()}": orch needs git ${GIT_MINIMUM} or newer.`);
+    if (binary !== undefined) await rememberVersion(env, binary, match[1]!);
     return match[1]!;
   })();
   return checked;
+}
+
+/**
+ * The git binary a command would run (the first `git` on PATH, as execvp finds it), as the file
+ * it is (symbolic links followed) and that file's identity: path, inode, size, modification and
+ * change times. undefined when git is a script (a wrapper may run another git each time) or is
+ * not found here: then git is asked every time.
+ */
+async function gitBinary(env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    if (dir === '') continue;
+    const candidate = path.join(dir, 'git');
+    try {
+      await access(candidate, constants.X_OK);
+      const file = await realpath(candidate);
+      const facts = await stat(file);
+      if (!facts.isFile()) continue;
+      const handle = await open(file, 'r');
+      const start = Buffer.alloc(2);
+      try {
+        await handle.read(start, 0, 2, 0);
+      } finally {
+        await handle.close();
+      }
+      if (start.toString('latin1') === '#!') return undefined;
+      return [file, facts.ino, facts.size, facts.mtimeMs, facts.ctimeMs].join('|');
+    } catch {
+      continue;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Where the versions of git binaries orch has asked are kept, so that a command that otherwise
+ * starts no process (`orch status`) need not start `git --version`: node forks itself for each
+ * process it starts. One line per binary, its identity (gitBinary) then its version.
+ */
+function versionsFile(env: NodeJS.ProcessEnv): string | undefined {
+  const base = env.XDG_CACHE_HOME || (env.HOME ? path.join(env.HOME, '.cache') : undefined);
+  return base === undefined ? undefined : path.join(base, 'orch', 'git-versions');
+}
+
+async function rememberedVersion(env: NodeJS.ProcessEnv, binary: string): Promise<string | undefined> {
+  const file = versionsFile(env);
+  if (file === undefined) return undefined;
+  const text = await readFile(file, 'utf8').catch(() => '');
+  for (const line of text.split('\n')) {
+    const cut = line.lastIndexOf('\t');
+    if (cut > 0 && line.slice(0, cut) === binary && /^\d+(\.\d+)+$/.test(line.slice(cut + 1))) return line.slice(cut + 1);
+  }
+  return undefined;
+}
+
+/** Best effort: a cache that cannot be written only means git is asked again next time. */
+async function rememberVersion(env: NodeJS.ProcessEnv, binary: string, version: string): Promise<void> {
+  const file = versionsFile(env);
+  if (file === undefined) return;
+  try {
+    await mkdir(path.dirname(file), { recursive: true });
+    const kept = (await readFile(file, 'utf8').catch(() => ''))
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith(`${binary}\t`))
+      .slice(-15);
+    const temporary = `${file}.${process.pid}.tmp`;
+    await writeFile(temporary, [...kept, `${binary}\t${version}`, ''].join('\n'));
+    await rename(temporary, file);
+  } catch {
+    // Read-only home, full disk: git --version again next time.
+  }
 }
 
 /** Refuses a git older than `minimum`, naming what needs it. */

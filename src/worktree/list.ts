@@ -39,8 +39,44 @@ export async function listWorktrees(root: string): Promise<WorktreeEntry[]> {
   return entries;
 }
 
+const STATUS_ARGS = ['status', '--porcelain', '--untracked-files=all'];
+
+function lines(stdout: string): string[] {
+  return stdout.split('\n').filter((line) => line.trim());
+}
+
 /** `git status --porcelain` lines (untracked files included, one line each). */
 export async function statusLines(worktree: string): Promise<string[]> {
-  const { stdout } = await execFile('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: worktree });
-  return stdout.split('\n').filter((line) => line.trim());
+  const { stdout } = await execFile('git', STATUS_ARGS, { cwd: worktree });
+  return lines(stdout);
+}
+
+/**
+ * Each worktree's `statusLines`, the same git command in each, asked by `shells` shell processes
+ * side by side, each going through its share of the worktrees one after another. Node starts a
+ * process by forking itself, which costs its one thread ~1–3 ms a process (more the larger it is);
+ * a shell forks in a fraction of that, so `orch clean` of 32 worktrees starts 4 processes instead
+ * of 32. Each git's output is followed by a NUL and its exit status and a NUL (porcelain output
+ * without -z holds no NUL). A worktree whose git failed is asked again on its own, so it fails
+ * with git's own error exactly as `statusLines` does.
+ */
+export async function statusLinesOfEach(worktrees: readonly string[], shells = 4): Promise<string[][]> {
+  const groups: number[][] = Array.from({ length: Math.min(shells, worktrees.length) }, () => []);
+  worktrees.forEach((_, index) => groups[index % groups.length]!.push(index));
+  const script = `for w do git -C "$w" ${STATUS_ARGS.join(' ')}; printf '\\0%d\\0' "$?"; done`;
+  const answers: Array<string[] | undefined> = worktrees.map(() => undefined);
+  await Promise.all(
+    groups.map(async (group) => {
+      const { stdout } = await execFile('sh', ['-c', script, 'sh', ...group.map((index) => worktrees[index]!)], { reject: false });
+      const parts = stdout.split('\0');
+      await Promise.all(
+        group.map(async (index, position) => {
+          const output = parts[position * 2];
+          const status = parts[position * 2 + 1];
+          answers[index] = output !== undefined && status === '0' ? lines(output) : await statusLines(worktrees[index]!);
+        }),
+      );
+    }),
+  );
+  return answers.map((answer) => answer!);
 }

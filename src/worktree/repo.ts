@@ -1,6 +1,7 @@
-import { execFile } from '../process/exec-file.js';
+import { execFile, type FileRun } from '../process/exec-file.js';
 import { UserError, errorFirstLine } from '../errors.js';
 import { requireGit } from './git-version.js';
+import { repoRootFromFiles } from './repo-root.js';
 
 /**
  * The top of the git work tree containing `cwd`, or undefined outside a repository. Any other
@@ -8,12 +9,16 @@ import { requireGit } from './git-version.js';
  */
 export async function findRepoRoot(cwd: string): Promise<string | undefined> {
   // Both at once (every command starts here); git's own verdict on its version comes first.
+  // The files git keeps answer the common case without a git process (repo-root.ts).
   const [checked, found] = await Promise.allSettled([
     requireGit(),
-    execFile('git', ['rev-parse', '--show-toplevel'], { cwd, reject: false }),
+    repoRootFromFiles(cwd, process.env).then((root): Promise<string | FileRun> =>
+      root !== undefined ? Promise.resolve(root) : execFile('git', ['rev-parse', '--show-toplevel'], { cwd, reject: false }),
+    ),
   ]);
   if (checked.status === 'rejected') throw checked.reason;
   if (found.status === 'rejected') throw found.reason;
+  if (typeof found.value === 'string') return found.value;
   const result = found.value;
   if (result.exitCode === 0) return result.stdout.trim() || undefined;
   const stderr = result.stderr;

@@ -221,6 +221,27 @@ describe('git itself', () => {
     );
   });
 
+  it("git's version is remembered per git binary (not for a script), and what is remembered is what orch goes by", async () => {
+    const repo = await tempRepo();
+    const cache = await tempDir('orch-cache-');
+    const versions = path.join(cache, 'orch', 'git-versions');
+    const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    const version = /git version (\d+(?:\.\d+)+)/.exec(execFileSync('git', ['--version'], { encoding: 'utf8' }))![1]!;
+    const status = (env: NodeJS.ProcessEnv) => runOrch(['status'], { cwd: repo, env: { XDG_CACHE_HOME: cache, ...env } });
+    // A git that is a script (a wrapper may run another git each time) is asked every time.
+    expect((await status({ PATH: await gitReporting('2.25.1') })).stderr).toMatch(/git 2\.25\.1 is too old/);
+    expect(await pathExists(versions)).toBe(false);
+    // The real git is asked once, then remembered by its path and identity.
+    expect((await status({})).stderr).toMatch(/no orch runs in this repository yet/);
+    const lines = (await readFile(versions, 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.startsWith(`${execFileSync('realpath', [real], { encoding: 'utf8' }).trim()}|`)).toBe(true);
+    expect(lines[0]!.endsWith(`\t${version}`)).toBe(true);
+    // Proof that the remembered version is the one used: made to say 2.25.1, orch believes it.
+    await writeFile(versions, lines[0]!.replace(/\t.*$/, '\t2.25.1\n'));
+    expectOneLine(await status({}), /^orch: git 2\.25\.1 is too old: orch needs git 2\.31 or newer; install a newer git\.$/);
+  });
+
   it('no git at all is said so, not taken for "not a git repository"', async () => {
     const repo = await tempRepo();
     await writeFiles(repo, { 'prompts/a.md': '# A\n' });

@@ -259,7 +259,10 @@ describe('orch clean', () => {
     const second = (await readdir(path.join(repo, '.gadugi', 'runs'))).filter((id) => id !== first.run.id && !id.startsWith('.'));
     const secondRun = await readRunRegistry(repo, second[0]);
     await killedInside('rm');
-    expect(await readdir(removing)).toHaveLength(2);
+    // The worktrees are deleted by rm processes side by side, each with its share: the one stopped
+    // here leaves its share (the other may have finished).
+    expect((await readdir(removing)).length).toBeGreaterThanOrEqual(1);
+    expect((await readdir(removing)).length).toBeLessThanOrEqual(2);
     expect(await listedWorktrees(repo)).toHaveLength(1);
     await expectFinished([first.tasks[1]!.branch, ...secondRun.tasks.map((task) => task.branch)]);
   });

@@ -12,6 +12,7 @@ import {
   registerWorktree,
   removeUnfinishedCheckout,
 } from '../../src/worktree/git.js';
+import { statusLines, statusLinesOfEach } from '../../src/worktree/list.js';
 import { agentState, fakeAgentEnv } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
@@ -253,5 +254,36 @@ describe('a worktree that cannot be prepared', () => {
       failure: 'setup',
       reason: expect.stringMatching(/^cannot prepare the worktree: ENOENT/),
     });
+  });
+});
+
+describe('git status of many worktrees at once', () => {
+  it('gives each worktree what statusLines gives it, in order, whatever the grouping; a failing one fails as statusLines does', async () => {
+    const repo = await tempRepo();
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    const root = await tempDir();
+    const worktrees: string[] = [];
+    for (const name of ['clean', 'untracked', 'modified', 'with space', 'deleted', 'nested']) {
+      const worktree = path.join(root, name);
+      await git(repo, 'worktree', 'add', '-q', '-b', `b/${name.replace(' ', '-')}`, worktree, base);
+      worktrees.push(worktree);
+    }
+    await writeFile(path.join(root, 'untracked', 'new file.txt'), 'new\n');
+    await writeFile(path.join(root, 'modified', 'README.md'), 'changed\n');
+    await writeFile(path.join(root, 'with space', 'a"quote.txt'), 'q\n');
+    await rm(path.join(root, 'deleted', 'README.md'));
+    await writeFiles(path.join(root, 'nested'), { 'deep/er/one.txt': '1', 'deep/two.txt': '2' });
+    const one = await Promise.all(worktrees.map((worktree) => statusLines(worktree)));
+    expect(one.map((lines) => lines.length)).toEqual([0, 1, 1, 1, 1, 2]);
+    for (const shells of [1, 2, 4, 8]) expect(await statusLinesOfEach(worktrees, shells)).toEqual(one);
+    expect(await statusLinesOfEach([])).toEqual([]);
+
+    const gone = path.join(root, 'gone');
+    const alone = await statusLines(gone).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(alone).toBeInstanceOf(Error);
+    await expect(statusLinesOfEach([worktrees[1]!, gone], 1)).rejects.toThrow((alone as Error).message);
   });
 });

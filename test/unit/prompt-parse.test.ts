@@ -1,8 +1,13 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
 import { sanitizeId } from '../../src/prompt/id.js';
 import { parsePrompt } from '../../src/prompt/parse.js';
-import { decodePrompt } from '../../src/prompt/load.js';
+import { decodePrompt, loadPrompts } from '../../src/prompt/load.js';
+import { splitFrontmatter } from '../../src/prompt/frontmatter.js';
+import { splitWithoutFrontmatter } from '../../src/prompt/frontmatter-split.js';
+import { tempDir } from '../support/tmp.js';
 import { isPathLike } from '../../src/prompt/paths.js';
 
 const parse = (text: string, file = 'prompts/task.md') => parsePrompt(text, file, `/abs/${file}`);
@@ -176,5 +181,43 @@ describe('prompts that are not tasks', () => {
     expect(decodePrompt(Buffer.from('\uFEFF# Café\n', 'utf8'), 'a.md')).toBe('# Café\n');
     expect(() => decodePrompt(Buffer.from([0x23, 0x00]), 'a.md')).toThrow('a.md is a binary file, not a markdown prompt');
     expect(() => decodePrompt(Buffer.from([0x43, 0x61, 0x66, 0xe9]), 'a.md')).toThrow('a.md is not valid UTF-8 text');
+  });
+});
+
+describe('prompts without frontmatter skip the YAML parser', () => {
+  // load.ts splits these itself (frontmatter-split.ts) and loads gray-matter and yaml only for the
+  // others: both ways must give the same data and body.
+  const texts = [
+    '',
+    '# Title\nDo it.\n',
+    '\uFEFF# Title after a BOM\n',
+    'text\n---\nid: not-frontmatter\n---\n',
+    ' ---\nid: x\n---\nindented, not frontmatter\n',
+    '\n---\nid: x\n---\nblank line first\n',
+    '---\nid: x\n---\nbody\n',
+    '\uFEFF---\nid: x\n---\nBOM then frontmatter\n',
+    '----\nfour dashes\n',
+    '---\n---\nempty frontmatter\n',
+  ];
+  it.each(texts)('%j', (text) => {
+    const fast = splitWithoutFrontmatter(text);
+    const full = splitFrontmatter(text, 'p/a.md');
+    if (fast !== undefined) expect(fast).toEqual(full);
+    else expect(text.replace(/^\uFEFF/, '').startsWith('---')).toBe(true);
+  });
+
+  it('a prompt file read through loadPrompts gives the same task as parsePrompt, with and without frontmatter', async () => {
+    const dir = await tempDir('orch-prompts-');
+    await writeFile(path.join(dir, 'a.md'), '# A\nChange `src/a.ts`, after b.\n');
+    await writeFile(path.join(dir, 'b.md'), '---\nid: bee\npriority: 3\n---\n# B\nDo b.\n');
+    const loaded = await loadPrompts(['a.md', 'b.md'], dir);
+    expect(loaded).toEqual([
+      parsePrompt('# A\nChange `src/a.ts`, after b.\n', 'a.md', path.join(dir, 'a.md')),
+      parsePrompt('---\nid: bee\npriority: 3\n---\n# B\nDo b.\n', 'b.md', path.join(dir, 'b.md')),
+    ]);
+    expect(loaded.map((spec) => [spec.id, spec.priority])).toEqual([
+      ['a', 0],
+      ['bee', 3],
+    ]);
   });
 });

@@ -33,9 +33,12 @@ export function registerClean(program: Command, context: CommandContext): void {
     .option('--dry-run', 'print what would be done, change nothing')
     .option('--json', 'print the actions as JSON')
     .action(async (flags: CleanFlags) => {
-      const [{ clean }, { renderCleanActions }] = await Promise.all([import('../../commands/clean.js'), import('../../render/clean.js')]);
       const pool = poolSize(flags.pool);
-      const repoRoot = await requireRepoRoot(context.cwd);
+      // git looks for the repository while the command's modules load.
+      const repoRootFound = requireRepoRoot(context.cwd);
+      repoRootFound.catch(() => undefined);
+      const [{ clean }, { renderCleanActions }] = await Promise.all([import('../../commands/clean.js'), import('../../render/clean.js')]);
+      const repoRoot = await repoRootFound;
       const dryRun = flags.dryRun === true;
       const actions = await clean(repoRoot, context.env, {
         runId: flags.run,

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { requireRepoRoot } from '../../worktree/repo.js';
 import type { CommandContext } from '../context.js';
@@ -40,6 +39,7 @@ export function registerStatus(program: Command, context: CommandContext): void 
         return;
       }
       // --watch: redraw every second while the run is live; a pinned run id keeps it steady.
+      const { setTimeout: sleep } = await import('node:timers/promises');
       const pinned = runId ?? view.run.id;
       const tty = process.stdout.isTTY === true && (process.stdout.columns ?? 0) > 0 && !options.json;
       if (tty) {
