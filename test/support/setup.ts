@@ -1,4 +1,13 @@
-import { afterEach, beforeEach, expect } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeEach, expect } from 'vitest';
+
+// orch remembers git's version in $XDG_CACHE_HOME/orch (src/worktree/git-version.ts): the tests'
+// orch, and everything they start, write a temporary one, never the real home's.
+const cacheHome = mkdtempSync(path.join(tmpdir(), 'orch-test-cache-'));
+process.env.XDG_CACHE_HOME = cacheHome;
+afterAll(() => rmSync(cacheHome, { recursive: true, force: true }));
 
 // Coverage of the built orch that the tests spawn: every child process writes its V8 coverage here.
 if (process.env.ORCH_COVERAGE_DIR) process.env.NODE_V8_COVERAGE = process.env.ORCH_COVERAGE_DIR;
