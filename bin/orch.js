@@ -9,7 +9,7 @@
 // - no optimizing or baseline compilers: orch waits on git and agents, its JavaScript is never hot
 //   enough to repay compiled code, and the compilers' code and the parts of node they touch are
 //   resident memory. A 32-task run used no more CPU without them.
-// Together: a 32-task run's orch peaks at ~71 MB instead of ~93 MB. V8 reads them when it starts,
+// Together they took a 32-task run's orch from ~93 MB to ~67 MB at its peak. V8 reads them when it starts,
 // so only node's command line can set them: `env -S` (coreutils 8.30 or newer, macOS, FreeBSD)
 // splits the line into node and its flags. A background orch (`--detach`) is started with the
 // same flags, read from this line (src/commands/detach.ts).
