@@ -279,11 +279,12 @@ async function cleanRun(
     asked.map((index) => checkouts[index]!.worktree),
     STATUS_CONCURRENCY,
   );
+  const answerOf = new Map(asked.map((index, position) => [index, answers[position]!]));
   const statuses = checkouts.map((checkout, index) =>
     exists[index] && !checkout.agent
       ? unfinished[index]
         ? { unsaved: [], untracked: false }
-        : worktreeStatus(checkout, answers[asked.indexOf(index)]!)
+        : worktreeStatus(checkout, answerOf.get(index)!)
       : undefined,
   );
 
