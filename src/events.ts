@@ -58,6 +58,11 @@ export type OrchEvent =
   | { type: 'stopping'; reason: 'interrupt' | 'abort'; running: number; message?: string }
   | { type: 'warning'; message: string }
   /**
+   * A task's worktree could not be made ahead of time (kept in the ledger only): its attempt makes
+   * it at its start, and reports its own failure if there is one.
+   */
+  | { type: 'ahead-failed'; taskId: string; worktree: string; message: string }
+  /**
    * The refs guard found refs other than the task's branch changed by its agent and put them
    * back (`changes`, recorded before anything is deleted), or could not put some back (`problems`).
    */

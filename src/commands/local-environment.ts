@@ -26,6 +26,8 @@ export function localEnvironment(store: RunStore, config: OrchConfig, env: NodeJ
     pool: config.worktree.pool > 0 ? poolDir(store.run.worktreeRoot) : undefined,
     sandbox,
     refsGuard: new RefsGuard(repoRoot, store.run.id, gitMutex),
+    aheadFailed: (task, message) =>
+      void store.record({ type: 'ahead-failed', taskId: task.id, worktree: task.worktree, message }).catch(() => undefined),
     env,
     owner: selfIdentity(),
     includeRoot: repoRoot,

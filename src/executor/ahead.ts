@@ -14,6 +14,8 @@ export interface AheadDeps {
    * swallowed by the caller.
    */
   make(task: AheadTask): Promise<boolean>;
+  /** A creation failed: said, not retried by this orchestrator. */
+  failed(task: AheadTask, error: unknown): void;
 }
 
 /**
@@ -56,7 +58,8 @@ export class AttemptStarts {
  * it came (checkouts run outside the lock, so one made ahead of time may overlap real starts). The
  * list is the engine's latest wish (each call replaces it); a worktree that already exists is left
  * to its attempt; a failure is not the task's (its attempt's own registerWorktree and fillWorktree
- * report the real one) and is not tried again by this orchestrator.
+ * report the real one): it is said through `failed` (the ledger keeps it) and not tried again by this
+ * orchestrator.
  */
 export class AheadWorktrees {
   private wishes: AheadTask[] = [];
@@ -98,8 +101,9 @@ export class AheadWorktrees {
         if (await this.deps.exists(next.worktree)) continue;
         // An attempt began to start meanwhile: it goes first, this one after it (if still wanted).
         if (!(await this.deps.make(next)) && generation === this.generation) this.wishes.unshift(next);
-      } catch {
+      } catch (error) {
         this.failed.add(next.worktree);
+        this.deps.failed(next, error);
       }
     }
   }

@@ -3,6 +3,7 @@ import type { OrchConfig } from '../config/schema.js';
 import type { ProcessIdentity } from '../process/process-info.js';
 import type { GitMutex } from '../worktree/mutex.js';
 import type { RefsGuard } from './guard.js';
+import type { AheadTask } from './types.js';
 
 /** What the local executor needs from the machine and the run it works for. */
 export interface LocalEnvironment {
@@ -30,4 +31,6 @@ export interface LocalEnvironment {
    * from each job, and only the task's branch goes back, by its commit.
    */
   refsGuard?: RefsGuard | undefined;
+  /** A worktree made ahead of time failed (recorded in the ledger; the attempt makes it at its start). */
+  aheadFailed?: ((task: AheadTask, message: string) => void) | undefined;
 }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { errorMessage } from '../errors.js';
 import { ProcessGroup } from '../process/process-group.js';
 import { pathExists } from '../util/fs.js';
 import { reclaimPorts, releasePorts } from '../worktree/ports.js';
@@ -36,6 +37,7 @@ export class LocalExecutor implements Executor {
         if (how === 'pooled') this.pooledAhead.add(path.resolve(task.worktree));
         return how !== 'deferred';
       },
+      failed: (task, error) => environment.aheadFailed?.(task, oneLine(errorMessage(error))),
     });
   }
 
@@ -91,4 +93,13 @@ export class LocalExecutor implements Executor {
 /** The control of an attempt whose worktree was taken from the warm pool ahead of time: its preparation says so, as if taken at its start. */
 function fromPool(control: AttemptControl): AttemptControl {
   return { ...control, update: (update) => control.update(update.kind === 'prepared' ? { ...update, fromPool: true } : update) };
+}
+
+/** A message on one line (git's stderr may hold several), for the ledger. */
+function oneLine(message: string): string {
+  return message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join('; ');
 }

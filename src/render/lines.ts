@@ -100,6 +100,8 @@ export function describeEvent(event: StampedEvent): string | undefined {
     case 'task-activity':
     case 'waiting':
       return undefined;
+    case 'ahead-failed':
+      return chalk.dim(`${event.taskId}: its worktree was not made ahead of time (${event.message}); its start makes it`);
     case 'task-worker':
       return event.from
         ? chalk.yellow(`${chalk.bold(event.taskId)} moved from ${event.from} (lost) to ${event.worker} on ${event.host}`)

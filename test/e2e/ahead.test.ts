@@ -164,7 +164,11 @@ describe('worktrees made ahead of time', () => {
       async () => (await listedWorktrees(repo)).find((entry) => entry.path === b.worktree)?.branch === b.branch,
       20_000,
       'b’s branch',
-    );
+    ).catch(async (error: unknown) => {
+      // What went wrong making it ahead of time is in the ledger: say it with the timeout.
+      const failures = (await readLedger(repo, run.run.id)).filter((event) => event.type === 'ahead-failed');
+      throw new Error(`${String(error)}; made ahead of time: ${JSON.stringify(failures)}`);
+    });
     expect(await git(b.worktree, 'rev-parse', 'HEAD')).toBe(base);
     expect(await git(b.worktree, 'status', '--porcelain', '--untracked-files=all')).toBe('');
     expect(await git(b.worktree, 'ls-files')).toBe('README.md\nnew.txt');
@@ -183,6 +187,58 @@ describe('worktrees made ahead of time', () => {
       expect(await git(repo, 'rev-list', '--count', `${base}..${task.branch}`)).toBe('1');
       expect(await git(repo, 'ls-tree', '-r', '--name-only', task.branch)).toBe(`README.md\n${task.id}.txt\nnew.txt`);
     }
+    expect(await git(repo, 'fsck', '--full', '--strict', '--no-dangling')).toBe('');
+  });
+
+  it('a worktree that cannot be made ahead of time is said in the ledger, and its task’s own start makes it', async () => {
+    const state = await agentState();
+    const repo = await tempRepo({ 'README.md': '# r\n' });
+    const env = fakeAgentEnv(state, { ORCH_SAMPLER_FILE: await roomyMachine(state) });
+    await writeFiles(repo, { 'first/p.md': `# P\n${agentScript({ steps: finishes('p.txt') })}` });
+    expect((await runOrch(['run', 'first/p.md'], { cwd: repo, env })).exitCode).toBe(0);
+    expect((await runOrch(['clean'], { cwd: repo, env })).exitCode).toBe(0);
+    // Switching a pooled worktree to b's branch fails once (git gives the post-checkout hook's
+    // status as its own): the first time is the one made ahead of time, while a works.
+    const refused = path.join(state, 'refused-once');
+    const hook = path.join(repo, '.git', 'hooks', 'post-checkout');
+    await writeFile(
+      hook,
+      `#!/bin/sh\nif [ "$(basename "$PWD")" = b ] && [ ! -e '${refused}' ]; then : > '${refused}'; echo 'the hook refuses this checkout' >&2; exit 1; fi\n`,
+    );
+    await chmod(hook, 0o755);
+
+    const gate = path.join(state, 'gate-a');
+    await writeFiles(repo, {
+      'second/a.md': `# A\n${agentScript({ steps: [{ waitFor: gate }, ...finishes('a.txt')] })}`,
+      'second/b.md': `# B\n${agentScript({ steps: finishes('b.txt') })}`,
+    });
+    const orch = startOrch(['run', 'second/*.md', '--max-parallel', '1'], { cwd: repo, env });
+    await waitFor(async () => (await agentStarts(state)).some((start) => start.taskId === 'a'), 20_000, 'a’s agent to start');
+    const runId = (await readLatestRun(repo))!.run.id;
+    const aheadFailures = async () => (await readLedger(repo, runId)).filter((event) => event.type === 'ahead-failed');
+    await waitFor(async () => (await aheadFailures()).length > 0, 20_000, 'the failure made ahead of time to reach the ledger');
+    expect(await aheadFailures()).toEqual([
+      expect.objectContaining({
+        taskId: 'b',
+        message: expect.stringMatching(/^the post-checkout hook failed in \S+\/b: the hook refuses this checkout$/),
+      }),
+    ]);
+
+    await writeFile(gate, '');
+    const result = await orch;
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('b: its worktree was not made ahead of time (the post-checkout hook failed in ');
+    const after = (await readLatestRun(repo))!;
+    expect(after.tasks.map((task) => [task.id, task.status, task.attempts])).toEqual([
+      ['a', 'succeeded', 1],
+      ['b', 'succeeded', 1],
+    ]);
+    const b = after.tasks.find((task) => task.id === 'b')!;
+    expect(await git(repo, 'ls-tree', '-r', '--name-only', b.branch)).toBe('README.md\nb.txt');
+    expect(await git(b.worktree, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+    // Said once: not tried again ahead of time, and not made the task's failure.
+    expect(await aheadFailures()).toHaveLength(1);
     expect(await git(repo, 'fsck', '--full', '--strict', '--no-dangling')).toBe('');
   });
 });

@@ -10,6 +10,7 @@ const task = (id: string): AheadTask => ({ id, branch: `orch/r/${id}`, worktree:
 /** A controllable world: makes wait until the test ends them; the git lock is idle when the test says. */
 function world(options: { existing?: string[]; failing?: string[]; startsCameFirst?: string[] } = {}) {
   const made: string[] = [];
+  const failures: string[] = [];
   const deferrals: string[] = [];
   const ends = new Map<string, () => void>();
   let inFlight = 0;
@@ -37,10 +38,12 @@ function world(options: { existing?: string[]; failing?: string[]; startsCameFir
         });
       });
     },
+    failed: (next, error) => failures.push(`${next.id}: ${String(error)}`),
   });
   return {
     queue,
     made,
+    failures,
     deferrals,
     mostAtOnce: () => mostAtOnce,
     /** Ends the creation of `id`, then lets what follows happen. */
@@ -100,11 +103,13 @@ describe('AheadWorktrees', () => {
     expect(w.made).toEqual(['b']);
     await w.end('b');
     expect(w.made).toEqual(['b', 'c']);
+    expect(w.failures).toEqual(['b: Error: git worktree add failed']);
     await w.end('c');
     w.queue.want([task('b'), task('d')]);
     await settle();
     expect(w.made).toEqual(['b', 'c', 'd']);
     await w.end('d');
+    expect(w.failures).toHaveLength(1);
   });
 
   it('an attempt that began to start while a creation waited for the lock goes first; the creation comes after, if still wanted', async () => {
