@@ -151,6 +151,7 @@ export function buildReport(registry: Registry, ledger: readonly StampedEvent[],
       case 'task-worker':
       case 'task-activity':
       case 'warning':
+      case 'ahead-failed':
       case 'merge-status':
       case 'merge-resolve':
       case 'merge-into':
