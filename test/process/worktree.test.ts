@@ -6,6 +6,7 @@ import {
   branchExists,
   commitLeftovers,
   ensureWorktree,
+  saveLeftovers,
   fillWorktree,
   listWorktrees,
   lockArgs,
@@ -167,7 +168,17 @@ describe('registration under the git lock, checkout outside it', () => {
   });
 });
 
-describe('saving what an agent left uncommitted', () => {
+// commitLeftovers and saveLeftovers (the same steps in one sh process, then the commits) must save alike.
+const savers: [string, (worktree: string, message: string, exclude?: readonly string[]) => Promise<boolean>][] = [
+  ['commitLeftovers', commitLeftovers],
+  [
+    'saveLeftovers',
+    async (worktree, message, exclude) =>
+      (await saveLeftovers(worktree, message, await git(worktree, 'rev-parse', 'HEAD'), [], exclude)).committed,
+  ],
+];
+
+describe.each(savers)('saving what an agent left uncommitted (%s)', (_name, commitLeftovers) => {
   const message = 'orch: work left uncommitted by task t (run r)';
   const subjects = async (worktree: string, base: string) =>
     (await git(worktree, 'log', '--format=%s', `${base}..HEAD`)).split('\n').filter(Boolean);
