@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { access, appendFile, mkdir, open, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -299,38 +299,44 @@ async function hasEntries(dir: string): Promise<boolean> {
  * files; otherwise every registration is read.
  */
 export async function registrationOf(root: string, worktree: string): Promise<{ present: boolean; locked?: string } | undefined> {
+  // Small files, read without a round trip to the thread pool per step: a new worktree's answer
+  // reads every registration's `gitdir`, one per task of the run.
+  const read = (file: string): string | undefined => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  const pointsAt = (adminDir: string): string | undefined => {
+    const target = read(path.join(adminDir, 'gitdir'))?.trim();
+    return target ? path.resolve(adminDir, target) : undefined;
+  };
   const dotGit = path.join(worktree, '.git');
-  const found = async (admin: string, present: boolean): Promise<{ present: boolean; locked?: string }> => {
-    const locked = await readFile(path.join(admin, 'locked'), 'utf8').catch(() => undefined);
+  const found = (admin: string, present: boolean): { present: boolean; locked?: string } => {
+    const locked = read(path.join(admin, 'locked'));
     return locked === undefined ? { present } : { present, locked: locked.replace(/\n$/, '') };
   };
   // The worktree's .git file, then the registration it names, naming it back.
-  const named = await readFile(dotGit, 'utf8').catch(() => undefined);
+  const named = read(dotGit);
   const admin = named === undefined ? undefined : /^gitdir: (.+)$/m.exec(named)?.[1]?.trim();
   if (admin !== undefined) {
     const adminDir = path.resolve(worktree, admin);
-    if ((await pointsAt(adminDir)) === dotGit) return found(adminDir, true);
+    if (pointsAt(adminDir) === dotGit) return found(adminDir, true);
   }
   const registrations = path.join(await commonDirOf(root), 'worktrees');
   let names: string[];
   try {
-    names = await readdir(registrations);
+    names = readdirSync(registrations);
   } catch (error) {
     if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return undefined;
     throw error;
   }
   for (const name of names) {
     const adminDir = path.join(registrations, name);
-    if ((await pointsAt(adminDir)) === dotGit) return found(adminDir, await pathExists(dotGit));
+    if (pointsAt(adminDir) === dotGit) return found(adminDir, existsSync(dotGit));
   }
   return undefined;
-}
-
-/** The `.git` file a registration's `gitdir` names (absolute, or relative to the registration), if it names one. */
-async function pointsAt(adminDir: string): Promise<string | undefined> {
-  const text = await readFile(path.join(adminDir, 'gitdir'), 'utf8').catch(() => undefined);
-  const target = text?.trim();
-  return target ? path.resolve(adminDir, target) : undefined;
 }
 
 /**

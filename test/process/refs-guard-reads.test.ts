@@ -82,7 +82,7 @@ describe('isOnBranch', () => {
 
 describe('readRefFiles: the refs as git for-each-ref lists them, read from gitâ€™s files', () => {
   const same = async (repo: string): Promise<void> => {
-    const fromFiles = await readRefFiles(path.join(repo, '.git'));
+    const fromFiles = readRefFiles(path.join(repo, '.git'));
     expect(fromFiles).toBeDefined();
     expect(JSON.stringify(fromFiles)).toBe(JSON.stringify(await readRefsWithGit(repo)));
     expect(JSON.stringify(await readRefs(repo))).toBe(JSON.stringify(fromFiles));
@@ -118,7 +118,7 @@ describe('readRefFiles: the refs as git for-each-ref lists them, read from gitâ€
       const repo = await tempRepo();
       const head = (await git(repo, 'rev-parse', 'HEAD')).trim();
       await change(repo, head);
-      expect(await readRefFiles(path.join(repo, '.git'))).toBeUndefined();
+      expect(readRefFiles(path.join(repo, '.git'))).toBeUndefined();
       expect(JSON.stringify(await readRefs(repo))).toBe(JSON.stringify(await readRefsWithGit(repo)));
     };
     await unusual((repo) => git(repo, 'symbolic-ref', 'refs/heads/dangling', 'refs/heads/nothing'));
@@ -132,7 +132,7 @@ describe('readRefFiles: the refs as git for-each-ref lists them, read from gitâ€
     const repo = await tempRepo();
     const missing = 'f'.repeat(40);
     await writeFile(path.join(repo, '.git', 'refs', 'heads', 'broken'), `${missing}\n`);
-    expect((await readRefFiles(path.join(repo, '.git')))?.['refs/heads/broken']).toBe(missing);
+    expect(readRefFiles(path.join(repo, '.git'))?.['refs/heads/broken']).toBe(missing);
     await same(repo);
   });
 });
