@@ -7,7 +7,7 @@ import { parseStreamLine } from '../agent/stream.js';
 import { errorFirstLine, errorMessage } from '../errors.js';
 import { SpawnError, type AgentExit, type ProcessGroup } from '../process/process-group.js';
 import { commonDirOf } from '../worktree/common-dir.js';
-import { commitLeftovers, commitsSince } from '../worktree/git.js';
+import { commitsSince, saveLeftovers } from '../worktree/git.js';
 import { removeSandboxLeftovers } from '../worktree/sandbox-leftovers.js';
 import { describeChange } from '../worktree/refs-guard.js';
 import type { LocalEnvironment } from './environment.js';
@@ -193,15 +193,20 @@ async function saveWork(
   copiedFiles: readonly string[],
 ): Promise<{ outcome: Outcome; commits?: AttemptResult['commits'] }> {
   const { task } = spec;
+  const others = spec.mergeFirst.map((dependency) => dependency.branch);
   try {
-    if (outcome.status !== 'interrupted') {
-      await commitLeftovers(task.worktree, `orch: work left uncommitted by task ${task.id} (run ${spec.runId})`, copiedFiles);
-    }
-    const commits = await commitsSince(
-      task.worktree,
-      spec.base.sha,
-      spec.mergeFirst.map((dependency) => dependency.branch),
-    );
+    const commits =
+      outcome.status === 'interrupted'
+        ? await commitsSince(task.worktree, spec.base.sha, others)
+        : (
+            await saveLeftovers(
+              task.worktree,
+              `orch: work left uncommitted by task ${task.id} (run ${spec.runId})`,
+              spec.base.sha,
+              others,
+              copiedFiles,
+            )
+          ).commits;
     return { outcome, commits };
   } catch (error) {
     if (outcome.status !== 'succeeded') return { outcome };

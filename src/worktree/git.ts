@@ -1,5 +1,5 @@
-import { constants } from 'node:fs';
-import { access, appendFile, mkdir, readFile, readdir, rm, rmdir } from 'node:fs/promises';
+import { constants, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { access, appendFile, mkdir, open, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { UserError, errorCode, errorFirstLine } from '../errors.js';
@@ -129,11 +129,12 @@ export async function registerWorktree(
   baseSha: string,
   pool?: string,
   git: () => Promise<string> = gitVersion,
+  checkoutAtOnce: (root: string) => Promise<boolean> = smallRepository,
 ): Promise<'created' | 'reused' | 'reattached' | 'pooled'> {
   const resolved = path.resolve(worktree);
   registering.set(resolved, (registering.get(resolved) ?? 0) + 1);
   try {
-    return await register(root, resolved, branch, baseSha, pool, git);
+    return await register(root, resolved, branch, baseSha, pool, git, checkoutAtOnce);
   } finally {
     const left = (registering.get(resolved) ?? 1) - 1;
     if (left === 0) registering.delete(resolved);
@@ -167,6 +168,7 @@ async function register(
   baseSha: string,
   pool: string | undefined,
   git: () => Promise<string>,
+  checkoutAtOnce: (root: string) => Promise<boolean>,
 ): Promise<'created' | 'reused' | 'reattached' | 'pooled'> {
   const registered = await registrationOf(root, resolved);
   if (registered?.present) {
@@ -190,33 +192,91 @@ async function register(
   }
   await mkdir(path.dirname(resolved), { recursive: true });
   const version = await git();
-  const add = ['worktree', 'add', '--no-checkout', ...lockArgs(version)];
+  const lock = lockArgs(version);
+  // A small repository's checkout is done by the same `git worktree add` (see smallRepository),
+  // still locked with orch's reason until it has finished: a crash leaves a worktree
+  // fillWorktree checks out again, as after a registration without checkout.
+  const atOnce = lock.length > 0 && (await checkoutAtOnce(root));
+  const add = ['worktree', 'add', ...(atOnce ? [] : ['--no-checkout']), ...lock];
+  // Whether the worktree was added; git's words when not. A checkout whose post-checkout hook
+  // failed counts as added: git keeps such a worktree, still locked with orch's reason, and
+  // fillWorktree checks it out and runs the hook again, and says how the hook failed.
+  const addAt = async (args: readonly string[]): Promise<{ added: boolean; run: FileRun }> => {
+    // With a checkout, git runs the post-checkout hook: without orch's `-c` settings, which git
+    // would hand down to it (GIT_CONFIG_PARAMETERS), so it runs as under a user's own `git worktree add`.
+    const run = atOnce ? await execFile('git', args, { cwd: root, reject: false }) : await quietGit(root, args, { reject: false });
+    if (run.exitCode === 0) {
+      if (atOnce) await rm(path.join(await worktreeGitDir(resolved), 'locked'), { force: true });
+      return { added: true, run };
+    }
+    return { added: atOnce && (await registrationOf(root, resolved))?.present === true, run };
+  };
+  const failed = (args: readonly string[], run: FileRun): ExitError =>
+    new ExitError(`git ${args.join(' ')}`, run.exitCode, run.stderr, run.stdout);
   let how: 'reattached' | 'created';
   // With nothing in the pool to take, the new branch is simply tried: `git worktree add -b` makes
   // the branch first (and nothing else when it exists already), so asking whether the branch exists
   // beforehand would cost every task a git process that only a retry or a resume needs.
   const poolHasSome = pool !== undefined && (await hasEntries(pool));
+  const reattach = async (): Promise<void> => {
+    const args = [...add, resolved, branch];
+    const { added, run } = await addAt(args);
+    if (!added) throw failed(args, run);
+  };
   if (!poolHasSome) {
-    const created = await quietGit(root, [...add, '-b', branch, resolved, baseSha], { reject: false });
-    if (created.exitCode === 0) how = 'created';
+    const created = await addAt([...add, '-b', branch, resolved, baseSha]);
+    if (created.added) how = 'created';
     else if (await branchExists(root, branch)) {
-      await quietGit(root, [...add, resolved, branch]);
+      await reattach();
       how = 'reattached';
-    } else throw new ExitError(`git worktree add -b ${branch}`, created.exitCode, created.stderr, created.stdout);
+    } else throw new ExitError(`git worktree add -b ${branch}`, created.run.exitCode, created.run.stderr, created.run.stdout);
   } else if (await branchExists(root, branch)) {
-    await quietGit(root, [...add, resolved, branch]);
+    await reattach();
     how = 'reattached';
   } else {
     if (await takeFromPool(root, pool, resolved)) {
       await switchToNewBranch(resolved, branch, baseSha);
       return 'pooled';
     }
-    await quietGit(root, [...add, '-b', branch, resolved, baseSha]);
+    const args = [...add, '-b', branch, resolved, baseSha];
+    const { added, run } = await addAt(args);
+    if (!added) throw failed(args, run);
     how = 'created';
   }
   // A git without `--reason` for add: locked now (see checkoutUnfinished for the moment between).
   if (!add.includes('--reason')) await quietGit(root, ['worktree', 'lock', '--reason', CHECKOUT_UNDER_WAY, resolved]);
   return how;
+}
+
+/**
+ * At most this many entries in the repository's index, and a new worktree is checked out by the
+ * `git worktree add` that registers it, under the git lock, instead of by fillWorktree outside it
+ * (`git reset --hard`, then `git rev-parse` for the hook's path and HEAD): two git processes fewer
+ * per task, started from orch's one thread. Measured on the 2-core machine, a whole `git worktree
+ * add` took ~10 ms with 10 files, 20–40 ms with 300, 70–160 ms with 1,000 (a checkout outside the
+ * lock of 1,000 files 30–190 ms): past a few hundred files, holding the lock for the checkout
+ * delays the other tasks' registrations more than the two processes cost.
+ */
+export const CHECKOUT_AT_ONCE_MAX_ENTRIES = 200;
+
+/**
+ * Whether the repository is small enough for a worktree's checkout under the git lock: the entry
+ * count in the header of its main index (`DIRC`, version, count), a 12-byte read. No index (a bare
+ * repository) or one that cannot be read: not small, the checkout goes outside the lock.
+ */
+export async function smallRepository(root: string): Promise<boolean> {
+  try {
+    const handle = await open(path.join(await commonDirOf(root), 'index'), 'r');
+    try {
+      const header = Buffer.alloc(12);
+      const { bytesRead } = await handle.read(header, 0, 12, 0);
+      return bytesRead === 12 && header.toString('latin1', 0, 4) === 'DIRC' && header.readUInt32BE(8) <= CHECKOUT_AT_ONCE_MAX_ENTRIES;
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return false;
+  }
 }
 
 /** Whether a folder exists and holds anything (the pool: an absent or empty one has nothing to take). */
@@ -239,38 +299,44 @@ async function hasEntries(dir: string): Promise<boolean> {
  * files; otherwise every registration is read.
  */
 export async function registrationOf(root: string, worktree: string): Promise<{ present: boolean; locked?: string } | undefined> {
+  // Small files, read without a round trip to the thread pool per step: a new worktree's answer
+  // reads every registration's `gitdir`, one per task of the run.
+  const read = (file: string): string | undefined => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  const pointsAt = (adminDir: string): string | undefined => {
+    const target = read(path.join(adminDir, 'gitdir'))?.trim();
+    return target ? path.resolve(adminDir, target) : undefined;
+  };
   const dotGit = path.join(worktree, '.git');
-  const found = async (admin: string, present: boolean): Promise<{ present: boolean; locked?: string }> => {
-    const locked = await readFile(path.join(admin, 'locked'), 'utf8').catch(() => undefined);
+  const found = (admin: string, present: boolean): { present: boolean; locked?: string } => {
+    const locked = read(path.join(admin, 'locked'));
     return locked === undefined ? { present } : { present, locked: locked.replace(/\n$/, '') };
   };
   // The worktree's .git file, then the registration it names, naming it back.
-  const named = await readFile(dotGit, 'utf8').catch(() => undefined);
+  const named = read(dotGit);
   const admin = named === undefined ? undefined : /^gitdir: (.+)$/m.exec(named)?.[1]?.trim();
   if (admin !== undefined) {
     const adminDir = path.resolve(worktree, admin);
-    if ((await pointsAt(adminDir)) === dotGit) return found(adminDir, true);
+    if (pointsAt(adminDir) === dotGit) return found(adminDir, true);
   }
   const registrations = path.join(await commonDirOf(root), 'worktrees');
   let names: string[];
   try {
-    names = await readdir(registrations);
+    names = readdirSync(registrations);
   } catch (error) {
     if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return undefined;
     throw error;
   }
   for (const name of names) {
     const adminDir = path.join(registrations, name);
-    if ((await pointsAt(adminDir)) === dotGit) return found(adminDir, await pathExists(dotGit));
+    if (pointsAt(adminDir) === dotGit) return found(adminDir, existsSync(dotGit));
   }
   return undefined;
-}
-
-/** The `.git` file a registration's `gitdir` names (absolute, or relative to the registration), if it names one. */
-async function pointsAt(adminDir: string): Promise<string | undefined> {
-  const text = await readFile(path.join(adminDir, 'gitdir'), 'utf8').catch(() => undefined);
-  const target = text?.trim();
-  return target ? path.resolve(adminDir, target) : undefined;
 }
 
 /**
@@ -449,6 +515,65 @@ export async function commitLeftovers(worktree: string, message: string, exclude
   return true;
 }
 
+/**
+ * What a finished attempt's work-saving needs, in one process started from orch instead of four:
+ * commitLeftovers (`git add -A`, `git diff --cached`, `git commit` when the index differs), then
+ * commitsSince (`git log`), run one after another by `sh`. Node forks itself for every process it
+ * starts, on its one thread (~1–3 ms each from orch's process: the largest part of a run's CPU
+ * profile); `sh` forks the same git processes from a process a fraction of orch's size. Each step
+ * is the same git command with the same settings as the separate functions', and says the same
+ * (ExitError naming the step, git's exit code and its words). A commit that fails is made again
+ * as commitWithOwnIdentity makes it (the fallback identity when the configuration lacks one), and
+ * the commits are then read on their own. With files orch copied in (`exclude`), the separate
+ * functions run instead (their unstaging goes between the add and the diff).
+ */
+export async function saveLeftovers(
+  worktree: string,
+  message: string,
+  baseSha: string,
+  excludeBranches: readonly string[] = [],
+  exclude: readonly string[] = [],
+): Promise<{ committed: boolean; commits: CommitInfo[] }> {
+  if (exclude.length > 0) {
+    const committed = await commitLeftovers(worktree, message, exclude);
+    return { committed, commits: await commitsSince(worktree, baseSha, excludeBranches) };
+  }
+  const ran = await execFile('sh', ['-c', SAVE_SCRIPT, 'sh', message, baseSha, ...excludeBranches], { cwd: worktree, reject: false });
+  const lines = ran.stdout.split('\n');
+  if (ran.exitCode === 0) {
+    const committed = lines[0] === 'committed';
+    return { committed, commits: parseCommits(lines.slice(1).join('\n')) };
+  }
+  const failed = /^failed (.+)$/m.exec(ran.stdout)?.[1];
+  if (failed === 'commit') {
+    // As commitWithOwnIdentity: the configuration read only now, and the commit made again with the fallback identity.
+    const args = ['commit', '--no-verify', '-m', message];
+    const config = await ownCommitConfig(worktree);
+    if (config.length === 1) throw new ExitError(`git ${args.join(' ')}`, ran.exitCode, ran.stderr, '');
+    await quietGit(worktree, args, { extraConfig: config });
+    return { committed: true, commits: await commitsSince(worktree, baseSha, excludeBranches) };
+  }
+  throw new ExitError(failed ? `git ${failed}` : 'sh (saving the work)', ran.exitCode, ran.stderr, '');
+}
+
+// saveLeftovers' steps. $1: the commit message, $2: the base, then the branches whose commits are
+// not the task's. A failed step prints `failed <step>` and exits with git's own exit code.
+const SAVE_SCRIPT = [
+  `q='${QUIET.map((setting) => `-c ${setting}`).join(' ')}'`,
+  'message=$1 base=$2',
+  'shift 2',
+  'git $q add -A || { s=$?; echo "failed add -A"; exit $s; }',
+  'git $q diff --cached --quiet --ignore-submodules=none',
+  's=$?',
+  'if [ $s -eq 1 ]; then',
+  '  git $q -c commit.gpgsign=false -c user.useConfigOnly=true commit --no-verify -m "$message" >/dev/null || { s=$?; echo "failed commit"; exit $s; }',
+  '  echo committed',
+  'elif [ $s -eq 0 ]; then echo clean',
+  'else echo "failed diff --cached"; exit $s',
+  'fi',
+  'git $q log --reverse --no-merges --format=%H%x1f%s HEAD --not "$base" "$@" -- || { s=$?; echo "failed log"; exit $s; }',
+].join('\n');
+
 /** Whether the worktree's index differs from its HEAD: what a commit would record. */
 async function stagedChanges(worktree: string): Promise<boolean> {
   const diff = await quietGit(worktree, ['diff', '--cached', '--quiet', '--ignore-submodules=none'], { reject: false });
@@ -517,6 +642,11 @@ export async function commitsSince(worktree: string, baseSha: string, exclude: r
     ...exclude,
     '--',
   ]);
+  return parseCommits(output);
+}
+
+/** `git log --format=%H%x1f%s` lines as commits. */
+function parseCommits(output: string): CommitInfo[] {
   return output
     .split('\n')
     .filter((line) => line.includes('\x1f'))

@@ -87,9 +87,9 @@ describe('worktrees made ahead of time', () => {
   it('kill -9 while a worktree is being made ahead of time, then resume: every task done, no worktree used by two tasks', async () => {
     const state = await agentState();
     const { repo, gates } = await gatedRun(state);
-    // post-checkout runs in the new worktree once it is checked out (orch runs it as `git worktree
-    // add` would, outside the git lock): the one of b (made ahead of time, the first time) stays
-    // under way until the test lets it finish.
+    // post-checkout runs in the new worktree once it is checked out (in this small repository by
+    // the `git worktree add` that registers it, see smallRepository): the one of b (made ahead of
+    // time, the first time) stays under way until the test lets it finish.
     const making = path.join(state, 'making-b');
     const hookGate = path.join(state, 'hook-may-finish');
     const hook = path.join(repo, '.git', 'hooks', 'post-checkout');
@@ -105,8 +105,9 @@ describe('worktrees made ahead of time', () => {
     await waitFor(async () => (await agentStarts(state)).length === 1 && (await readRunRegistry(repo)).tasks[0]!.agent, 20_000, 'a’s pid');
     await waitFor(() => existsSync(making), 20_000, 'b’s worktree to be under way');
     const b = (await readRunRegistry(repo)).tasks[1]!;
-    // b is registered on its branch and checked out; its hook is what is under way.
-    expect((await listedWorktrees(repo)).find((entry) => entry.path === b.worktree)).toMatchObject({ branch: b.branch, locked: false });
+    // b is registered on its branch and checked out, still locked by orch until its `git worktree
+    // add` has finished (resume checks such a worktree out again); its hook is what is under way.
+    expect((await listedWorktrees(repo)).find((entry) => entry.path === b.worktree)).toMatchObject({ branch: b.branch, locked: true });
     const hooking = `${hook} ${'0'.repeat(40)} `;
     expect(await processesWithCommandLine(hooking)).toHaveLength(1);
     orch.kill('SIGKILL');

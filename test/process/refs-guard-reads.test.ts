@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RefsGuard, type GuardReport } from '../../src/executor/guard.js';
 import { GitMutex } from '../../src/worktree/mutex.js';
-import { isOnBranch, readRefs } from '../../src/worktree/refs.js';
+import { isOnBranch, readRefFiles, readRefs, readRefsWithGit } from '../../src/worktree/refs.js';
 import { git, tempRepo } from '../support/git.js';
 import { guardSpec, GUARD_RUN } from '../support/guard.js';
 import { tempDir } from '../support/tmp.js';
@@ -77,5 +77,62 @@ describe('isOnBranch', () => {
     await git(worktree, 'checkout', '-q', '-b', 'elsewhere');
     expect(await isOnBranch(worktree, 'refs/heads/task')).toBe(false);
     expect(await isOnBranch(worktree, 'refs/heads/elsewhere')).toBe(true);
+  });
+});
+
+describe('readRefFiles: the refs as git for-each-ref lists them, read from git’s files', () => {
+  const same = async (repo: string): Promise<void> => {
+    const fromFiles = readRefFiles(path.join(repo, '.git'));
+    expect(fromFiles).toBeDefined();
+    expect(JSON.stringify(fromFiles)).toBe(JSON.stringify(await readRefsWithGit(repo)));
+    expect(JSON.stringify(await readRefs(repo))).toBe(JSON.stringify(fromFiles));
+  };
+
+  it('loose, packed, loose over packed, annotated tags, notes, remote symbolic refs, in git’s order; lock files skipped', async () => {
+    const repo = await tempRepo();
+    const head = (await git(repo, 'rev-parse', 'HEAD')).trim();
+    await same(repo);
+    await git(repo, 'branch', 'a/b-c_d.e');
+    await git(repo, 'tag', '-a', '-m', 'annotated', 'v1.0');
+    await git(repo, 'tag', 'light');
+    await git(repo, 'notes', 'add', '-m', 'a note');
+    await git(repo, 'update-ref', 'refs/remotes/origin/main', head);
+    await git(repo, 'symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main');
+    await git(repo, 'update-ref', 'refs/bisect/bad', head);
+    await same(repo);
+    await git(repo, 'pack-refs', '--all');
+    await same(repo);
+    await writeFile(path.join(repo, 'README.md'), 'moved\n');
+    await git(repo, 'commit', '-qam', 'moved');
+    await git(repo, 'branch', '-f', 'a/b-c_d.e', 'HEAD');
+    await git(repo, 'branch', 'Zeta');
+    await git(repo, 'branch', '-D', 'light').catch(() => undefined);
+    await git(repo, 'tag', '-d', 'light');
+    await same(repo);
+    await writeFile(path.join(repo, '.git', 'refs', 'heads', 'main.lock'), `${head}\n`);
+    await same(repo);
+  });
+
+  it('asks git when anything is unusual: a broken symbolic ref, an odd name, odd content, a symbolic link, reftable', async () => {
+    const unusual = async (change: (repo: string, head: string) => Promise<unknown>): Promise<void> => {
+      const repo = await tempRepo();
+      const head = (await git(repo, 'rev-parse', 'HEAD')).trim();
+      await change(repo, head);
+      expect(readRefFiles(path.join(repo, '.git'))).toBeUndefined();
+      expect(JSON.stringify(await readRefs(repo))).toBe(JSON.stringify(await readRefsWithGit(repo)));
+    };
+    await unusual((repo) => git(repo, 'symbolic-ref', 'refs/heads/dangling', 'refs/heads/nothing'));
+    await unusual((repo, head) => git(repo, 'update-ref', 'refs/heads/café', head));
+    await unusual((repo) => writeFile(path.join(repo, '.git', 'refs', 'heads', 'junk'), 'not a ref\n'));
+    await unusual((repo) => symlink('main', path.join(repo, '.git', 'refs', 'heads', 'linked')));
+    await unusual((repo) => mkdir(path.join(repo, '.git', 'reftable')));
+  });
+
+  it('a ref naming a commit missing from the object store is listed, as git lists it', async () => {
+    const repo = await tempRepo();
+    const missing = 'f'.repeat(40);
+    await writeFile(path.join(repo, '.git', 'refs', 'heads', 'broken'), `${missing}\n`);
+    expect(readRefFiles(path.join(repo, '.git'))?.['refs/heads/broken']).toBe(missing);
+    await same(repo);
   });
 });

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   commitLeftovers,
   commitsSince,
+  saveLeftovers,
   ensureWorktree,
   mergeBranches,
   registeredAlready,
@@ -149,6 +150,67 @@ describe('commitLeftovers: the identity of orch’s own commit', () => {
     expect(await leftover((repo) => git(repo, 'config', '--unset', 'user.email').then(() => undefined))).toBe(
       'Test User <orch@localhost> / Test User <orch@localhost>',
     );
+  });
+
+  it('saveLeftovers (one sh process) commits with the same identities and lists the same commits', async () => {
+    const save = async (configure: (repo: string) => Promise<unknown>): Promise<string> => {
+      const repo = await tempRepo();
+      const base = await git(repo, 'rev-parse', 'HEAD');
+      const worktree = path.join(await tempDir(), 'wt');
+      await ensureWorktree(repo, worktree, 'orch/r/task', base);
+      await configure(repo);
+      await writeFile(path.join(worktree, 'left.txt'), 'left\n');
+      const saved = await saveLeftovers(worktree, 'orch: left over', base);
+      expect(saved.committed).toBe(true);
+      expect(saved.commits.map((commit) => commit.subject)).toEqual(['orch: left over']);
+      expect(saved.commits[0]!.sha).toBe(await git(worktree, 'rev-parse', 'HEAD'));
+      expect(await saveLeftovers(worktree, 'orch: nothing more', base)).toEqual({ committed: false, commits: saved.commits });
+      return git(worktree, 'log', '-1', '--format=%an <%ae> / %cn <%ce>');
+    };
+    expect(await save(async () => undefined)).toBe('Test User <test@example.com> / Test User <test@example.com>');
+    expect(
+      await save(async (repo) => {
+        await git(repo, 'config', '--unset', 'user.name');
+        await git(repo, 'config', '--unset', 'user.email');
+      }),
+    ).toBe('orch <orch@localhost> / orch <orch@localhost>');
+  });
+
+  it('saveLeftovers: the message reaches git as it is, the agent’s own commits count, a dependency’s do not', async () => {
+    const repo = await tempRepo();
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    const root = await tempDir();
+    const dependency = path.join(root, 'dep');
+    const worktree = path.join(root, 'wt');
+    await ensureWorktree(repo, dependency, 'orch/r/dep', base);
+    await writeFile(path.join(dependency, 'dep.txt'), 'dep\n');
+    await commitLeftovers(dependency, 'dependency work');
+    await ensureWorktree(repo, worktree, 'orch/r/task', base);
+    await mergeBranches(worktree, ['orch/r/dep'], () => 'merge dep');
+    await writeFile(path.join(worktree, 'own.txt'), 'own\n');
+    await git(worktree, 'add', 'own.txt');
+    await git(worktree, 'commit', '-q', '-m', 'the agent’s own');
+    await writeFile(path.join(worktree, 'left.txt'), 'left\n');
+    const message = 'orch: "$HOME" `id` $(id) \\ it\'s * ; exit 3';
+    const saved = await saveLeftovers(worktree, message, base, ['orch/r/dep']);
+    expect(saved.committed).toBe(true);
+    expect(saved.commits.map((commit) => commit.subject)).toEqual(['the agent’s own', message]);
+  });
+
+  it('saveLeftovers: a failed step says which and git’s own words', async () => {
+    const repo = await tempRepo();
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    const worktree = path.join(await tempDir(), 'wt');
+    await ensureWorktree(repo, worktree, 'orch/r/task', base);
+    await writeFile(path.join(worktree, 'left.txt'), 'left\n');
+    const hooks = path.join(repo, '.git', 'hooks');
+    await writeFile(path.join(hooks, 'prepare-commit-msg'), '#!/bin/sh\necho "no commits today" >&2\nexit 1\n', { mode: 0o755 });
+    await expect(saveLeftovers(worktree, 'orch: left over', base)).rejects.toThrow(
+      /git commit --no-verify -m orch: left over exited 1: no commits today/,
+    );
+    await expect(saveLeftovers(worktree, 'orch: left over', '0'.repeat(40))).rejects.toThrow(/git commit/);
+    await rm(path.join(hooks, 'prepare-commit-msg'));
+    await expect(saveLeftovers(worktree, 'orch: left over', 'no-such-base')).rejects.toThrow(/git log exited 128: fatal: .*no-such-base/);
   });
 
   it('a commit that fails for another reason says git’s own words', async () => {

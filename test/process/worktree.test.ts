@@ -2,10 +2,13 @@ import { chmod, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  CHECKOUT_AT_ONCE_MAX_ENTRIES,
   CHECKOUT_UNDER_WAY,
   branchExists,
   commitLeftovers,
   ensureWorktree,
+  saveLeftovers,
+  smallRepository,
   fillWorktree,
   listWorktrees,
   lockArgs,
@@ -46,12 +49,15 @@ describe('ensureWorktree', () => {
   });
 });
 
+// A repository as large as the checkout outside the git lock is for (see smallRepository).
+const notSmall = (): Promise<boolean> => Promise.resolve(false);
+
 describe('registration under the git lock, checkout outside it', () => {
   it('registers a locked, empty worktree; the checkout fills it and unlocks it once; a worktree in use is never checked out again', async () => {
     const repo = await tempRepo({ 'a.txt': 'a\n', 'd/b.txt': 'b\n' });
     const base = await git(repo, 'rev-parse', 'HEAD');
     const worktree = path.join(await tempDir(), 'task');
-    expect(await registerWorktree(repo, worktree, 'orch/r/task', base)).toBe('created');
+    expect(await registerWorktree(repo, worktree, 'orch/r/task', base, undefined, undefined, notSmall)).toBe('created');
     // Registered on its branch, nothing checked out yet, locked by orch until it is.
     expect(await readdir(worktree)).toEqual(['.git']);
     expect(await git(repo, 'worktree', 'list', '--porcelain')).toContain(
@@ -85,13 +91,13 @@ describe('registration under the git lock, checkout outside it', () => {
     const repo = await tempRepo({ 'a.txt': 'a\n' });
     const base = await git(repo, 'rev-parse', 'HEAD');
     const worktree = path.join(await tempDir(), 'task');
-    await registerWorktree(repo, worktree, 'orch/r/task', base);
+    await registerWorktree(repo, worktree, 'orch/r/task', base, undefined, undefined, notSmall);
     expect(await Promise.all([fillWorktree(worktree), fillWorktree(worktree)])).toEqual([true, true]);
     expect(await git(worktree, 'status', '--porcelain', '--untracked-files=all')).toBe('');
 
     // Registered and locked by orch, its folder deleted before the checkout: registered afresh on its branch.
     const other = path.join(await tempDir(), 'other');
-    await registerWorktree(repo, other, 'orch/r/other', base);
+    await registerWorktree(repo, other, 'orch/r/other', base, undefined, undefined, notSmall);
     await rm(other, { recursive: true });
     expect(await ensureWorktree(repo, other, 'orch/r/other', base)).toBe('reattached');
     expect(await readFile(path.join(other, 'a.txt'), 'utf8')).toBe('a\n');
@@ -121,7 +127,7 @@ describe('registration under the git lock, checkout outside it', () => {
     const repo = await tempRepo({ 'a.txt': 'a\n' });
     const base = await git(repo, 'rev-parse', 'HEAD');
     const root = await tempDir();
-    await registerWorktree(repo, path.join(root, 'unfinished'), 'orch/r/unfinished', base);
+    await registerWorktree(repo, path.join(root, 'unfinished'), 'orch/r/unfinished', base, undefined, undefined, notSmall);
     await writeFile(path.join(root, 'unfinished', 'a.txt'), 'half');
     await ensureWorktree(repo, path.join(root, 'done'), 'orch/r/done', base);
     const entries = await listWorktrees(repo);
@@ -145,12 +151,48 @@ describe('registration under the git lock, checkout outside it', () => {
     await chmod(hook, 0o755);
     const root = await tempDir();
     await git(repo, 'worktree', 'add', '-q', '-b', 'by-git', path.join(root, 'wt1'), base);
-    expect(await ensureWorktree(repo, path.join(root, 'wt2'), 'by-orch', base)).toBe('created');
+    // The checkout outside the lock runs it itself; a small repository's `git worktree add` runs it.
+    expect(await registerWorktree(repo, path.join(root, 'wt2'), 'by-orch', base, undefined, undefined, notSmall)).toBe('created');
+    expect(await fillWorktree(path.join(root, 'wt2'))).toBe(true);
+    expect(await ensureWorktree(repo, path.join(root, 'wt3'), 'at-once', base)).toBe('created');
     const byGit = await readFile(path.join(seen, 'wt1'), 'utf8');
-    const byOrch = await readFile(path.join(seen, 'wt2'), 'utf8');
     expect(byGit).toContain(`args: ${'0'.repeat(40)} ${base} 1\n`);
     expect(byGit).not.toMatch(/^GIT_DIR=/m);
-    expect(byOrch.replace('wt2', 'wt1')).toBe(byGit);
+    expect((await readFile(path.join(seen, 'wt2'), 'utf8')).replace('wt2', 'wt1')).toBe(byGit);
+    expect((await readFile(path.join(seen, 'wt3'), 'utf8')).replace('wt3', 'wt1')).toBe(byGit);
+  });
+
+  it('a small repository’s worktree is checked out by the git worktree add that registers it: unlocked, nothing left for the checkout', async () => {
+    const repo = await tempRepo({ 'a.txt': 'a\n', 'd/b.txt': 'b\n' });
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    const worktree = path.join(await tempDir(), 'task');
+    expect(await smallRepository(repo)).toBe(true);
+    expect(await registerWorktree(repo, worktree, 'orch/r/task', base)).toBe('created');
+    expect(await readFile(path.join(worktree, 'd/b.txt'), 'utf8')).toBe('b\n');
+    expect(await git(worktree, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+    expect(await git(repo, 'worktree', 'list', '--porcelain')).not.toContain('locked');
+    expect(await fillWorktree(worktree)).toBe(false);
+    // Its branch already there (a retry, a resume): re-attached, checked out the same way.
+    await git(repo, 'worktree', 'remove', '--force', worktree);
+    expect(await registerWorktree(repo, worktree, 'orch/r/task', base)).toBe('reattached');
+    expect(await readFile(path.join(worktree, 'a.txt'), 'utf8')).toBe('a\n');
+    expect(await git(repo, 'worktree', 'list', '--porcelain')).not.toContain('locked');
+  });
+
+  it('smallRepository: at most CHECKOUT_AT_ONCE_MAX_ENTRIES entries in the main index; no index is not small', async () => {
+    const files = (count: number): Record<string, string> =>
+      Object.fromEntries(Array.from({ length: count }, (_, index) => [`f/${index}.txt`, `${index}\n`]));
+    expect(await smallRepository(await tempRepo(files(CHECKOUT_AT_ONCE_MAX_ENTRIES)))).toBe(true);
+    const large = await tempRepo(files(CHECKOUT_AT_ONCE_MAX_ENTRIES + 1));
+    expect(await smallRepository(large)).toBe(false);
+    // Not small: registered without its checkout, which fillWorktree does outside the lock.
+    const worktree = path.join(await tempDir(), 'task');
+    expect(await registerWorktree(large, worktree, 'orch/r/task', await git(large, 'rev-parse', 'HEAD'))).toBe('created');
+    expect(await readdir(worktree)).toEqual(['.git']);
+    expect(await fillWorktree(worktree)).toBe(true);
+    expect(await git(worktree, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+    await rm(path.join(large, '.git', 'index'));
+    expect(await smallRepository(large)).toBe(false);
   });
 
   it('a failing post-checkout hook fails the checkout with what it said; the worktree stays, checked out', async () => {
@@ -167,7 +209,17 @@ describe('registration under the git lock, checkout outside it', () => {
   });
 });
 
-describe('saving what an agent left uncommitted', () => {
+// commitLeftovers and saveLeftovers (the same steps in one sh process, then the commits) must save alike.
+const savers: [string, (worktree: string, message: string, exclude?: readonly string[]) => Promise<boolean>][] = [
+  ['commitLeftovers', commitLeftovers],
+  [
+    'saveLeftovers',
+    async (worktree, message, exclude) =>
+      (await saveLeftovers(worktree, message, await git(worktree, 'rev-parse', 'HEAD'), [], exclude)).committed,
+  ],
+];
+
+describe.each(savers)('saving what an agent left uncommitted (%s)', (_name, commitLeftovers) => {
   const message = 'orch: work left uncommitted by task t (run r)';
   const subjects = async (worktree: string, base: string) =>
     (await git(worktree, 'log', '--format=%s', `${base}..HEAD`)).split('\n').filter(Boolean);
