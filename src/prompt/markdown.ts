@@ -1,4 +1,3 @@
-import { setFlagsFromString } from 'node:v8';
 import { Lexer, type Token, type Tokens } from 'marked';
 import { isPathLike, normalizeRepoPath, trimPathToken } from './paths.js';
 import type { ProseReference } from './types.js';
@@ -112,22 +111,35 @@ function phraseReferences(text: string, explicit: boolean): ProseReference[] {
   return refs;
 }
 
+/** V8's flag setter (node:v8's setFlagsFromString), when a short-lived command gave it: see lex. */
+let setV8Flags: ((flags: string) => void) | undefined;
+
 /**
- * marked's tokens of a markdown body. marked's block rules are large regular expressions, which V8
- * compiles at their first use: by default to bytecode first, then again to machine code at the
- * next use (regexp tier-up), and for a short-lived `orch plan` that double compilation was most
- * of the markdown's cost. Compiled straight to machine code, 8 short prompts lexed in ~6 ms
- * instead of ~24 ms. The flag is V8's, read when a regular expression is compiled; it is set only
- * while marked lexes and put back after, so nothing else compiles under it, and V8's flags are as
- * before for the code Node loads later (any changed flag makes V8 refuse the code cache of Node's
- * own modules).
+ * marked's block rules are large regular expressions, which V8 compiles at their first use: by
+ * default to bytecode first, then again to machine code at their next use (regexp tier-up). For a
+ * short-lived `orch plan` that double compilation was most of the markdown's cost: compiled
+ * straight to machine code, 8 short prompts lexed in ~6 ms instead of ~24 ms. `orch plan` gives
+ * node:v8's flag setter here; a run does not (loading node:v8 alone took ~1.4 MB of resident memory,
+ * and a run's memory counts more than a few milliseconds once).
+ */
+export function compileMarkdownRulesOnce(setFlags: (flags: string) => void): void {
+  setV8Flags = setFlags;
+}
+
+/**
+ * marked's tokens of a markdown body. With a flag setter (compileMarkdownRulesOnce), V8's regexp
+ * tier-up is off only while marked lexes and put back after, so nothing else compiles under it, and
+ * V8's flags are as before for the code Node loads later (any changed flag makes V8 refuse the code
+ * cache of Node's own modules).
  */
 function lex(body: string): Token[] {
-  setFlagsFromString('--no-regexp-tier-up');
+  const setFlags = setV8Flags;
+  if (!setFlags) return new Lexer({ gfm: true }).lex(body);
+  setFlags('--no-regexp-tier-up');
   try {
     return new Lexer({ gfm: true }).lex(body);
   } finally {
-    setFlagsFromString('--regexp-tier-up');
+    setFlags('--regexp-tier-up');
   }
 }
 

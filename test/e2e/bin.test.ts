@@ -110,4 +110,10 @@ describe('the installed bin, run the way a shell runs it', () => {
       '',
     ]);
   });
+  it('without node on the PATH, says so (the troubleshooting row in the README)', async () => {
+    const empty = await tempDir();
+    const result = await execa(orchBin, ['status'], { cwd: empty, env: { PATH: empty }, extendEnv: false, reject: false });
+    expect(result.exitCode).toBe(127);
+    expect(result.stderr).toMatch(/exec: node: not found$/);
+  });
 });
