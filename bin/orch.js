@@ -7,7 +7,7 @@
 // flags below except for `orch status` and `orch plan`; node reads the second line as a string
 // and a comment. Why not `#!/usr/bin/env -S node <flags>`: any V8 flag on node's command line
 // makes V8 refuse the code cache of Node's own built-in modules (compiled at every start instead,
-// measured: ~6 ms CPU for status, ~10 ms for plan), and the short commands need no flag; only a
+// measured: 4–6 ms CPU for status, 6–10 ms for plan), and the short commands need no flag; only a
 // run's memory does. A background orch (`--detach`) gets the flags, read from the second line
 // (src/commands/detach.ts).
 //
