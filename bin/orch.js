@@ -1,18 +1,27 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --heap-growing-percent=50 --no-opt --no-sparkplug --no-maglev
+#!/bin/sh
+':' //; flags='--max-semi-space-size=1 --heap-growing-percent=50 --no-opt --no-sparkplug --no-maglev'; case "$1" in status | plan) flags= ;; esac; exec node $flags "$0" "$@"
 // The published entry point: orch bundled into dist/bundle/ (scripts/bundle.ts) by npm run build.
 //
-// The #! line gives this node process (never the agents, which orch starts with an environment of
-// their own) V8 flags that keep its memory small, measured on a 32-task run (README, Benchmarks):
+// bin/orch.js is a shell script and a JavaScript module at once. Started by a shell (the #! line),
+// /bin/sh reads the second line (`:` does nothing) and replaces itself with node, given the
+// flags below except for `orch status` and `orch plan`; node reads the second line as a string
+// and a comment. Why not `#!/usr/bin/env -S node <flags>`: any V8 flag on node's command line
+// makes V8 refuse the code cache of Node's own built-in modules (compiled at every start instead,
+// measured: 4–6 ms CPU for status, 6–10 ms for plan), and the short commands need no flag; only a
+// run's memory does. A background orch (`--detach`) gets the flags, read from the second line
+// (src/commands/detach.ts).
+//
+// The flags keep this node process's memory small (never the agents', which orch starts with an
+// environment of their own), measured on a 32-task run (README, Benchmarks):
 // - a young generation of 1 MB per semi-space instead of the 16 MB V8 grows it to;
 // - an old generation that grows by half (not up to 4×) before the next full collection, so
 //   garbage of the start (parsed prompts, loaded code) is collected instead of accumulating;
 // - no optimizing or baseline compilers: orch waits on git and agents, its JavaScript is never hot
 //   enough to repay compiled code, and the compilers' code and the parts of node they touch are
 //   resident memory. A 32-task run used no more CPU without them.
-// Together they took a 32-task run's orch from ~93 MB to ~67 MB at its peak. V8 reads them when it starts,
-// so only node's command line can set them: `env -S` (coreutils 8.30 or newer, macOS, FreeBSD)
-// splits the line into node and its flags. A background orch (`--detach`) is started with the
-// same flags, read from this line (src/commands/detach.ts).
+// Together they took a 32-task run's orch from ~93 MB to ~67 MB at its peak. V8 sizes its young
+// generation when it starts (`v8.setFlagsFromString` later does not change it), so only node's
+// command line can set that one, and with it on the line the others cost nothing more there.
 import module from 'node:module';
 
 // Node ≥ 22.1 keeps the compiled code of the bundle between runs (in the OS's temp folder):

@@ -17,12 +17,14 @@ const ORCH_BIN = fileURLToPath(new URL('../../bin/orch.js', import.meta.url));
 const START_TIMEOUT_MS = 60_000;
 
 /**
- * The flags bin/orch.js's `#!/usr/bin/env -S node …` line gives node (the young generation's
- * size): a background orch gets them too, though it is started as `node bin/orch.js`.
+ * The flags bin/orch.js gives node for a run (the young generation's size…): its second line, read
+ * by /bin/sh, sets them as `flags='…'` before it starts node. A background orch gets them too,
+ * though it is started as `node bin/orch.js`.
  */
 export function shebangNodeFlags(binText: string): string[] {
-  const first = binText.split('\n', 1)[0] ?? '';
-  const flags = /^#!\S*\benv\s+-S\s+node((?:\s+-\S+)*)\s*$/.exec(first)?.[1] ?? '';
+  const [first = '', second = ''] = binText.split('\n', 2);
+  if (!/^#!\/bin\/sh\s*$/.test(first)) return [];
+  const flags = /^':' \/\/;\s*flags='((?:\s*-[^\s']+)*)\s*'/.exec(second)?.[1] ?? '';
   return flags.split(/\s+/).filter((flag) => flag.length > 0);
 }
 

@@ -111,6 +111,38 @@ function phraseReferences(text: string, explicit: boolean): ProseReference[] {
   return refs;
 }
 
+/** V8's flag setter (node:v8's setFlagsFromString), when a short-lived command gave it: see lex. */
+let setV8Flags: ((flags: string) => void) | undefined;
+
+/**
+ * marked's block rules are large regular expressions, which V8 compiles at their first use: by
+ * default to bytecode first, then again to machine code at their next use (regexp tier-up). For a
+ * short-lived `orch plan` that double compilation was most of the markdown's cost: compiled
+ * straight to machine code, 8 short prompts lexed in ~6 ms instead of ~24 ms. `orch plan` gives
+ * node:v8's flag setter here; a run does not (loading node:v8 alone took ~1.4 MB of resident memory,
+ * and a run's memory counts more than a few milliseconds once).
+ */
+export function compileMarkdownRulesOnce(setFlags: (flags: string) => void): void {
+  setV8Flags = setFlags;
+}
+
+/**
+ * marked's tokens of a markdown body. With a flag setter (compileMarkdownRulesOnce), V8's regexp
+ * tier-up is off only while marked lexes and put back after, so nothing else compiles under it, and
+ * V8's flags are as before for the code Node loads later (any changed flag makes V8 refuse the code
+ * cache of Node's own modules).
+ */
+function lex(body: string): Token[] {
+  const setFlags = setV8Flags;
+  if (!setFlags) return new Lexer({ gfm: true }).lex(body);
+  setFlags('--no-regexp-tier-up');
+  try {
+    return new Lexer({ gfm: true }).lex(body);
+  } finally {
+    setFlags('--regexp-tier-up');
+  }
+}
+
 interface Heading {
   depth: number;
   files: boolean;
@@ -182,7 +214,7 @@ export function readMarkdown(body: string): MarkdownFacts {
     }
   };
 
-  for (const token of new Lexer({ gfm: true }).lex(body)) {
+  for (const token of lex(body)) {
     if (token.type === 'heading') {
       const heading = token as Tokens.Heading;
       if (heading.depth === 1 && facts.firstH1 === undefined) facts.firstH1 = heading.text.trim();

@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { access, constants, readFile, writeFile } from 'node:fs/promises';
+import { access, chmod, constants, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { agentScript, agentStarts, agentState, fakeAgentEnv, finishes } from '../support/agents.js';
@@ -8,7 +8,7 @@ import { shebangNodeFlags } from '../../src/commands/detach.js';
 import { orchBin, runOrch } from '../support/orch.js';
 import { readRunRegistry } from '../support/run-state.js';
 import { waitFor } from '../support/spawn.js';
-import { writeFiles } from '../support/tmp.js';
+import { tempDir, writeFiles } from '../support/tmp.js';
 
 /** A process's command line, as /proc has it. */
 async function commandLine(pid: number): Promise<string[]> {
@@ -80,5 +80,40 @@ describe('the installed bin, run the way a shell runs it', () => {
     expect((await commandLine(pid)).slice(1, 1 + (await memoryFlags()).length)).toEqual(await memoryFlags());
     await writeFile(gate, '');
     expect((await runOrch(['wait', runId], { cwd: repo })).exitCode).toBe(0);
+  });
+
+  it("orch status and orch plan start node without the flags (so Node's own code cache stays usable); other commands get them", async () => {
+    const repo = await tempRepo();
+    await writeFiles(repo, { 'prompts/a.md': '# A\nDo a.\n' });
+    // A `node` first on the PATH that notes its arguments, then is node.
+    const bin = await tempDir();
+    const seen = path.join(bin, 'seen');
+    await writeFile(path.join(bin, 'node'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${seen}'\nexec '${process.execPath}' "$@"\n`);
+    await chmod(path.join(bin, 'node'), 0o755);
+    const env = { PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`, FORCE_COLOR: '0' };
+    const status = await execa(orchBin, ['status'], { cwd: repo, env, reject: false });
+    // A repository with no run yet: status's own answer, the same as through node directly.
+    expect([status.exitCode, status.stderr]).toEqual([
+      2,
+      'orch: no orch runs in this repository yet: start one with `orch run prompts/*.md`.',
+    ]);
+    const plan = await execa(orchBin, ['plan', 'prompts'], { cwd: repo, env, reject: false });
+    expect(plan.exitCode).toBe(0);
+    expect(plan.stdout).toContain('prompts/a.md');
+    const version = await execa(orchBin, ['--version'], { cwd: repo, env, reject: false });
+    expect(version.exitCode).toBe(0);
+    const flags = (await memoryFlags()).join(' ');
+    expect((await readFile(seen, 'utf8')).split('\n')).toEqual([
+      `${orchBin} status`,
+      `${orchBin} plan prompts`,
+      `${flags} ${orchBin} --version`,
+      '',
+    ]);
+  });
+  it('without node on the PATH, says so (the troubleshooting row in the README)', async () => {
+    const empty = await tempDir();
+    const result = await execa(orchBin, ['status'], { cwd: empty, env: { PATH: empty }, extendEnv: false, reject: false });
+    expect(result.exitCode).toBe(127);
+    expect(result.stderr).toMatch(/exec: node: not found$/);
   });
 });

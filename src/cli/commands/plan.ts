@@ -14,10 +14,14 @@ export function registerPlan(program: Command, context: CommandContext): void {
       // git starts looking for the repository while the command's modules load.
       const repoRoot = findRepoRoot(context.cwd);
       repoRoot.catch(() => undefined);
-      const [{ loadPlan }, { planToJson, renderPlan }] = await Promise.all([
+      const [{ loadPlan }, { planToJson, renderPlan }, { compileMarkdownRulesOnce }, { setFlagsFromString }] = await Promise.all([
         import('../../commands/plan-schedule.js'),
         import('../../render/plan.js'),
+        import('../../prompt/markdown.js'),
+        import('node:v8'),
       ]);
+      // marked's rules compiled once, straight to machine code (src/prompt/markdown.ts).
+      compileMarkdownRulesOnce(setFlagsFromString);
       const { analysis, sandbox, schedule } = await loadPlan(prompts, {
         cwd: context.cwd,
         env: context.env,
