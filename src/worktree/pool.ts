@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { errorCode } from '../errors.js';
+import { commonDirOf } from './common-dir.js';
 import path from 'node:path';
 import { execFile } from '../process/exec-file.js';
 import { pathExists } from '../util/fs.js';
@@ -73,15 +75,68 @@ export async function putInPool(
   worktree: string,
   options: { untracked?: boolean } = {},
 ): Promise<string | undefined> {
-  await execFile('git', ['checkout', '--quiet', '--detach'], { cwd: worktree });
-  if (options.untracked !== false) await removeUntracked(worktree);
+  return (await putEachInPool(root, pool, [{ worktree, untracked: options.untracked }]))[0];
+}
+
+/**
+ * `putInPool` for several worktrees: each is detached (and its untracked files removed) in its own
+ * git process, all at once (each touches only its own worktree, HEAD and index), then moved into
+ * the pool one after another. Returns where each went, or undefined for one git refused to move
+ * (it stays where it was, detached). A detach that fails fails the call once all have finished.
+ */
+export async function putEachInPool(
+  root: string,
+  pool: string,
+  worktrees: ReadonlyArray<{ worktree: string; untracked?: boolean | undefined }>,
+): Promise<Array<string | undefined>> {
+  const detached = await Promise.allSettled(
+    worktrees.map(async ({ worktree, untracked }) => {
+      await execFile('git', ['checkout', '--quiet', '--detach'], { cwd: worktree });
+      if (untracked !== false) await removeUntracked(worktree);
+    }),
+  );
+  const failed = detached.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
   await mkdir(pool, { recursive: true });
-  const destination = path.join(pool, `${path.basename(worktree)}-${randomBytes(4).toString('hex')}`);
-  const moved = await execFile('git', ['worktree', 'move', worktree, destination], { cwd: root, reject: false });
-  if (moved.exitCode !== 0) return undefined;
-  // One taken from the pool and put back before it was switched: in the pool, it is no longer taken.
-  await rm(path.join(await worktreeGitDir(destination), TAKEN_MARK), { force: true });
-  return destination;
+  const destinations: Array<string | undefined> = [];
+  for (const { worktree } of worktrees) {
+    const destination = path.join(pool, `${path.basename(worktree)}-${randomBytes(4).toString('hex')}`);
+    const moved = await execFile('git', ['worktree', 'move', worktree, destination], { cwd: root, reject: false });
+    if (moved.exitCode !== 0) {
+      destinations.push(undefined);
+      continue;
+    }
+    // One taken from the pool and put back before it was switched: in the pool, it is no longer taken.
+    await rm(path.join(await worktreeGitDir(destination), TAKEN_MARK), { force: true });
+    destinations.push(destination);
+  }
+  return destinations;
+}
+
+/**
+ * How many worktrees git has registered in a pool folder, read from git's own files as `git
+ * worktree list` reads them (each `<common dir>/worktrees/<name>/gitdir` names a linked worktree's
+ * `.git` file), without its process: never fewer than `pooledWorktrees` finds (which also leaves out
+ * those missing, prunable or on a branch), so 0, or no more than a pool may hold, answers the
+ * question exactly when it is the usual one.
+ */
+export async function pooledRegistrations(root: string): Promise<number> {
+  const registrations = path.join(await commonDirOf(root), 'worktrees');
+  const names = await readdir(registrations).catch((error: unknown) => {
+    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return [] as string[];
+    throw error;
+  });
+  const pooled = await Promise.all(
+    names.map(async (name) => {
+      const admin = path.join(registrations, name);
+      // Absolute, or relative to the registration (git's worktree.useRelativePaths).
+      const dotGit = (await readFile(path.join(admin, 'gitdir'), 'utf8').catch(() => '')).trim();
+      return dotGit !== '' && isPooledPath(path.dirname(path.resolve(admin, dotGit)));
+    }),
+  );
+  const linked = pooled.filter(Boolean).length;
+  // The repository's own working tree is listed too (first), and counts when it sits in a pool folder.
+  return linked + (isPooledPath(root) ? 1 : 0);
 }
 
 /**
