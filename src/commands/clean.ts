@@ -10,7 +10,6 @@ import { readRegistry } from '../state/registry-file.js';
 import { listRunIds, loadRun } from '../state/runs.js';
 import { statusLines, statusLinesOfEachOrFailed } from '../worktree/list.js';
 import { GitMutex } from '../worktree/mutex.js';
-import { commonDirOf } from '../worktree/common-dir.js';
 import { poolDir, pooledRegistrations, pooledWorktrees, putEachInPool, trimPool } from '../worktree/pool.js';
 import { emptyRemoving, moveAside, removeEmptied, removingDir } from '../worktree/remove.js';
 import { checkoutUnfinished } from '../worktree/unfinished.js';
@@ -91,8 +90,6 @@ export async function clean(repoRoot: string, env: NodeJS.ProcessEnv, options: C
   const note = (action: CleanAction): void => {
     actions.push(action);
   };
-  // Asked of git once (the pool's registrations are read from its files): while the runs are read.
-  commonDirOf(repoRoot).catch(() => undefined);
   const candidates = await selectRuns(repoRoot, env, options, note);
   if (options.branches) await chooseTargets(repoRoot, candidates, options.target);
 

@@ -114,6 +114,27 @@ export async function putEachInPool(
 }
 
 /**
+ * The repository's common git folder as git finds it from `root` (the top of its work tree) when
+ * its environment does not point elsewhere: `root/.git`, a folder or a file naming one, and that
+ * folder's `commondir` when it has one (a linked worktree's). Anything else: git is asked
+ * (`commonDirOf`). No process in the usual case: node forks itself for each one.
+ */
+async function commonDirFromFiles(root: string): Promise<string> {
+  if (process.env.GIT_DIR !== undefined || process.env.GIT_COMMON_DIR !== undefined) return commonDirOf(root);
+  const dotGit = path.join(root, '.git');
+  const info = await stat(dotGit).catch(() => undefined);
+  let gitDir: string | undefined;
+  if (info?.isDirectory()) gitDir = dotGit;
+  else if (info?.isFile()) {
+    const named = /^gitdir: (.+)$/m.exec(await readFile(dotGit, 'utf8'))?.[1]?.trim();
+    if (named !== undefined) gitDir = path.resolve(root, named);
+  }
+  if (gitDir === undefined) return commonDirOf(root);
+  const common = await readFile(path.join(gitDir, 'commondir'), 'utf8').catch(() => undefined);
+  return common === undefined ? gitDir : path.resolve(gitDir, common.trim());
+}
+
+/**
  * How many worktrees git has registered in a pool folder, read from git's own files as `git
  * worktree list` reads them (each `<common dir>/worktrees/<name>/gitdir` names a linked worktree's
  * `.git` file), without its process: never fewer than `pooledWorktrees` finds (which also leaves out
@@ -121,7 +142,7 @@ export async function putEachInPool(
  * question exactly when it is the usual one.
  */
 export async function pooledRegistrations(root: string): Promise<number> {
-  const registrations = path.join(await commonDirOf(root), 'worktrees');
+  const registrations = path.join(await commonDirFromFiles(root), 'worktrees');
   const names = await readdir(registrations).catch((error: unknown) => {
     if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return [] as string[];
     throw error;

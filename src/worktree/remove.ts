@@ -11,10 +11,11 @@ import { worktreeGitDir } from './pool.js';
  * work is saved, or --force). A `git worktree remove` per worktree costs a git process (and, without
  * --force, a second one for its own status check) for what comes down to deleting a folder and
  * git's record of it. Here each worktree is renamed into the worktree root's `.removing/` folder
- * (one rename: at its path the worktree is whole or gone, never half-deleted), the folders there
- * are deleted with one `rm -rf`, and git forgets the worktrees whose folders are gone with one
- * `git worktree prune`. A clean killed at any point leaves either worktrees as they were, or
- * folders in `.removing/` (deleted by the next clean) and records git prunes.
+ * (one rename: at its path the worktree is whole or gone, never half-deleted), git forgets the
+ * worktrees whose folders are gone with one `git worktree prune`, and the folders there are deleted
+ * by a few `rm -rf` meanwhile. A clean killed at any point leaves either worktrees as they were, or
+ * folders in `.removing/`, whole or partly deleted (deleted by the next clean), and records git
+ * prunes (the next clean's prune).
  */
 
 /** The folder worktrees of `worktreeRoot` are renamed into just before they are deleted (never a run id: those never start with a dot). */

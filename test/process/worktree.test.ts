@@ -332,6 +332,8 @@ describe('pooledRegistrations: the pool counted from git’s files', () => {
     expect(pooled.every((destination) => destination !== undefined)).toBe(true);
     expect(await pooledRegistrations(repo)).toBe(2);
     expect(await pooledWorktrees(repo)).toHaveLength(2);
+    // From a linked worktree's top (its .git a file naming its folder, whose commondir names the repository's).
+    expect(await pooledRegistrations(worktrees[2]!)).toBe(2);
     // One git lists no more (missing from its folder: prunable) still counts: never fewer.
     await rm(pooled[0]!, { recursive: true, force: true });
     expect(await pooledWorktrees(repo)).toHaveLength(1);
