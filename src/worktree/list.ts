@@ -57,8 +57,11 @@ export async function statusLines(worktree: string): Promise<string[]> {
   return lines(stdout);
 }
 
+/** Groups one `sh` can run side by side (each on a file descriptor of its own, 3 to 9). */
+export const MAX_GROUPS = 7;
+
 /**
- * Runs the shell script `script` once per group, all at once, each with its group's items as its
+ * Runs the shell script `script` once per group (at most MAX_GROUPS), all at once, each with its group's items as its
  * arguments ("$@"), from one `sh` process: node starts a process by forking itself, which costs its
  * one thread ~1–3 ms a process (more the larger it is); a shell forks in a fraction of that. Each
  * group's standard output comes back on a pipe of its own (fd 3, 4, …), with the group's exit
@@ -67,6 +70,8 @@ export async function statusLines(worktree: string): Promise<string[]> {
  */
 export function runGroups(script: string, groups: ReadonlyArray<readonly string[]>): Promise<Array<{ stdout: string; exitCode: number }>> {
   if (groups.length === 0) return Promise.resolve([]);
+  // sh redirects file descriptors 0 to 9 only (dash): groups write to 3 to 9.
+  if (groups.length > MAX_GROUPS) return Promise.reject(new Error(`runGroups runs at most ${MAX_GROUPS} groups, not ${groups.length}`));
   // "$1" is the script (kept in $s); the items follow, group after group, each group in a subshell of its own.
   let next = 2;
   const jobs = groups.map((group, number) => {

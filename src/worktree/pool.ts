@@ -5,7 +5,7 @@ import { commonDirOf } from './common-dir.js';
 import path from 'node:path';
 import { execFile } from '../process/exec-file.js';
 import { pathExists } from '../util/fs.js';
-import { listWorktrees, statusLines, type WorktreeEntry } from './list.js';
+import { listWorktrees, runGroups, statusLines, type WorktreeEntry } from './list.js';
 
 /**
  * The warm pool: clean worktrees of finished tasks that `orch clean` keeps, detached, under
@@ -78,39 +78,46 @@ export async function putInPool(
   return (await putEachInPool(root, pool, [{ worktree, untracked: options.untracked }]))[0];
 }
 
+/** Detaching worktrees for the pool: groups side by side (git processes run on both cores). */
+const DETACH_GROUPS = 4;
+
 /**
- * `putInPool` for several worktrees: each is detached (and its untracked files removed) in its own
- * git process, all at once (each touches only its own worktree, HEAD and index), then moved into
- * the pool one after another. Returns where each went, or undefined for one git refused to move
- * (it stays where it was, detached). A detach that fails fails the call once all have finished.
+ * `putInPool` for several worktrees: each is detached (and its untracked files removed) in a group
+ * of its own, all at once (each touches only its own worktree, HEAD and index), then they are moved
+ * into the pool one after another; each step is one `sh` started from node (`runGroups`), not a
+ * process from node per worktree and step. Returns where each went, or undefined for one git
+ * refused to move (it stays where it was, detached). A detach that fails fails the call once all
+ * have finished.
  */
 export async function putEachInPool(
   root: string,
   pool: string,
   worktrees: ReadonlyArray<{ worktree: string; untracked?: boolean | undefined }>,
 ): Promise<Array<string | undefined>> {
-  const detached = await Promise.allSettled(
-    worktrees.map(async ({ worktree, untracked }) => {
-      await execFile('git', ['checkout', '--quiet', '--detach'], { cwd: worktree });
-      if (untracked !== false) await removeUntracked(worktree);
+  if (worktrees.length === 0) return [];
+  // Four groups side by side, each detaching its share one after another.
+  const detach =
+    'while [ $# -gt 0 ]; do git -C "$1" checkout --quiet --detach 2>&1 || exit; [ "$2" = none ] || git -C "$1" clean -d --force --quiet 2>&1 || exit; shift 2; done';
+  const groups: string[][] = Array.from({ length: Math.min(DETACH_GROUPS, worktrees.length) }, () => []);
+  worktrees.forEach(({ worktree, untracked }, index) =>
+    groups[index % groups.length]!.push(worktree, untracked === false ? 'none' : 'some'),
+  );
+  const failed = (await runGroups(detach, groups)).find((result) => result.exitCode !== 0);
+  if (failed) throw new Error(`git could not detach a worktree to pool it: ${failed.stdout.trim()}`);
+  await mkdir(pool, { recursive: true });
+  const destinations = worktrees.map(({ worktree }) => path.join(pool, `${path.basename(worktree)}-${randomBytes(4).toString('hex')}`));
+  // One move after another, each one's exit status on a line.
+  const move = 'r=$1; shift; while [ $# -gt 0 ]; do git -C "$r" worktree move "$1" "$2" >/dev/null 2>&1; echo "$?"; shift 2; done';
+  const [moves] = await runGroups(move, [[root, ...worktrees.flatMap(({ worktree }, index) => [worktree, destinations[index]!])]]);
+  const codes = moves!.stdout.split('\n');
+  return Promise.all(
+    destinations.map(async (destination, index) => {
+      if (codes[index] !== '0') return undefined;
+      // One taken from the pool and put back before it was switched: in the pool, it is no longer taken.
+      await rm(path.join(await worktreeGitDir(destination), TAKEN_MARK), { force: true });
+      return destination;
     }),
   );
-  const failed = detached.find((result) => result.status === 'rejected');
-  if (failed) throw failed.reason;
-  await mkdir(pool, { recursive: true });
-  const destinations: Array<string | undefined> = [];
-  for (const { worktree } of worktrees) {
-    const destination = path.join(pool, `${path.basename(worktree)}-${randomBytes(4).toString('hex')}`);
-    const moved = await execFile('git', ['worktree', 'move', worktree, destination], { cwd: root, reject: false });
-    if (moved.exitCode !== 0) {
-      destinations.push(undefined);
-      continue;
-    }
-    // One taken from the pool and put back before it was switched: in the pool, it is no longer taken.
-    await rm(path.join(await worktreeGitDir(destination), TAKEN_MARK), { force: true });
-    destinations.push(destination);
-  }
-  return destinations;
 }
 
 /**

@@ -298,6 +298,10 @@ describe('runGroups: one shell, a script per group side by side', () => {
     expect(results.map((result) => result.stdout)).toEqual(groups.map((group) => group.map((item) => `[${item}]`).join('')));
     expect(results.map((result) => result.exitCode)).toEqual([1, 0, 1, 0]);
     expect(await runGroups('exit 3', [])).toEqual([]);
+    // Seven at most: sh redirects descriptors up to 9.
+    const seven = Array.from({ length: 7 }, (_, index) => [`g${index}`]);
+    expect((await runGroups('echo "$1"', seven)).map((result) => result.stdout)).toEqual(seven.map(([item]) => `${item}\n`));
+    await expect(runGroups('true', [...seven, ['one more']])).rejects.toThrow('at most 7 groups, not 8');
   });
 
   it('runs the groups at the same time', async () => {
