@@ -8,10 +8,10 @@ import { runPaths, runsDir, stateDir, type RunPaths } from '../state/paths.js';
 import type { Registry, TaskRecord } from '../state/registry.js';
 import { readRegistry } from '../state/registry-file.js';
 import { listRunIds, loadRun } from '../state/runs.js';
-import { statusLinesOfEach } from '../worktree/list.js';
+import { statusLines, statusLinesOfEachOrFailed } from '../worktree/list.js';
 import { GitMutex } from '../worktree/mutex.js';
-import { poolDir, pooledWorktrees, putInPool, trimPool } from '../worktree/pool.js';
-import { emptyRemoving, moveAside, removingDir } from '../worktree/remove.js';
+import { poolDir, pooledRegistrations, pooledWorktrees, putEachInPool, trimPool } from '../worktree/pool.js';
+import { emptyRemoving, moveAside, removeEmptied, removingDir } from '../worktree/remove.js';
 import { checkoutUnfinished } from '../worktree/unfinished.js';
 import { liveView } from './status.js';
 import { pathExists } from '../util/fs.js';
@@ -105,10 +105,11 @@ export async function clean(repoRoot: string, env: NodeJS.ProcessEnv, options: C
     : new Set<string>();
   const { config } = await loadConfig(repoRoot, env);
   const capacity = options.pool ?? config.worktree.pool;
-  const pool = { capacity, size: capacity > 0 ? (await pooledWorktrees(repoRoot)).length : 0 };
+  // git is asked which worktrees are pooled only when its files show any registered in a pool.
+  const pool = { capacity, size: capacity > 0 && (await pooledRegistrations(repoRoot)) > 0 ? (await pooledWorktrees(repoRoot)).length : 0 };
   // Where worktrees are moved aside before they are deleted: each run's worktree root, and the configured one.
   const removing = new Set([removingDir(path.resolve(repoRoot, config.worktree.root))]);
-  const context: CleanContext = { mutex, remainingBranches, pool, note, pruned: false };
+  const context: CleanContext = { mutex, remainingBranches, pool, note, pruned: false, deleting: [] };
   for (const candidate of candidates) {
     removing.add(removingDir(candidate.registry.run.worktreeRoot));
     await cleanRun(repoRoot, env, candidate, options, context);
@@ -116,10 +117,15 @@ export async function clean(repoRoot: string, env: NodeJS.ProcessEnv, options: C
   if (options.purge && !options.runId) for (const action of await purgeAbandonedStarts(repoRoot, options.dryRun)) note(action);
   // The worktrees moved aside (by this clean, or by one killed before it deleted them) are deleted
   // while the pool is trimmed: git has forgotten them already, and trimming touches only the pool.
-  const deleted = options.dryRun ? Promise.resolve() : emptyRemoving(removing);
+  // Each run's were being deleted since they were moved aside; the other folders' now.
+  const started = new Set(context.deleting.map(({ dir }) => dir));
+  const deleted = options.dryRun
+    ? Promise.resolve()
+    : Promise.all([...context.deleting.map(({ done }) => done), emptyRemoving([...removing].filter((dir) => !started.has(dir)))]);
   deleted.catch(() => undefined);
   await trimThePool(repoRoot, mutex, capacity, options.dryRun, note);
   await deleted;
+  if (!options.dryRun) await removeEmptied(removing);
   if (!options.dryRun && !context.pruned) await mutex.run(() => execFile('git', ['worktree', 'prune'], { cwd: repoRoot }));
   return actions;
 }
@@ -138,6 +144,8 @@ async function trimThePool(
     }
     return;
   }
+  // Nothing to trim (no more registered in pools than it may hold): neither the lock nor git is needed.
+  if ((await pooledRegistrations(repoRoot)) <= capacity) return;
   for (const trimmed of await mutex.run(() => trimPool(repoRoot, capacity))) {
     const target = path.relative(repoRoot, trimmed.path) || trimmed.path;
     if (trimmed.removed) note({ run: '', kind: 'pool', target, result: 'removed' });
@@ -230,6 +238,8 @@ interface CleanContext {
   note: (action: CleanAction) => void;
   /** Whether this clean has run `git worktree prune` yet. */
   pruned: boolean;
+  /** Deletions of moved-aside worktrees under way, by `.removing` folder (started as soon as a run's worktrees are moved there). */
+  deleting: Array<{ dir: string; done: Promise<void> }>;
 }
 
 async function cleanRun(
@@ -269,17 +279,30 @@ async function cleanRun(
   // First the questions, many at once and outside the git lock: which worktrees exist, and what
   // `git status` says of each one no agent works in.
   const exists = await Promise.all(checkouts.map((checkout) => pathExists(checkout.worktree)));
+  const present = checkouts.flatMap((checkout, index) => (exists[index] && !checkout.agent ? [index] : []));
   // A worktree whose checkout never finished (orch died in the middle of it) holds nothing of an
-  // agent's: its missing files would read as uncommitted deletions, so it is not asked.
-  const unfinished = await Promise.all(
-    checkouts.map((checkout, index) => (exists[index] && !checkout.agent ? checkoutUnfinished(checkout.worktree) : Promise.resolve(false))),
+  // agent's: its missing files would read as uncommitted deletions, so its answer is not used (git
+  // is asked while this is found out; it writes nothing there).
+  const [unfinished, asked] = await Promise.all([
+    Promise.all(
+      checkouts.map((checkout, index) =>
+        exists[index] && !checkout.agent ? checkoutUnfinished(checkout.worktree) : Promise.resolve(false),
+      ),
+    ),
+    statusLinesOfEachOrFailed(
+      present.map((index) => checkouts[index]!.worktree),
+      STATUS_CONCURRENCY,
+    ),
+  ]);
+  // A worktree where git failed is asked again on its own: it fails with git's own error.
+  const answerOf = new Map(
+    await Promise.all(
+      present.map(
+        async (index, position) =>
+          [index, unfinished[index] ? [] : (asked[position] ?? (await statusLines(checkouts[index]!.worktree)))] as const,
+      ),
+    ),
   );
-  const asked = checkouts.flatMap((checkout, index) => (exists[index] && !checkout.agent && !unfinished[index] ? [index] : []));
-  const answers = await statusLinesOfEach(
-    asked.map((index) => checkouts[index]!.worktree),
-    STATUS_CONCURRENCY,
-  );
-  const answerOf = new Map(asked.map((index, position) => [index, answers[position]!]));
   const statuses = checkouts.map((checkout, index) =>
     exists[index] && !checkout.agent
       ? unfinished[index]
@@ -331,37 +354,63 @@ async function cleanRun(
   // with the rest at the end of the clean.
   const removing = removingDir(registry.run.worktreeRoot);
   const apply = async (): Promise<void> => {
-    for (const { index, checkout, where, unsaved, untracked, unfinished: neverCheckedOut } of changes) {
-      if (neverCheckedOut) {
-        // Locked by orch while its checkout was under way: git removes it only when told twice.
-        if (!options.dryRun) await execFile('git', ['worktree', 'remove', '--force', '--force', checkout.worktree], { cwd: repoRoot });
+    const rest: typeof changes = [];
+    for (const change of changes) {
+      if (!change.unfinished) {
+        rest.push(change);
+        continue;
+      }
+      // Locked by orch while its checkout was under way: git removes it only when told twice.
+      if (!options.dryRun) await execFile('git', ['worktree', 'remove', '--force', '--force', change.checkout.worktree], { cwd: repoRoot });
+      noted[change.index] = {
+        run: id,
+        kind: 'worktree',
+        target: change.where,
+        result: 'removed',
+        reason: 'its checkout never finished (no agent worked in it)',
+      };
+    }
+    // The clean ones, in their order, fill the pool's room; one git would not move goes with the rest.
+    const pooled = new Set<number>();
+    let clean = rest.filter((change) => change.unsaved.length === 0);
+    while (clean.length > 0 && context.pool.size < context.pool.capacity) {
+      const batch = clean.slice(0, context.pool.capacity - context.pool.size);
+      clean = clean.slice(batch.length);
+      const pool = poolDir(registry.run.worktreeRoot);
+      const destinations = options.dryRun
+        ? batch.map(() => pool)
+        : await putEachInPool(
+            repoRoot,
+            pool,
+            batch.map(({ checkout, untracked }) => ({ worktree: checkout.worktree, untracked })),
+          );
+      batch.forEach(({ index, where }, position) => {
+        const destination = destinations[position];
+        if (destination === undefined) return;
+        context.pool.size += 1;
+        pooled.add(index);
         noted[index] = {
           run: id,
           kind: 'worktree',
           target: where,
-          result: 'removed',
-          reason: 'its checkout never finished (no agent worked in it)',
+          result: 'pooled',
+          reason: `kept for the next tasks in ${path.relative(repoRoot, destination) || destination}`,
         };
-        continue;
-      }
-      if (unsaved.length === 0 && context.pool.size < context.pool.capacity) {
-        const destination = options.dryRun
-          ? poolDir(registry.run.worktreeRoot)
-          : await putInPool(repoRoot, poolDir(registry.run.worktreeRoot), checkout.worktree, { untracked });
-        if (destination !== undefined) {
-          context.pool.size += 1;
-          noted[index] = {
-            run: id,
-            kind: 'worktree',
-            target: where,
-            result: 'pooled',
-            reason: `kept for the next tasks in ${path.relative(repoRoot, destination) || destination}`,
-          };
-          continue;
-        }
-      }
+      });
+    }
+    // The others are renamed aside, all at once, and deleted from then on while git forgets them.
+    const leaving = rest.filter(({ index }) => !pooled.has(index));
+    const moved = options.dryRun
+      ? leaving.map(() => true)
+      : await Promise.all(leaving.map(({ checkout }) => moveAside(removing, checkout.worktree)));
+    if (!options.dryRun && moved.some(Boolean)) {
+      const done = emptyRemoving([removing]);
+      done.catch(() => undefined);
+      context.deleting.push({ dir: removing, done });
+    }
+    for (const [position, { index, checkout, where, unsaved }] of leaving.entries()) {
       // One that cannot go by a rename (locked, on another file system) is git's to remove; a locked one git refuses.
-      if (!options.dryRun && !(await moveAside(removing, checkout.worktree))) {
+      if (!moved[position]) {
         const removal = await execFile('git', ['worktree', 'remove', '--force', checkout.worktree], { cwd: repoRoot, reject: false });
         if (removal.exitCode !== 0) {
           keptWorktrees.add(checkout.key);

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { errorCode } from '../errors.js';
+import { commonDirOf } from './common-dir.js';
 import path from 'node:path';
 import { execFile } from '../process/exec-file.js';
 import { pathExists } from '../util/fs.js';
-import { listWorktrees, statusLines, type WorktreeEntry } from './list.js';
+import { listWorktrees, runGroups, statusLines, type WorktreeEntry } from './list.js';
 
 /**
  * The warm pool: clean worktrees of finished tasks that `orch clean` keeps, detached, under
@@ -73,15 +75,96 @@ export async function putInPool(
   worktree: string,
   options: { untracked?: boolean } = {},
 ): Promise<string | undefined> {
-  await execFile('git', ['checkout', '--quiet', '--detach'], { cwd: worktree });
-  if (options.untracked !== false) await removeUntracked(worktree);
+  return (await putEachInPool(root, pool, [{ worktree, untracked: options.untracked }]))[0];
+}
+
+/** Detaching worktrees for the pool: groups side by side (git processes run on both cores). */
+const DETACH_GROUPS = 4;
+
+/**
+ * `putInPool` for several worktrees: each is detached (and its untracked files removed) in a group
+ * of its own, all at once (each touches only its own worktree, HEAD and index), then they are moved
+ * into the pool one after another; each step is one `sh` started from node (`runGroups`), not a
+ * process from node per worktree and step. Returns where each went, or undefined for one git
+ * refused to move (it stays where it was, detached). A detach that fails fails the call once all
+ * have finished.
+ */
+export async function putEachInPool(
+  root: string,
+  pool: string,
+  worktrees: ReadonlyArray<{ worktree: string; untracked?: boolean | undefined }>,
+): Promise<Array<string | undefined>> {
+  if (worktrees.length === 0) return [];
+  // Four groups side by side, each detaching its share one after another.
+  const detach =
+    'while [ $# -gt 0 ]; do git -C "$1" checkout --quiet --detach 2>&1 || exit; [ "$2" = none ] || git -C "$1" clean -d --force --quiet 2>&1 || exit; shift 2; done';
+  const groups: string[][] = Array.from({ length: Math.min(DETACH_GROUPS, worktrees.length) }, () => []);
+  worktrees.forEach(({ worktree, untracked }, index) =>
+    groups[index % groups.length]!.push(worktree, untracked === false ? 'none' : 'some'),
+  );
+  const failed = (await runGroups(detach, groups)).find((result) => result.exitCode !== 0);
+  if (failed) throw new Error(`git could not detach a worktree to pool it: ${failed.stdout.trim()}`);
   await mkdir(pool, { recursive: true });
-  const destination = path.join(pool, `${path.basename(worktree)}-${randomBytes(4).toString('hex')}`);
-  const moved = await execFile('git', ['worktree', 'move', worktree, destination], { cwd: root, reject: false });
-  if (moved.exitCode !== 0) return undefined;
-  // One taken from the pool and put back before it was switched: in the pool, it is no longer taken.
-  await rm(path.join(await worktreeGitDir(destination), TAKEN_MARK), { force: true });
-  return destination;
+  const destinations = worktrees.map(({ worktree }) => path.join(pool, `${path.basename(worktree)}-${randomBytes(4).toString('hex')}`));
+  // One move after another, each one's exit status on a line.
+  const move = 'r=$1; shift; while [ $# -gt 0 ]; do git -C "$r" worktree move "$1" "$2" >/dev/null 2>&1; echo "$?"; shift 2; done';
+  const [moves] = await runGroups(move, [[root, ...worktrees.flatMap(({ worktree }, index) => [worktree, destinations[index]!])]]);
+  const codes = moves!.stdout.split('\n');
+  return Promise.all(
+    destinations.map(async (destination, index) => {
+      if (codes[index] !== '0') return undefined;
+      // One taken from the pool and put back before it was switched: in the pool, it is no longer taken.
+      await rm(path.join(await worktreeGitDir(destination), TAKEN_MARK), { force: true });
+      return destination;
+    }),
+  );
+}
+
+/**
+ * The repository's common git folder as git finds it from `root` (the top of its work tree) when
+ * its environment does not point elsewhere: `root/.git`, a folder or a file naming one, and that
+ * folder's `commondir` when it has one (a linked worktree's). Anything else: git is asked
+ * (`commonDirOf`). No process in the usual case: node forks itself for each one.
+ */
+async function commonDirFromFiles(root: string): Promise<string> {
+  if (process.env.GIT_DIR !== undefined || process.env.GIT_COMMON_DIR !== undefined) return commonDirOf(root);
+  const dotGit = path.join(root, '.git');
+  const info = await stat(dotGit).catch(() => undefined);
+  let gitDir: string | undefined;
+  if (info?.isDirectory()) gitDir = dotGit;
+  else if (info?.isFile()) {
+    const named = /^gitdir: (.+)$/m.exec(await readFile(dotGit, 'utf8'))?.[1]?.trim();
+    if (named !== undefined) gitDir = path.resolve(root, named);
+  }
+  if (gitDir === undefined) return commonDirOf(root);
+  const common = await readFile(path.join(gitDir, 'commondir'), 'utf8').catch(() => undefined);
+  return common === undefined ? gitDir : path.resolve(gitDir, common.trim());
+}
+
+/**
+ * How many worktrees git has registered in a pool folder, read from git's own files as `git
+ * worktree list` reads them (each `<common dir>/worktrees/<name>/gitdir` names a linked worktree's
+ * `.git` file), without its process: never fewer than `pooledWorktrees` finds (which also leaves out
+ * those missing, prunable or on a branch), so 0, or no more than a pool may hold, answers the
+ * question exactly when it is the usual one.
+ */
+export async function pooledRegistrations(root: string): Promise<number> {
+  const registrations = path.join(await commonDirFromFiles(root), 'worktrees');
+  const names = await readdir(registrations).catch((error: unknown) => {
+    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return [] as string[];
+    throw error;
+  });
+  const pooled = await Promise.all(
+    names.map(async (name) => {
+      const admin = path.join(registrations, name);
+      // Absolute, or relative to the registration (git's worktree.useRelativePaths).
+      const dotGit = (await readFile(path.join(admin, 'gitdir'), 'utf8').catch(() => '')).trim();
+      return dotGit !== '' && isPooledPath(path.dirname(path.resolve(admin, dotGit)));
+    }),
+  );
+  const linked = pooled.filter(Boolean).length;
+  // The repository's own working tree is listed too (first), and counts when it sits in a pool folder.
+  return linked + (isPooledPath(root) ? 1 : 0);
 }
 
 /**

@@ -18,9 +18,11 @@ interface CleanActionJson {
 }
 
 /** The newest run's registry (run ids sort by the time they started). */
+/** The run started last (by its start time: run ids name the second only, and two runs can start in one). */
 async function latestRun(repo: string): Promise<Registry> {
-  const ids = (await readdir(path.join(repo, '.gadugi', 'runs'))).filter((name) => !name.startsWith('.')).sort();
-  return readRunRegistry(repo, ids.at(-1));
+  const ids = (await readdir(path.join(repo, '.gadugi', 'runs'))).filter((name) => !name.startsWith('.'));
+  const runs = await Promise.all(ids.map((id) => readRunRegistry(repo, id)));
+  return runs.reduce((latest, run) => (Date.parse(run.run.startedAt) > Date.parse(latest.run.startedAt) ? run : latest));
 }
 
 const pooled = async (repo: string): Promise<ListedWorktree[]> =>

@@ -15,7 +15,8 @@ import {
   registerWorktree,
   removeUnfinishedCheckout,
 } from '../../src/worktree/git.js';
-import { statusLines, statusLinesOfEach } from '../../src/worktree/list.js';
+import { runGroups, statusLines, statusLinesOfEach, statusLinesOfEachOrFailed } from '../../src/worktree/list.js';
+import { pooledRegistrations, pooledWorktrees, poolDir, putEachInPool } from '../../src/worktree/pool.js';
 import { agentState, fakeAgentEnv } from '../support/agents.js';
 import { git, tempRepo } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
@@ -337,5 +338,63 @@ describe('git status of many worktrees at once', () => {
     );
     expect(alone).toBeInstanceOf(Error);
     await expect(statusLinesOfEach([worktrees[1]!, gone], 1)).rejects.toThrow((alone as Error).message);
+    // Without the second asking: undefined where git failed, the others answered.
+    expect(await statusLinesOfEachOrFailed([worktrees[1]!, gone, worktrees[2]!], 2)).toEqual([one[1], undefined, one[2]]);
+  });
+});
+
+describe('runGroups: one shell, a script per group side by side', () => {
+  it('gives each group exactly its items as arguments, its own output and its exit status', async () => {
+    const groups = [['a b', '$HOME', '"q"'], [], ["it's", '-n', '*'], Array.from({ length: 12 }, (_, index) => `x${index}`)];
+    const results = await runGroups('for item do printf "[%s]" "$item"; done; [ $# -ne 3 ]', groups);
+    expect(results.map((result) => result.stdout)).toEqual(groups.map((group) => group.map((item) => `[${item}]`).join('')));
+    expect(results.map((result) => result.exitCode)).toEqual([1, 0, 1, 0]);
+    expect(await runGroups('exit 3', [])).toEqual([]);
+    // Seven at most: sh redirects descriptors up to 9.
+    const seven = Array.from({ length: 7 }, (_, index) => [`g${index}`]);
+    expect((await runGroups('echo "$1"', seven)).map((result) => result.stdout)).toEqual(seven.map(([item]) => `${item}\n`));
+    await expect(runGroups('true', [...seven, ['one more']])).rejects.toThrow('at most 7 groups, not 8');
+  });
+
+  it('runs the groups at the same time', async () => {
+    const gates = await tempDir('orch-groups-');
+    // Each group waits for the other's file: one after another they would wait for ever.
+    const script = `: > "${gates}/$1"; while [ ! -f "${gates}/$2" ]; do sleep 0.01; done; echo "$1"`;
+    expect(
+      (
+        await runGroups(script, [
+          ['a', 'b'],
+          ['b', 'a'],
+        ])
+      ).map((result) => result.stdout),
+    ).toEqual(['a\n', 'b\n']);
+  });
+});
+
+describe('pooledRegistrations: the pool counted from git’s files', () => {
+  it('never counts fewer than git lists, and counts none without a pooled worktree', async () => {
+    const repo = await tempRepo();
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    const root = path.join(repo, '.gadugi', 'worktrees');
+    expect(await pooledRegistrations(repo)).toBe(0);
+    const worktrees = ['a', 'b', 'c'].map((name) => path.join(root, 'run', name));
+    for (const [index, worktree] of worktrees.entries()) await git(repo, 'worktree', 'add', '-q', '-b', `b${index}`, worktree, base);
+    expect(await pooledRegistrations(repo)).toBe(0);
+    const pooled = await putEachInPool(
+      repo,
+      poolDir(root),
+      worktrees.slice(0, 2).map((worktree) => ({ worktree, untracked: false })),
+    );
+    expect(pooled.every((destination) => destination !== undefined)).toBe(true);
+    expect(await pooledRegistrations(repo)).toBe(2);
+    expect(await pooledWorktrees(repo)).toHaveLength(2);
+    // From a linked worktree's top (its .git a file naming its folder, whose commondir names the repository's).
+    expect(await pooledRegistrations(worktrees[2]!)).toBe(2);
+    // One git lists no more (missing from its folder: prunable) still counts: never fewer.
+    await rm(pooled[0]!, { recursive: true, force: true });
+    expect(await pooledWorktrees(repo)).toHaveLength(1);
+    expect(await pooledRegistrations(repo)).toBe(2);
+    await git(repo, 'worktree', 'prune');
+    expect(await pooledRegistrations(repo)).toBe(1);
   });
 });
