@@ -1,7 +1,7 @@
 import { chmod, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { agentScript, agentState, fakeAgentEnv, finishes, killStrays } from '../support/agents.js';
+import { agentScript, agentState, fakeAgentEnv, finishes, killStrays, roomyMachine } from '../support/agents.js';
 import { git, listedWorktrees, tempRepo, type ListedWorktree } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { readRunRegistry } from '../support/run-state.js';
@@ -204,7 +204,9 @@ done
     );
     await chmod(hook, 0o755);
     await writeFiles(repo, prompts(['c', 'd']));
-    const result = await runOrch(['run', 'prompts/c.md', 'prompts/d.md', '--retries', '0'], { cwd: repo, env });
+    // The machine's figure pinned: on a loaded machine the load rule would start one at a time.
+    const roomy = { ...env, ORCH_SAMPLER_FILE: await roomyMachine(state) };
+    const result = await runOrch(['run', 'prompts/c.md', 'prompts/d.md', '--retries', '0'], { cwd: repo, env: roomy });
     expect(result.exitCode).toBe(0);
     const registry = await latestRun(repo);
     expect(registry.tasks.map((task) => [task.status, task.worktreeFromPool])).toEqual([
