@@ -77,6 +77,7 @@ export async function claimNewBranch(root: string, worktree: string, branch: str
 export async function pendingSwitch(worktree: string): Promise<{ branch: string; baseSha: string } | undefined> {
   let text: string;
   try {
+    // (A worktree whose .git is gone has no switch pending: fillWorktree's own checks say what is wrong.)
     text = await readFile(path.join(await worktreeGitDir(worktree), TAKEN_MARK), 'utf8');
   } catch (error) {
     if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return undefined;
