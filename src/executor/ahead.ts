@@ -130,6 +130,6 @@ export async function makeWorktreeAhead(environment: LocalEnvironment, task: Ahe
     if (how !== 'reattached') environment.refsGuard?.madeByOrch({ [`refs/heads/${task.branch}`]: task.baseSha });
     return how;
   });
-  if (made === 'created' || made === 'reattached') await fillWorktree(task.worktree);
+  if (made === 'created' || made === 'reattached' || made === 'pooled') await fillWorktree(task.worktree);
   return made;
 }

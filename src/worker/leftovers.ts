@@ -6,7 +6,7 @@ import { isAlive, type ProcessIdentity } from '../process/process-info.js';
 import { execFile } from '../process/exec-file.js';
 import { listWorktrees, removeUnfinishedCheckout, type WorktreeEntry } from '../worktree/git.js';
 import { gitAt } from '../worktree/simple-git.js';
-import { isPooledPath, poolDir, putInPool, takenFromPool } from '../worktree/pool.js';
+import { isPooledPath, pendingSwitch, poolDir, putInPool, takenFromPool } from '../worktree/pool.js';
 import type { Workdir } from './workdir.js';
 
 /** What a worker keeps on disk about each running agent. */
@@ -93,15 +93,19 @@ export async function reapLeftovers(workdir: Workdir, graceMs: number): Promise<
  * it could not go back (git refused to move it, or to detach it): the caller keeps it aside.
  */
 async function backToPool(repoDir: string, pool: string, entry: WorktreeEntry): Promise<boolean> {
+  // A switch not begun yet: still detached, its branch claimed at the job's base (see claimNewBranch).
+  const claimed = entry.branch === undefined ? await pendingSwitch(entry.path).catch(() => undefined) : undefined;
+  const branch = entry.branch ?? claimed?.branch;
+  const head = entry.branch !== undefined ? entry.head : claimed?.baseSha;
   try {
     if ((await putInPool(repoDir, pool, entry.path)) === undefined) return false;
   } catch {
     return false;
   }
-  if (entry.branch !== undefined && entry.head !== undefined) {
-    const { stdout } = await execFile('git', ['for-each-ref', '--format=%(refname)', `--contains=${entry.head}`], { cwd: repoDir });
-    const holders = stdout.split('\n').filter((ref) => ref && ref !== `refs/heads/${entry.branch}`);
-    if (holders.length > 0) await execFile('git', ['branch', '-D', entry.branch], { cwd: repoDir });
+  if (branch !== undefined && head !== undefined) {
+    const { stdout } = await execFile('git', ['for-each-ref', '--format=%(refname)', `--contains=${head}`], { cwd: repoDir });
+    const holders = stdout.split('\n').filter((ref) => ref && ref !== `refs/heads/${branch}`);
+    if (holders.length > 0) await execFile('git', ['branch', '-D', branch], { cwd: repoDir });
   }
   return true;
 }

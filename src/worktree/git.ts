@@ -7,7 +7,7 @@ import { ExitError, execFile, type FileRun } from '../process/exec-file.js';
 import { pathExists } from '../util/fs.js';
 import { commonDirOf, gitCommonDir } from './common-dir.js';
 import { atLeast, gitVersion } from './git-version.js';
-import { switchToNewBranch, takeFromPool, takenFromPool, worktreeGitDir } from './pool.js';
+import { claimNewBranch, pendingSwitch, switchToNewBranch, takeFromPool, takenFromPool, worktreeGitDir } from './pool.js';
 import { CHECKOUT_UNDER_WAY, checkoutUnfinished } from './unfinished.js';
 
 export { CHECKOUT_UNDER_WAY, checkoutUnfinished };
@@ -119,8 +119,8 @@ export async function ensureWorktree(
  * anything else of the worktree and `git worktree prune` leaves a locked worktree alone, so a
  * crash at any point leaves either nothing or a worktree the next `fillWorktree` finishes.
  * Returns how the worktree came to be, as ensureWorktree does; a worktree already registered
- * (whether or not its checkout has finished) is 'reused'. `git` gives the installed git's version. A worktree taken from the warm pool is
- * switched here, under the lock: its switch writes only the files that differ.
+ * (whether or not its checkout has finished) is 'reused'. `git` gives the installed git's version. A worktree taken from the warm pool
+ * ('pooled') gets its branch here, under the lock (claimNewBranch); `fillWorktree` switches its files.
  */
 export async function registerWorktree(
   root: string,
@@ -172,9 +172,10 @@ async function register(
 ): Promise<'created' | 'reused' | 'reattached' | 'pooled'> {
   const registered = await registrationOf(root, resolved);
   if (registered?.present) {
-    // Taken from the pool by an orch that stopped before switching it: no agent has worked in it.
+    // Taken from the pool and not switched yet (by an orch that stopped before, or made ahead of
+    // time and being switched by this process now): no agent has worked in it.
     if (await takenFromPool(resolved)) {
-      await switchToNewBranch(resolved, branch, baseSha);
+      if (!filling.has(resolved)) await claimNewBranch(root, resolved, branch, baseSha);
       return 'pooled';
     }
     return 'reused';
@@ -235,7 +236,7 @@ async function register(
     how = 'reattached';
   } else {
     if (await takeFromPool(root, pool, resolved)) {
-      await switchToNewBranch(resolved, branch, baseSha);
+      await claimNewBranch(root, resolved, branch, baseSha);
       return 'pooled';
     }
     const args = [...add, '-b', branch, resolved, baseSha];
@@ -371,8 +372,11 @@ const filling = new Map<string, Promise<boolean>>();
  * hook runs as `git worktree add` runs it (see runPostCheckout). Needs no git lock: it writes only
  * this worktree's files, index and administrative folder. A checkout killed in the middle (its
  * stale index.lock, files half written) is done again from the start; a worktree not locked by
- * orch is left alone (nothing an agent did in it is ever touched). Returns whether it checked
- * anything out (also when it waited for another caller that did).
+ * orch is left alone (nothing an agent did in it is ever touched). A worktree `registerWorktree`
+ * took from the warm pool is switched to the branch it claimed for it instead (switchToNewBranch:
+ * only the files that differ are written), likewise without the lock, so several switch at once.
+ * Returns whether it checked anything out or switched it (also when it waited for another caller
+ * that did).
  */
 export function fillWorktree(worktree: string): Promise<boolean> {
   const resolved = path.resolve(worktree);
@@ -385,6 +389,12 @@ export function fillWorktree(worktree: string): Promise<boolean> {
 }
 
 async function fill(worktree: string): Promise<boolean> {
+  // Taken from the warm pool: switched to the branch registerWorktree claimed for it, outside the lock.
+  const pending = await pendingSwitch(worktree);
+  if (pending) {
+    await switchToNewBranch(worktree, pending.branch, pending.baseSha);
+    return true;
+  }
   if (!(await checkoutUnfinished(worktree))) return false;
   const gitDir = await worktreeGitDir(worktree);
   // Only a git of an orch that is gone can have left it (this process waits for its own, above).

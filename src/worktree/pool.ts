@@ -3,6 +3,7 @@ import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { errorCode } from '../errors.js';
 import { commonDirOf } from './common-dir.js';
 import path from 'node:path';
+import { errorCode } from '../errors.js';
 import { execFile } from '../process/exec-file.js';
 import { pathExists } from '../util/fs.js';
 import { listWorktrees, runGroups, statusLines, type WorktreeEntry } from './list.js';
@@ -58,6 +59,34 @@ export async function takeFromPool(root: string, pool: string, worktree: string)
 /** Whether this worktree was taken from the pool and not yet switched to its branch (no agent has worked in it). */
 export async function takenFromPool(worktree: string): Promise<boolean> {
   return pathExists(path.join(await worktreeGitDir(worktree), TAKEN_MARK));
+}
+
+/**
+ * The part of a pooled worktree's switch that writes git's shared state, for callers that hold
+ * the git lock: its new branch made (or reset) at `baseSha` (`git update-ref`: the worktree is
+ * still detached, no agent has worked on that branch), and the branch and base written into the
+ * worktree's taken mark, so that `pendingSwitch` tells `switchToNewBranch`, outside the lock,
+ * what to switch to. The switch itself passes over every file of the tree (and, after it, every
+ * folder for untracked files): under the lock, eight of them on a 50,000-file repository went
+ * one after another.
+ */
+export async function claimNewBranch(root: string, worktree: string, branch: string, baseSha: string): Promise<void> {
+  await execFile('git', ['update-ref', `refs/heads/${branch}`, baseSha], { cwd: root });
+  await writeFile(path.join(await worktreeGitDir(worktree), TAKEN_MARK), `${worktree}\n${branch}\n${baseSha}\n`);
+}
+
+/** The branch and base `claimNewBranch` wrote for a worktree taken from the pool and not yet switched, if any. */
+export async function pendingSwitch(worktree: string): Promise<{ branch: string; baseSha: string } | undefined> {
+  let text: string;
+  try {
+    // (A worktree whose .git is gone has no switch pending: fillWorktree's own checks say what is wrong.)
+    text = await readFile(path.join(await worktreeGitDir(worktree), TAKEN_MARK), 'utf8');
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return undefined;
+    throw error;
+  }
+  const [, branch, baseSha] = text.split('\n');
+  return branch && baseSha ? { branch, baseSha } : undefined;
 }
 
 const TAKEN_MARK = 'orch-taken-from-pool';
@@ -170,8 +199,10 @@ export async function pooledRegistrations(root: string): Promise<number> {
 /**
  * Switches a worktree taken from the pool to its task's new branch at `baseSha`: tracked files
  * become exactly the base's (only those that differ are written), and no untracked file that git
- * does not ignore is left. Ignored files stay: that is what the pool is for. `-B` because a
- * crash may have left the branch made but the mark still there: no agent has worked on it yet.
+ * does not ignore is left. Ignored files stay: that is what the pool is for. `-B` because
+ * `claimNewBranch` (or a crash) has left the branch made but the mark still there: no agent has
+ * worked on it yet. Writes only this worktree's files, index and HEAD (its branch is claimed
+ * already), so it needs no git lock and several run side by side.
  */
 export async function switchToNewBranch(worktree: string, branch: string, baseSha: string): Promise<void> {
   await execFile('git', ['checkout', '--force', '--no-track', '-B', branch, baseSha], { cwd: worktree });

@@ -1,7 +1,7 @@
 import { chmod, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { agentScript, agentState, fakeAgentEnv, finishes, killStrays } from '../support/agents.js';
+import { agentScript, agentState, fakeAgentEnv, finishes, killStrays, roomyMachine } from '../support/agents.js';
 import { git, listedWorktrees, tempRepo, type ListedWorktree } from '../support/git.js';
 import { runOrch } from '../support/orch.js';
 import { readRunRegistry } from '../support/run-state.js';
@@ -173,6 +173,54 @@ describe('the warm pool', () => {
       ['pool', 'removed'],
       ['pool', 'removed'],
     ]);
+    expect(await pooled(repo)).toHaveLength(0);
+  });
+});
+
+describe('the warm pool, side by side', () => {
+  it('two tasks switch pooled worktrees at the same time: each post-checkout hook waits for the other to begin, which it could not under the lock', async () => {
+    const { repo, env, state } = await poolRepo();
+    await writeFiles(repo, prompts(['a', 'b']));
+    expect((await runOrch(['run', 'prompts/a.md', 'prompts/b.md'], { cwd: repo, env })).exitCode).toBe(0);
+    expect((await runOrch(['clean'], { cwd: repo })).exitCode).toBe(0);
+    expect(await pooled(repo)).toHaveLength(2);
+    await commitOnMain(repo, { 'src.txt': 'v2\n' }, 'move on');
+    // Each switch's hook ($1, the old HEAD, differs from $2 and is not all zeros) says it began,
+    // then waits for the other's word. Were switches serialized, the first would wait in vain.
+    const hook = path.join(repo, '.git', 'hooks', 'post-checkout');
+    await writeFile(
+      hook,
+      `#!/bin/sh
+zero=0000000000000000000000000000000000000000
+[ "$1" != "$zero" ] && [ "$1" != "$2" ] || exit 0
+me=$(basename "$PWD")
+case "$me" in c) other=d ;; d) other=c ;; *) exit 0 ;; esac
+: > "${state}/switch-began-$me"
+i=0
+while [ ! -e "${state}/switch-began-$other" ]; do
+  i=$((i + 1))
+  if [ $i -gt 600 ]; then echo "the switch of $other never began while $me's was under way" >&2; exit 1; fi
+  sleep 0.1
+done
+`,
+    );
+    await chmod(hook, 0o755);
+    await writeFiles(repo, prompts(['c', 'd']));
+    // The machine's figure pinned: on a loaded machine the load rule would start one at a time.
+    const roomy = { ...env, ORCH_SAMPLER_FILE: await roomyMachine(state) };
+    const result = await runOrch(['run', 'prompts/c.md', 'prompts/d.md', '--retries', '0'], { cwd: repo, env: roomy });
+    expect(result.exitCode).toBe(0);
+    const registry = await latestRun(repo);
+    expect(registry.tasks.map((task) => [task.status, task.worktreeFromPool])).toEqual([
+      ['succeeded', true],
+      ['succeeded', true],
+    ]);
+    for (const task of registry.tasks) {
+      expect(await readFile(path.join(state, `switch-began-${task.id}`), 'utf8')).toBe('');
+      expect(await git(task.worktree, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+      expect(await git(repo, 'show', `${task.branch}:${task.id}.txt`)).toBe(`${task.id}.txt`);
+      expect(await git(repo, 'show', `${task.branch}~1:src.txt`)).toBe('v2');
+    }
     expect(await pooled(repo)).toHaveLength(0);
   });
 });
