@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { errorCode } from '../errors.js';
-import { commonDirOf } from './common-dir.js';
 import path from 'node:path';
 import { errorCode } from '../errors.js';
 import { execFile } from '../process/exec-file.js';
 import { pathExists } from '../util/fs.js';
+import { commonDirOf } from './common-dir.js';
 import { listWorktrees, runGroups, statusLines, type WorktreeEntry } from './list.js';
 
 /**
