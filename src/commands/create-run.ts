@@ -24,10 +24,17 @@ import { writeRegistry } from '../state/registry-file.js';
 import { RunStore } from '../state/store.js';
 import { excludeStateDir } from '../worktree/git.js';
 
-/** Sortable and unique: `20261121-180102-3f9a`. */
+/**
+ * Sortable and unique: `20261121-180102-4173` (UTC second, then its millisecond and one random hex
+ * digit). Commands that take the latest run (`status`, `resume`, `wait`…) sort ids, so two runs
+ * started in the same second must sort as they started: a random suffix alone did not. Two runs in
+ * the same millisecond differ by the last digit (15 in 16), and one that does not cannot take the
+ * other's folder (it is made aside and renamed into place, which fails on an existing run).
+ */
 export function newRunId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${stamp}-${randomBytes(2).toString('hex')}`;
+  const millisecond = String(now.getUTCMilliseconds()).padStart(3, '0');
+  return `${stamp}-${millisecond}${randomBytes(1).toString('hex').slice(1)}`;
 }
 
 export interface NewRun {

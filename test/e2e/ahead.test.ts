@@ -198,13 +198,13 @@ describe('worktrees made ahead of time', () => {
     await writeFiles(repo, { 'first/p.md': `# P\n${agentScript({ steps: finishes('p.txt') })}` });
     expect((await runOrch(['run', 'first/p.md'], { cwd: repo, env })).exitCode).toBe(0);
     expect((await runOrch(['clean'], { cwd: repo, env })).exitCode).toBe(0);
-    // Switching a pooled worktree to b's branch fails once (git gives the post-checkout hook's
-    // status as its own): the first time is the one made ahead of time, while a works.
-    const refused = path.join(state, 'refused-once');
+    // Checking out b's worktree fails until the test lets it pass (git gives the post-checkout
+    // hook's status as its own): the worktree made ahead of time, while a works, fails.
+    const mayPass = path.join(state, 'hook-may-pass');
     const hook = path.join(repo, '.git', 'hooks', 'post-checkout');
     await writeFile(
       hook,
-      `#!/bin/sh\nif [ "$(basename "$PWD")" = b ] && [ ! -e '${refused}' ]; then : > '${refused}'; echo 'the hook refuses this checkout' >&2; exit 1; fi\n`,
+      `#!/bin/sh\nif [ "$(basename "$PWD")" = b ] && [ ! -e '${mayPass}' ]; then echo 'the hook refuses this checkout' >&2; exit 1; fi\n`,
     );
     await chmod(hook, 0o755);
 
@@ -225,6 +225,7 @@ describe('worktrees made ahead of time', () => {
       }),
     ]);
 
+    await writeFile(mayPass, '');
     await writeFile(gate, '');
     const result = await orch;
     expect(result.stderr).toBe('');
