@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { UserError } from '../../src/errors.js';
 import { startEngine } from '../support/engine.js';
 import { settle } from '../support/fake-clock.js';
@@ -21,8 +21,9 @@ describe('an attempt’s start is recorded while the executor prepares it (in-pr
       if (events.some((event) => event.type === 'task-status' && event.status === 'running')) await gate;
       return recordAll(events);
     };
+    // Handed over once the engine's first writes (real files) are done: waited for, not timed.
+    await vi.waitFor(() => expect(engine.executor.handed).toEqual(['a']), { timeout: 10_000 });
     await settle();
-    expect(engine.executor.handed).toEqual(['a']);
     // Handed over, not on record yet: no agent.
     expect(engine.executor.startedIds()).toEqual([]);
     expect(await statusOnDisk(engine.store.paths.registry, 'a')).not.toBe('running');
