@@ -12,6 +12,7 @@ import {
 import { environmentError, errorFirstLine, errorMessage } from '../errors.js';
 import { ProcessGroup } from '../process/process-group.js';
 import { fillWorktree, mergeBranches, registeredAlready, registerWorktree } from '../worktree/git.js';
+import { cameFromPool } from '../worktree/pool.js';
 import { prepareWorktree, type Prepared } from '../worktree/prepare.js';
 import type { LocalEnvironment } from './environment.js';
 import type { GuardedAttempt } from './guard.js';
@@ -52,7 +53,8 @@ export async function startAgent(
         );
     const filled = await fillWorktree(task.worktree);
     fresh = how !== 'reused' || filled || !spec.worktree.ready;
-    fromPool = how === 'pooled';
+    // A worktree reused after a crash (or made ahead of time) may have come from the pool too.
+    fromPool = how === 'pooled' || (how === 'reused' && (await cameFromPool(task.worktree)));
     if (fresh) {
       await mergeBranches(
         task.worktree,

@@ -17,8 +17,6 @@ import type { AheadTask, AttemptControl, AttemptResult, AttemptSpec, Executor } 
 export class LocalExecutor implements Executor {
   private readonly ahead: AheadWorktrees;
   private readonly starts = new AttemptStarts();
-  /** Worktrees taken from the warm pool ahead of time: their attempt's start finds them there, and says where they came from. */
-  private readonly pooledAhead = new Set<string>();
 
   constructor(private readonly environment: LocalEnvironment) {
     prepareRunSandbox(environment);
@@ -33,9 +31,7 @@ export class LocalExecutor implements Executor {
       },
       exists: pathExists,
       make: async (task) => {
-        const how = await makeWorktreeAhead(environment, task, () => this.starts.busy);
-        if (how === 'pooled') this.pooledAhead.add(path.resolve(task.worktree));
-        return how !== 'deferred';
+        return (await makeWorktreeAhead(environment, task, () => this.starts.busy)) !== 'deferred';
       },
       failed: (task, error) => environment.aheadFailed?.(task, oneLine(errorMessage(error))),
     });
@@ -50,10 +46,9 @@ export class LocalExecutor implements Executor {
     return this.ahead.drain();
   }
 
-  async run(spec: AttemptSpec, given: AttemptControl): Promise<AttemptResult> {
+  async run(spec: AttemptSpec, control: AttemptControl): Promise<AttemptResult> {
     // Until its agent runs, nothing is made ahead of time: its own start comes first.
     const started = spec.adopt ? () => undefined : this.starts.begin();
-    const control = this.pooledAhead.delete(path.resolve(spec.task.worktree)) ? fromPool(given) : given;
     const ports: number[] = [];
     // From here until the attempt ends its branch is its own, and other tasks' are not its to judge.
     const guard = this.environment.refsGuard?.begin(spec, (found) =>
@@ -88,11 +83,6 @@ export class LocalExecutor implements Executor {
       if (ports.length > 0) await releasePorts(ports, this.environment.owner, this.environment.portsDir);
     }
   }
-}
-
-/** The control of an attempt whose worktree was taken from the warm pool ahead of time: its preparation says so, as if taken at its start. */
-function fromPool(control: AttemptControl): AttemptControl {
-  return { ...control, update: (update) => control.update(update.kind === 'prepared' ? { ...update, fromPool: true } : update) };
 }
 
 /** A message on one line (git's stderr may hold several), for the ledger. */

@@ -45,14 +45,25 @@ export async function pooledWorktrees(root: string): Promise<WorktreeEntry[]> {
 export async function takeFromPool(root: string, pool: string, worktree: string): Promise<boolean> {
   const candidates = (await pooledWorktrees(root)).filter((entry) => path.dirname(path.resolve(entry.path)) === path.resolve(pool));
   for (const entry of candidates) {
-    const mark = path.join(await worktreeGitDir(entry.path), TAKEN_MARK);
-    await writeFile(mark, `${worktree}\n`);
+    const gitDir = await worktreeGitDir(entry.path);
+    const marks = [path.join(gitDir, TAKEN_MARK), path.join(gitDir, FROM_POOL_MARK)];
+    await Promise.all(marks.map((mark) => writeFile(mark, `${worktree}\n`)));
     await mkdir(path.dirname(worktree), { recursive: true });
     const moved = await execFile('git', ['worktree', 'move', entry.path, worktree], { cwd: root, reject: false });
     if (moved.exitCode === 0) return true;
-    await rm(mark, { force: true });
+    await Promise.all(marks.map((mark) => rm(mark, { force: true })));
   }
   return false;
+}
+
+/**
+ * Whether this worktree was ever taken from the warm pool. Unlike the taken mark, this one stays
+ * after the switch: an orch that stopped between the switch and the record of the task's
+ * preparation leaves a worktree its next attempt reuses, and the task's record still says where
+ * its worktree came from. (A task's worktree path is its own, so a reused one is the same task's.)
+ */
+export async function cameFromPool(worktree: string): Promise<boolean> {
+  return pathExists(path.join(await worktreeGitDir(worktree), FROM_POOL_MARK));
 }
 
 /** Whether this worktree was taken from the pool and not yet switched to its branch (no agent has worked in it). */
@@ -89,6 +100,7 @@ export async function pendingSwitch(worktree: string): Promise<{ branch: string;
 }
 
 const TAKEN_MARK = 'orch-taken-from-pool';
+const FROM_POOL_MARK = 'orch-from-pool';
 
 /**
  * Puts a worktree whose work is safe (the caller checked: nothing uncommitted, no untracked file

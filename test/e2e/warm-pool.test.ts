@@ -292,6 +292,38 @@ while :; do sleep 1; done
     await git(repo, 'fsck', '--no-progress');
   }
 
+  it('kill -9 after a pooled worktree was switched, while its setup runs: resume reuses it, and the task still says it came from the pool', async () => {
+    const { repo, env, state } = await poolRepo();
+    await writeFiles(repo, prompts(['a']));
+    expect((await runOrch(['run', 'prompts/a.md'], { cwd: repo, env })).exitCode).toBe(0);
+    expect((await runOrch(['clean'], { cwd: repo })).exitCode).toBe(0);
+    expect(await pooled(repo)).toHaveLength(1);
+    // A new lock file: the setup runs in the switched worktree, and stops there once, armed.
+    const gate = await tempDir('orch-setup-gate-');
+    const armed = path.join(gate, 'armed');
+    const arrived = path.join(gate, 'arrived');
+    await writeFiles(repo, {
+      '.gadugi/config.json': JSON.stringify({
+        maxParallel: 2,
+        worktree: {
+          setup: [
+            `if [ -f "${armed}" ]; then rm -f "${armed}"; touch "${arrived}"; while :; do sleep 1; done; fi; mkdir -p node_modules && echo "$ORCH_TASK_ID" >> node_modules/installed`,
+          ],
+          setupKey: ['package-lock.json'],
+        },
+      }),
+    });
+    await commitOnMain(repo, { 'package-lock.json': '{"lockfileVersion":3,"v":2}\n' }, 'new lock');
+    await writeFiles(repo, prompts(['b']));
+    await writeFile(armed, '');
+    await killInsideHook(['run', 'prompts/b.md'], repo, env, arrived, state);
+    expect((await runOrch(['resume'], { cwd: repo, env })).exitCode).toBe(0);
+    const run = await latestRun(repo);
+    await expectSound(repo, run);
+    expect(run.tasks.map((task) => task.worktreeFromPool)).toEqual([true]);
+    expect(await pooled(repo)).toHaveLength(0);
+  });
+
   it('kill -9 while a worktree is being created, then while a pooled one is switched, then while clean pools: resume and clean finish, nothing lost, no worktree shared', async () => {
     const { repo, env, state } = await poolRepo();
     const { arm, arrived } = await installBlockingHook(repo);

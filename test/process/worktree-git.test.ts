@@ -6,11 +6,13 @@ import {
   commitsSince,
   saveLeftovers,
   ensureWorktree,
+  fillWorktree,
   mergeBranches,
   registeredAlready,
   registerWorktree,
   registrationOf,
 } from '../../src/worktree/git.js';
+import { cameFromPool } from '../../src/worktree/pool.js';
 import { git, tempRepo } from '../support/git.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -94,6 +96,28 @@ describe('registerWorktree without a pool to take from', () => {
     );
     expect(await git(repo, 'branch', '--list', 'orch/r/d')).toBe('');
     expect((await git(repo, 'worktree', 'list', '--porcelain')).split('\n\n').filter(Boolean)).toHaveLength(4);
+  });
+});
+
+describe('registerWorktree taking from the pool', () => {
+  it('a worktree taken from the pool says so after its switch too, when its next attempt reuses it; a fresh one never does', async () => {
+    const repo = await tempRepo();
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    const root = await tempDir();
+    const pool = path.join(root, '.pool');
+    await mkdir(pool);
+    await git(repo, 'worktree', 'add', '--detach', path.join(pool, 'old'), base);
+    const taken = path.join(root, 'a');
+    expect(await registerWorktree(repo, taken, 'orch/r/a', base, pool)).toBe('pooled');
+    expect(await fillWorktree(taken)).toBe(true);
+    // Switched: nothing pending, so an orch that stopped here reuses it (a fresh registration would not be)...
+    expect(await registeredAlready(repo, taken)).toBe(true);
+    // ...and can still tell where it came from.
+    expect(await cameFromPool(taken)).toBe(true);
+    const fresh = path.join(root, 'b');
+    expect(await registerWorktree(repo, fresh, 'orch/r/b', base, pool)).toBe('created');
+    await fillWorktree(fresh);
+    expect(await cameFromPool(fresh)).toBe(false);
   });
 });
 
