@@ -31,7 +31,7 @@ export async function driveRun(
   start: (sink: EventSink, onStart: (target: Interruptible & Watchable) => void) => Promise<{ outcome: DrivenOutcome }>,
 ): Promise<void> {
   const { chooseRenderer } = await import('../render/renderer.js');
-  const renderer = chooseRenderer(json, context.out);
+  const renderer = await chooseRenderer(json, context.out);
   // A signal before the run exists: nothing has been started, so just leave.
   const signals = handleStopSignals(() => process.exit(EXIT.interrupted));
   try {

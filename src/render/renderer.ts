@@ -1,11 +1,5 @@
-import { createLogUpdate } from 'log-update';
 import type { StampedEvent } from '../events.js';
 import type { Registry } from '../state/registry.js';
-import { renderDashboard } from './dashboard.js';
-import { clock } from './format.js';
-import { describeEvent } from './lines.js';
-import { renderMergeSummary } from './merge.js';
-import { renderSummary } from './summary.js';
 
 export interface Renderer {
   event(event: StampedEvent): void;
@@ -26,88 +20,14 @@ export function jsonRenderer(write: Write): Renderer {
   };
 }
 
-/** Not a terminal (CI, a log file): plain timestamped lines. */
-export function plainRenderer(write: Write): Renderer {
-  return {
-    event(event) {
-      const line = describeEvent(event);
-      if (line) write(`${clock(event.at)} ${line}`);
-      if (event.type === 'run-finished') write(`\n${renderSummary(event.summary)}`);
-      if (event.type === 'merge-finished') write(`\n${renderMergeSummary(event.summary)}`);
-    },
-    close() {},
-  };
-}
-
-/** Events worth a line of their own above the dashboard (besides tasks that end). */
-const NOTABLE: ReadonlySet<StampedEvent['type']> = new Set([
-  'run-started',
-  'api-pressure',
-  'usage-limit',
-  'budget',
-  'mode',
-  'stopping',
-  'warning',
-  'merge-started',
-  'merge-status',
-  'merge-check',
-  'merge-resolve',
-  'merge-into',
-]);
-
 /**
- * A terminal: one screen redrawn in place (see dashboard.ts) from the run's registry, with the
- * notable events (warnings, pauses, limits, the budget) printed above it, and the summary at the end.
+ * The renderer for this output: `--json` lines, a live view on a terminal, plain lines otherwise.
+ * Only the one chosen is loaded: a `--json` run (scripts, the benchmarks) loads neither the live
+ * view (log-update, the dashboard and their width and ANSI libraries) nor the plain lines.
  */
-export function ttyRenderer(stream: NodeJS.WriteStream): Renderer {
-  const screen = createLogUpdate(stream);
-  let source: (() => Registry) | undefined;
-  let finished = false;
-  let scheduled: NodeJS.Timeout | undefined;
-  const draw = (): void => {
-    scheduled = undefined;
-    if (!source || finished) return;
-    screen(renderDashboard(source(), { now: Date.now(), columns: stream.columns ?? 80, rows: stream.rows ?? 24 }));
-  };
-  // Activity comes in bursts: at most one redraw per 100 ms, and one a second for the clocks.
-  const soon = (): void => {
-    scheduled ??= setTimeout(draw, 100);
-  };
-  const timer = setInterval(draw, 1000);
-  timer.unref();
-  return {
-    attach(registry) {
-      source = registry;
-      draw();
-    },
-    event(event) {
-      // Tasks that end (or will run again) leave a line in the scrollback: the run's history.
-      const ended = event.type === 'task-status' && event.status !== 'running';
-      if (NOTABLE.has(event.type) || ended) {
-        const line = describeEvent(event);
-        if (line) screen.persist(`${clock(event.at)} ${line}`);
-      }
-      if (event.type === 'run-finished' || event.type === 'merge-finished') {
-        finished = true;
-        screen.clear();
-        const summary = event.type === 'run-finished' ? renderSummary(event.summary) : renderMergeSummary(event.summary);
-        stream.write(`${describeEvent(event) ?? ''}\n\n${summary}\n`);
-        return;
-      }
-      soon();
-    },
-    close() {
-      clearInterval(timer);
-      if (scheduled) clearTimeout(scheduled);
-      if (!finished) draw();
-      screen.done();
-    },
-  };
-}
-
-export function chooseRenderer(json: boolean, out: Write): Renderer {
+export async function chooseRenderer(json: boolean, out: Write): Promise<Renderer> {
   if (json) return jsonRenderer(out);
   // A terminal that reports no width (some pseudo-terminals) cannot host a redrawn live view.
-  if (process.stdout.isTTY && (process.stdout.columns ?? 0) > 0) return ttyRenderer(process.stdout);
-  return plainRenderer(out);
+  if (process.stdout.isTTY && (process.stdout.columns ?? 0) > 0) return (await import('./tty-renderer.js')).ttyRenderer(process.stdout);
+  return (await import('./plain-renderer.js')).plainRenderer(out);
 }

@@ -554,7 +554,9 @@ export async function saveLeftovers(
     const committed = lines[0] === 'committed';
     return { committed, commits: parseCommits(lines.slice(1).join('\n')) };
   }
-  const failed = /^failed (.+)$/m.exec(ran.stdout)?.[1];
+  // The last step (`git log`) replaces the sh (`exec`), so it says nothing of its own: a failure
+  // after the first line was printed is that step's.
+  const failed = /^failed (.+)$/m.exec(ran.stdout)?.[1] ?? (lines[0] === 'committed' || lines[0] === 'clean' ? 'log' : undefined);
   if (failed === 'commit') {
     // As commitWithOwnIdentity: the configuration read only now, and the commit made again with the fallback identity.
     const args = ['commit', '--no-verify', '-m', message];
@@ -567,7 +569,8 @@ export async function saveLeftovers(
 }
 
 // saveLeftovers' steps. $1: the commit message, $2: the base, then the branches whose commits are
-// not the task's. A failed step prints `failed <step>` and exits with git's own exit code.
+// not the task's. A failed step prints `failed <step>` and exits with git's own exit code; the last
+// one, `git log`, replaces the sh and exits with its own code after `committed` or `clean`.
 const SAVE_SCRIPT = [
   `q='${QUIET.map((setting) => `-c ${setting}`).join(' ')}'`,
   'message=$1 base=$2',
@@ -581,7 +584,8 @@ const SAVE_SCRIPT = [
   'elif [ $s -eq 0 ]; then echo clean',
   'else echo "failed diff --cached"; exit $s',
   'fi',
-  'git $q log --reverse --no-merges --format=%H%x1f%s HEAD --not "$base" "$@" -- || { s=$?; echo "failed log"; exit $s; }',
+  // exec: the sh does not stay alive beside its last git process (orch's process tree is smaller by one sh).
+  'exec git $q log --reverse --no-merges --format=%H%x1f%s HEAD --not "$base" "$@" --',
 ].join('\n');
 
 /** Whether the worktree's index differs from its HEAD: what a commit would record. */
