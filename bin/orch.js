@@ -1,11 +1,13 @@
 #!/bin/sh
-':' //; flags='--max-semi-space-size=1 --heap-growing-percent=50 --no-opt --no-sparkplug --no-maglev'; case "$1" in status | plan) flags= ;; esac; exec node $flags "$0" "$@"
+':' //; flags='--max-semi-space-size=1 --heap-growing-percent=50 --no-opt --no-sparkplug --no-maglev'; case "$1" in run | resume | merge | worker | mcp) ;; *) flags= ;; esac; exec node $flags "$0" "$@"
 // The published entry point: orch bundled into dist/bundle/ (scripts/bundle.ts) by npm run build.
 //
 // bin/orch.js is a shell script and a JavaScript module at once. Started by a shell (the #! line),
 // /bin/sh reads the second line (`:` does nothing) and replaces itself with node, given the
-// flags below except for `orch status` and `orch plan`; node reads the second line as a string
-// and a comment. Why not `#!/usr/bin/env -S node <flags>`: any V8 flag on node's command line
+// flags below only for the commands that hold a run in a long-lived process (`run`, `resume`,
+// `merge`, `worker`, `mcp`); node reads the second line as a string and a comment. Every other
+// command (status, plan, clean, wait, logs, report, init, workers, help, `--version`, and an option
+// given before the command name, which only `-V`/`-h` accept) starts without them. Why not `#!/usr/bin/env -S node <flags>`: any V8 flag on node's command line
 // makes V8 refuse the code cache of Node's own built-in modules (compiled at every start instead,
 // measured: 4–6 ms CPU for status, 6–10 ms for plan), and the short commands need no flag; only a
 // run's memory does. A background orch (`--detach`) gets the flags, read from the second line
