@@ -82,7 +82,7 @@ describe('the installed bin, run the way a shell runs it', () => {
     expect((await runOrch(['wait', runId], { cwd: repo })).exitCode).toBe(0);
   });
 
-  it("orch status and orch plan start node without the flags (so Node's own code cache stays usable); other commands get them", async () => {
+  it("only the commands that hold a run get the flags; status, plan, clean and --version start node without them (so Node's own code cache stays usable)", async () => {
     const repo = await tempRepo();
     await writeFiles(repo, { 'prompts/a.md': '# A\nDo a.\n' });
     // A `node` first on the PATH that notes its arguments, then is node.
@@ -102,11 +102,17 @@ describe('the installed bin, run the way a shell runs it', () => {
     expect(plan.stdout).toContain('prompts/a.md');
     const version = await execa(orchBin, ['--version'], { cwd: repo, env, reject: false });
     expect(version.exitCode).toBe(0);
+    const clean = await execa(orchBin, ['clean'], { cwd: repo, env, reject: false });
+    expect([clean.exitCode, clean.stdout]).toEqual([0, 'nothing to clean']);
+    const run = await execa(orchBin, ['run', 'prompts/missing.md'], { cwd: repo, env, reject: false });
+    expect(run.exitCode).toBe(2);
     const flags = (await memoryFlags()).join(' ');
     expect((await readFile(seen, 'utf8')).split('\n')).toEqual([
       `${orchBin} status`,
       `${orchBin} plan prompts`,
-      `${flags} ${orchBin} --version`,
+      `${orchBin} --version`,
+      `${orchBin} clean`,
+      `${flags} ${orchBin} run prompts/missing.md`,
       '',
     ]);
   });
