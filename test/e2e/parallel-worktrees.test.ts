@@ -4,6 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { agentScript, agentState, fakeAgentEnv, finishes, killStrays, roomyMachine } from '../support/agents.js';
 import { git, listedWorktrees, tempRepo } from '../support/git.js';
+import { installRendezvousHook } from '../support/hooks.js';
+import { CHECKOUT_AT_ONCE_MAX_ENTRIES } from '../../src/worktree/git.js';
 import { runOrch } from '../support/orch.js';
 import { readRunRegistry } from '../support/run-state.js';
 import { startOrch, waitFor } from '../support/spawn.js';
@@ -81,26 +83,16 @@ async function killedMidCheckout(): Promise<{ repo: string; env: NodeJS.ProcessE
 
 describe('checkouts outside the git lock', () => {
   it('two tasks check out at the same time: each post-checkout hook waits for the other to begin, which it could not under the lock', async () => {
-    const repo = await tempRepo({ 'README.md': '# r\n', 'src/a.txt': 'a\n' });
+    // More entries than a small repository's (whose checkout git worktree add does under the
+    // lock, see smallRepository): this one is checked out outside it.
+    const files = Object.fromEntries(
+      Array.from({ length: CHECKOUT_AT_ONCE_MAX_ENTRIES + 1 }, (_, index) => [`src/f${index}.txt`, `${index}\n`]),
+    );
+    const repo = await tempRepo({ 'README.md': '# r\n', ...files });
     const state = await agentState();
     // Each hook says it began, then waits for the other's word. Were checkouts serialized, the
     // first would wait in vain (the second could not begin before the first ended) and fail.
-    const hook = path.join(repo, '.git', 'hooks', 'post-checkout');
-    await writeFile(
-      hook,
-      `#!/bin/sh
-me=$(basename "$PWD")
-case "$me" in a) other=b ;; b) other=a ;; *) exit 0 ;; esac
-: > "${state}/began-$me"
-i=0
-while [ ! -e "${state}/began-$other" ]; do
-  i=$((i + 1))
-  if [ $i -gt 600 ]; then echo "the checkout of $other never began while $me's was under way" >&2; exit 1; fi
-  sleep 0.1
-done
-`,
-    );
-    await chmod(hook, 0o755);
+    const waitedInVain = await installRendezvousHook(repo, state, { pair: ['a', 'b'], what: 'checkout' });
     await writeFiles(repo, {
       'prompts/a.md': `# A\n${agentScript({ steps: finishes('a.txt') })}`,
       'prompts/b.md': `# B\n${agentScript({ steps: finishes('b.txt') })}`,
@@ -116,6 +108,7 @@ done
       expect(await git(repo, 'show', `${task.branch}:${task.id}.txt`)).toBe(`${task.id}.txt`);
     }
     expect((await listedWorktrees(repo)).filter((entry) => entry.locked)).toEqual([]);
+    expect(await waitedInVain()).toEqual([]);
   });
 
   it('a checkout killed in the middle (orch and its git killed with -9) is done again on resume', async () => {

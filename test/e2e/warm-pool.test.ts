@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { agentScript, agentState, fakeAgentEnv, finishes, killStrays, roomyMachine } from '../support/agents.js';
 import { git, listedWorktrees, tempRepo, type ListedWorktree } from '../support/git.js';
+import { installRendezvousHook } from '../support/hooks.js';
 import { runOrch } from '../support/orch.js';
 import { readRunRegistry } from '../support/run-state.js';
 import { startOrch, waitFor } from '../support/spawn.js';
@@ -187,24 +188,11 @@ describe('the warm pool, side by side', () => {
     await commitOnMain(repo, { 'src.txt': 'v2\n' }, 'move on');
     // Each switch's hook ($1, the old HEAD, differs from $2 and is not all zeros) says it began,
     // then waits for the other's word. Were switches serialized, the first would wait in vain.
-    const hook = path.join(repo, '.git', 'hooks', 'post-checkout');
-    await writeFile(
-      hook,
-      `#!/bin/sh
-zero=0000000000000000000000000000000000000000
-[ "$1" != "$zero" ] && [ "$1" != "$2" ] || exit 0
-me=$(basename "$PWD")
-case "$me" in c) other=d ;; d) other=c ;; *) exit 0 ;; esac
-: > "${state}/switch-began-$me"
-i=0
-while [ ! -e "${state}/switch-began-$other" ]; do
-  i=$((i + 1))
-  if [ $i -gt 600 ]; then echo "the switch of $other never began while $me's was under way" >&2; exit 1; fi
-  sleep 0.1
-done
-`,
-    );
-    await chmod(hook, 0o755);
+    const waitedInVain = await installRendezvousHook(repo, state, {
+      pair: ['c', 'd'],
+      what: 'switch',
+      onlyIf: '[ "$1" != 0000000000000000000000000000000000000000 ] && [ "$1" != "$2" ]',
+    });
     await writeFiles(repo, prompts(['c', 'd']));
     // The machine's figure pinned: on a loaded machine the load rule would start one at a time.
     const roomy = { ...env, ORCH_SAMPLER_FILE: await roomyMachine(state) };
@@ -222,6 +210,7 @@ done
       expect(await git(repo, 'show', `${task.branch}~1:src.txt`)).toBe('v2');
     }
     expect(await pooled(repo)).toHaveLength(0);
+    expect(await waitedInVain()).toEqual([]);
   });
 });
 

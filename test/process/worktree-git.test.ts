@@ -121,6 +121,21 @@ describe('registerWorktree taking from the pool', () => {
   });
 });
 
+/**
+ * A task's worktree with a file left over, in a repository whose prepare-commit-msg hook refuses
+ * every commit (it runs even with --no-verify; failing, it stops the commit).
+ */
+async function leftoverWithRefusingHook(): Promise<{ worktree: string; base: string; hooks: string }> {
+  const repo = await tempRepo();
+  const base = await git(repo, 'rev-parse', 'HEAD');
+  const worktree = path.join(await tempDir(), 'wt');
+  await ensureWorktree(repo, worktree, 'orch/r/task', base);
+  await writeFile(path.join(worktree, 'left.txt'), 'left\n');
+  const hooks = path.join(repo, '.git', 'hooks');
+  await writeFile(path.join(hooks, 'prepare-commit-msg'), '#!/bin/sh\necho "no commits today" >&2\nexit 1\n', { mode: 0o755 });
+  return { worktree, base, hooks };
+}
+
 describe('commitLeftovers: the identity of orch’s own commit', () => {
   const saved: Record<string, string | undefined> = {};
   const keys = [
@@ -222,13 +237,7 @@ describe('commitLeftovers: the identity of orch’s own commit', () => {
   });
 
   it('saveLeftovers: a failed step says which and git’s own words', async () => {
-    const repo = await tempRepo();
-    const base = await git(repo, 'rev-parse', 'HEAD');
-    const worktree = path.join(await tempDir(), 'wt');
-    await ensureWorktree(repo, worktree, 'orch/r/task', base);
-    await writeFile(path.join(worktree, 'left.txt'), 'left\n');
-    const hooks = path.join(repo, '.git', 'hooks');
-    await writeFile(path.join(hooks, 'prepare-commit-msg'), '#!/bin/sh\necho "no commits today" >&2\nexit 1\n', { mode: 0o755 });
+    const { worktree, base, hooks } = await leftoverWithRefusingHook();
     await expect(saveLeftovers(worktree, 'orch: left over', base)).rejects.toThrow(
       /git commit --no-verify -m orch: left over exited 1: no commits today/,
     );
@@ -238,14 +247,7 @@ describe('commitLeftovers: the identity of orch’s own commit', () => {
   });
 
   it('a commit that fails for another reason says git’s own words', async () => {
-    const repo = await tempRepo();
-    const base = await git(repo, 'rev-parse', 'HEAD');
-    const worktree = path.join(await tempDir(), 'wt');
-    await ensureWorktree(repo, worktree, 'orch/r/task', base);
-    await writeFile(path.join(worktree, 'left.txt'), 'left\n');
-    // prepare-commit-msg runs even with --no-verify; failing, it stops the commit.
-    const hooks = path.join(repo, '.git', 'hooks');
-    await writeFile(path.join(hooks, 'prepare-commit-msg'), '#!/bin/sh\necho "no commits today" >&2\nexit 1\n', { mode: 0o755 });
+    const { worktree } = await leftoverWithRefusingHook();
     await expect(commitLeftovers(worktree, 'orch: left over')).rejects.toThrow(/git commit --no-verify -m orch: left over exited 1/);
   });
 });
