@@ -76,8 +76,12 @@ describe('a plan’s usage limit with the real claude CLI (offline, subscription
     expect(usage[1]).toMatchObject({ status: 'allowed_warning', action: 'cap', limit: 1 });
     expect(usage).toHaveLength(2);
     expect(ledger.some((event) => event.type === 'api-pressure')).toBe(false);
-    expect(result.stdout).toMatch(/usage limit reached \(five_hour\): no new agents until it resets at \d\d:\d\d/);
-    expect(result.stdout).toMatch(/usage limit close \(five_hour\): at most 1 agent until it resets at \d\d:\d\d/);
+    expect(result.stdout).toMatch(
+      /usage limit reached \(five_hour\): no new agents until it resets at (?:[A-Z][a-z]{2} \d{1,2} )?\d\d:\d\d/,
+    );
+    expect(result.stdout).toMatch(
+      /usage limit close \(five_hour\): at most 1 agent until it resets at (?:[A-Z][a-z]{2} \d{1,2} )?\d\d:\d\d/,
+    );
     // The second attempt started at the reset, not before.
     const second = ledger.find((event) => event.type === 'task-status' && event.status === 'running' && event.attempt === 2)!;
     expect(Date.parse(second.at)).toBeGreaterThanOrEqual(resetsAt * 1000);

@@ -32,8 +32,8 @@ describe('usage limits with the scripted fake agent', () => {
     const orch = startOrch(['run', 'prompts/*.md', '--max-parallel', '1', '--retries', '0'], { cwd: repo, env });
     await waitFor(async () => (await readRunRegistry(repo)).run.usageLimit?.pausedUntil, 20_000, 'the usage-limit pause');
     const status = await runOrch(['status'], { cwd: repo, env });
-    expect(status.stdout).toMatch(/usage limit \(five_hour\): resumes at \d\d:\d\d/);
-    expect(status.stdout).toMatch(/next +pending .*usage limit: resumes at \d\d:\d\d/);
+    expect(status.stdout).toMatch(/usage limit \(five_hour\): resumes at (?:[A-Z][a-z]{2} \d{1,2} )?\d\d:\d\d/);
+    expect(status.stdout).toMatch(/next +pending .*usage limit: resumes at (?:[A-Z][a-z]{2} \d{1,2} )?\d\d:\d\d/);
     expect(status.stdout).toMatch(/limit 1 \(usage-limit\)/);
     const result = await orch;
     expect(result.exitCode).toBe(0);
@@ -53,7 +53,9 @@ describe('usage limits with the scripted fake agent', () => {
     const secondStart = starts.slice(1).map((start) => Date.parse(start.at));
     const resetsAt = Date.parse((pause as { resetsAt: string }).resetsAt);
     for (const at of secondStart) expect(at).toBeGreaterThanOrEqual(resetsAt);
-    expect(result.stdout).toMatch(/usage limit reached \(five_hour\): no new agents until it resets at \d\d:\d\d/);
+    expect(result.stdout).toMatch(
+      /usage limit reached \(five_hour\): no new agents until it resets at (?:[A-Z][a-z]{2} \d{1,2} )?\d\d:\d\d/,
+    );
   });
 
   it('a reset beyond --max-wait lets running tasks finish and stops the run: exit 75, resumable, said once', async () => {
