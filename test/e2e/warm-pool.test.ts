@@ -36,12 +36,23 @@ async function expectExactly(worktree: string, ref: string): Promise<void> {
   expect(await git(worktree, 'diff', '--stat', ref)).toBe('');
 }
 
-/** Tasks whose agents commit their own file; each checks the setup's ignored output is there. */
-function prompts(ids: readonly string[]): Record<string, string> {
+/**
+ * Tasks whose agents commit their own file; each checks the setup's ignored output is there.
+ * `rerunnable`: an agent run again after its work was committed (its orch died before the end was
+ * on record) commits nothing more and succeeds, as a real agent finding its work done would.
+ */
+function prompts(ids: readonly string[], options: { rerunnable?: boolean } = {}): Record<string, string> {
+  const work = (id: string): object[] =>
+    options.rerunnable
+      ? [
+          { write: `${id}.txt`, content: `${id}.txt\n` },
+          { sh: `git add -A && (git diff --cached --quiet || git commit -q -m 'add ${id}.txt')` },
+        ]
+      : finishes(`${id}.txt`);
   return Object.fromEntries(
     ids.map((id) => [
       `prompts/${id}.md`,
-      `# Task ${id}\n${agentScript({ steps: [{ requireFile: 'node_modules/installed' }, ...finishes(`${id}.txt`)] })}`,
+      `# Task ${id}\n${agentScript({ steps: [{ requireFile: 'node_modules/installed' }, ...work(id)] })}`,
     ]),
   );
 }
@@ -335,7 +346,9 @@ while :; do sleep 1; done
 
     // 3. Killed while a pooled worktree is switched to its new task's branch; resume switches it again.
     await commitOnMain(repo, { 'src.txt': 'v2\n' }, 'move on');
-    await writeFiles(repo, prompts(['c', 'd']));
+    // The task not stopped in the hook switches outside the lock and may finish its agent before
+    // the kill: resumed, that agent runs again over its committed work.
+    await writeFiles(repo, prompts(['c', 'd'], { rerunnable: true }));
     await arm('switch');
     await killInsideHook(['run', 'prompts/c.md', 'prompts/d.md'], repo, env, arrived, state);
     expect((await runOrch(['resume'], { cwd: repo, env })).exitCode).toBe(0);
