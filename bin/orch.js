@@ -27,7 +27,15 @@
 import module from 'node:module';
 
 // Node ≥ 22.1 keeps the compiled code of the bundle between runs (in the OS's temp folder):
-// short commands start faster from the second run on. Older Nodes start without it.
-module.enableCompileCache?.();
-const { main } = await import('../dist/bundle/main.js');
-process.exitCode = await main(process.argv);
+// short commands start faster from the second run on. On an older Node, `status` and `plan` run
+// from a script of their own with a code cache orch keeps (src/util/code-cache.ts,
+// $XDG_CACHE_HOME/orch/code); every other command starts without one.
+const command = process.argv[2];
+if (module.enableCompileCache === undefined && (command === 'status' || command === 'plan')) {
+  const { runShortCommand } = await import('../dist/bundle/code-cache.js');
+  process.exitCode = await runShortCommand(process.argv);
+} else {
+  module.enableCompileCache?.();
+  const { main } = await import('../dist/bundle/main.js');
+  process.exitCode = await main(process.argv);
+}

@@ -1,0 +1,3 @@
+import { createRequire } from 'node:module';
+const { main } = createRequire(import.meta.url)('../dist/cjs-proto/main.cjs');
+process.exitCode = await main(process.argv);
