@@ -1,5 +1,6 @@
 import { execa } from 'execa';
-import { access, chmod, constants, readFile, writeFile } from 'node:fs/promises';
+import module from 'node:module';
+import { access, chmod, constants, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { agentScript, agentStarts, agentState, fakeAgentEnv, finishes } from '../support/agents.js';
@@ -121,5 +122,36 @@ describe('the installed bin, run the way a shell runs it', () => {
     const result = await execa(orchBin, ['status'], { cwd: empty, env: { PATH: empty }, extendEnv: false, reject: false });
     expect(result.exitCode).toBe(127);
     expect(result.stderr).toMatch(/exec: node: not found$/);
+  });
+
+  it('status and plan answer the same with and without their code cache, which lives in $XDG_CACHE_HOME/orch/code', async () => {
+    const repo = await tempRepo();
+    const state = await agentState();
+    await writeFiles(repo, {
+      'prompts/a.md': `# A\n${agentScript({ steps: finishes('a.txt') })}`,
+      'prompts/b.md': `# B\n${agentScript({ steps: finishes('b.txt') })}`,
+    });
+    const cacheHome = await tempDir();
+    const env = { ...fakeAgentEnv(state), FORCE_COLOR: '0', XDG_CACHE_HOME: cacheHome };
+    expect((await runOrch(['run', 'prompts'], { cwd: repo, env })).exitCode).toBe(0);
+    const start = (args: string[]) => execa(orchBin, args, { cwd: repo, env, reject: false, stdin: 'ignore' });
+    const answers = [];
+    for (let round = 0; round < 3; round++) {
+      const status = await start(['status', '--json']);
+      const plan = await start(['plan', 'prompts']);
+      const error = await start(['plan', 'missing.md']);
+      expect([status.exitCode, plan.exitCode, error.exitCode]).toEqual([0, 0, 2]);
+      // The one field that moves between two starts: how long ago the run's last heartbeat was.
+      const shown = JSON.parse(status.stdout) as { run: { heartbeatAgeMs?: number } };
+      delete shown.run.heartbeatAgeMs;
+      answers.push([shown, plan.stdout, error.stderr, status.stderr, plan.stderr]);
+    }
+    expect(answers[1]).toEqual(answers[0]);
+    expect(answers[2]).toEqual(answers[0]);
+    expect(answers[0]?.[2]).toMatch(/^orch: prompt file not found: missing\.md/);
+    // Node ≥ 22.1 has a compile cache of its own (bin/orch.js turns it on); older ones use orch's.
+    const cached = await readdir(path.join(cacheHome, 'orch', 'code')).catch(() => []);
+    if (typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function') expect(cached).toEqual([]);
+    else expect(cached.map((name) => name.split('-')[0]).sort()).toEqual(['plan', 'status']);
   });
 });
