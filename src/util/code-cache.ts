@@ -1,6 +1,7 @@
 /**
- * A code cache for `orch status` and `orch plan` on a Node without one of its own (Node < 22.1 has
- * no `module.enableCompileCache`): V8 compiling our bundle's code was ~10% of their start.
+ * A code cache for `orch status` and `orch plan`: Node 20 has none for our code (Node ≥ 22.1 has
+ * `module.enableCompileCache`, and this was faster there too): V8 compiling our bundle's code was
+ * ~10% of their start.
  *
  * scripts/bundle.ts builds those two commands' code a second time, as one CommonJS-style script
  * (dist/bundle/short.js: the whole file is one function expression, `(function (exports, require,
