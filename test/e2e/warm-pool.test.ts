@@ -188,7 +188,7 @@ describe('the warm pool', () => {
     expect(await pooled(repo)).toHaveLength(0);
   });
 
-  it('pooled worktrees changed by hand in the pool are still taken at exactly their new base (the two-way switch gives way to --force)', async () => {
+  it('pooled worktrees changed by hand in the pool are still taken at exactly their new base (--force resets every tracked file)', async () => {
     const { repo, env } = await poolRepo();
     await writeFiles(repo, prompts(['a', 'b']));
     expect((await runOrch(['run', 'prompts/[ab].md'], { cwd: repo, env })).exitCode).toBe(0);
@@ -196,9 +196,8 @@ describe('the warm pool', () => {
     const inPool = await pooled(repo);
     expect(inPool).toHaveLength(2);
     await commitOnMain(repo, { 'src.txt': 'v2\n' }, 'v2');
-    // By hand, in the pool. In one: a tracked file both commits agree on changed (the two-way switch
-    // keeps it and says so), one deleted, an untracked file. In the other: a tracked file the new
-    // base changes, changed (the two-way switch refuses).
+    // By hand, in the pool. In one: a tracked file both commits agree on changed, one deleted, an
+    // untracked file. In the other: a tracked file the new base changes, changed.
     await writeFile(path.join(inPool[0]!.path, 'package-lock.json'), '{"changed":"by hand"}\n');
     await rm(path.join(inPool[0]!.path, 'old.txt'));
     await writeFile(path.join(inPool[0]!.path, 'stray.txt'), 'stray\n');
