@@ -581,10 +581,12 @@ export async function saveLeftovers(
  * `$c` into the index, so any git run later with this setting (the commit's hooks inherit it)
  * is told "everything" and looks at every file. A git without the setting ignores the index's
  * token and drops it. `$a` and `$c` are set by SAVE_SCRIPT; the hook runs as `sh -c` with the
- * hook version and the token as its arguments (git appends `"$@"`).
+ * hook version and the token as its arguments (git appends `"$@"`). The hook protocol is pinned
+ * to version 2 (git ≥ 2.26; orch needs 2.31): a `core.fsmonitorHookVersion=1` of the user's would
+ * make git read these answers as lists of paths, and "everything" would no longer be said.
  */
-const FSMONITOR_ADD = String.raw`"core.fsmonitor=f() { printf '$a\0/\0'; }; f"`;
-const FSMONITOR_COMMIT = String.raw`"core.fsmonitor=f() { if [ \"\$2\" = $a ]; then printf '$c\0'; else printf '$c\0/\0'; fi; }; f"`;
+const FSMONITOR_ADD = String.raw`core.fsmonitorHookVersion=2 -c "core.fsmonitor=f() { printf '$a\0/\0'; }; f"`;
+const FSMONITOR_COMMIT = String.raw`core.fsmonitorHookVersion=2 -c "core.fsmonitor=f() { if [ \"\$2\" = $a ]; then printf '$c\0'; else printf '$c\0/\0'; fi; }; f"`;
 
 // saveLeftovers' steps. $1: the commit message, $2: the base, then the branches whose commits are
 // not the task's. A failed step prints `failed <step>` and exits with git's own exit code; the last

@@ -241,6 +241,8 @@ describe('commitLeftovers: the identity of orch’s own commit', () => {
     const base = await git(repo, 'rev-parse', 'HEAD');
     const worktree = path.join(await tempDir(), 'wt');
     await ensureWorktree(repo, worktree, 'orch/r/task', base);
+    // A user's setting for another monitor's protocol changes nothing (orch pins version 2).
+    await git(repo, 'config', 'core.fsmonitorHookVersion', '1');
     const seen = path.join(await tempDir(), 'seen');
     // The post-commit hook inherits orch's settings: it changes a tracked file and asks git
     // (git's status, with the same monitor setting) what differs.
