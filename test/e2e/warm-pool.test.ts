@@ -187,6 +187,36 @@ describe('the warm pool', () => {
     ]);
     expect(await pooled(repo)).toHaveLength(0);
   });
+
+  it('pooled worktrees changed by hand in the pool are still taken at exactly their new base (--force resets every tracked file)', async () => {
+    const { repo, env } = await poolRepo();
+    await writeFiles(repo, prompts(['a', 'b']));
+    expect((await runOrch(['run', 'prompts/[ab].md'], { cwd: repo, env })).exitCode).toBe(0);
+    expect((await runOrch(['clean'], { cwd: repo })).exitCode).toBe(0);
+    const inPool = await pooled(repo);
+    expect(inPool).toHaveLength(2);
+    await commitOnMain(repo, { 'src.txt': 'v2\n' }, 'v2');
+    // By hand, in the pool. In one: a tracked file both commits agree on changed, one deleted, an
+    // untracked file. In the other: a tracked file the new base changes, changed.
+    await writeFile(path.join(inPool[0]!.path, 'package-lock.json'), '{"changed":"by hand"}\n');
+    await rm(path.join(inPool[0]!.path, 'old.txt'));
+    await writeFile(path.join(inPool[0]!.path, 'stray.txt'), 'stray\n');
+    await writeFile(path.join(inPool[1]!.path, 'src.txt'), 'by hand\n');
+    await writeFiles(repo, prompts(['c', 'd']));
+    expect((await runOrch(['run', 'prompts/[cd].md'], { cwd: repo, env })).exitCode).toBe(0);
+    const run = await latestRun(repo);
+    expect(run.tasks.map((task) => task.worktreeFromPool)).toEqual([true, true]);
+    for (const task of run.tasks) {
+      expect(await git(task.worktree, 'rev-parse', `${task.branch}~1`)).toBe(run.run.baseSha);
+      await expectExactly(task.worktree, task.branch);
+      expect(await readFile(path.join(task.worktree, 'package-lock.json'), 'utf8')).toBe('{"lockfileVersion":3}\n');
+      expect(await readFile(path.join(task.worktree, 'old.txt'), 'utf8')).toBe('old\n');
+      expect(await git(repo, 'show', `${task.branch}:src.txt`)).toBe('v2');
+      expect((await git(repo, 'ls-tree', '-r', '--name-only', task.branch)).split('\n').sort()).toEqual(
+        ['.gitignore', `${task.id}.txt`, 'old.txt', 'package-lock.json', 'src.txt'].sort(),
+      );
+    }
+  });
 });
 
 describe('the warm pool, side by side', () => {

@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -234,6 +234,43 @@ describe('commitLeftovers: the identity of orch’s own commit', () => {
     const saved = await saveLeftovers(worktree, message, base, ['orch/r/dep']);
     expect(saved.committed).toBe(true);
     expect(saved.commits.map((commit) => commit.subject)).toEqual(['the agent’s own', message]);
+  });
+
+  it('saveLeftovers: its commit skips the second look at every file, and no git after it is told nothing changed', async () => {
+    const repo = await tempRepo({ 'tracked.txt': 'v1\n', 'other.txt': 'o1\n' });
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    const worktree = path.join(await tempDir(), 'wt');
+    await ensureWorktree(repo, worktree, 'orch/r/task', base);
+    // A user's setting for another monitor's protocol changes nothing (orch pins version 2).
+    await git(repo, 'config', 'core.fsmonitorHookVersion', '1');
+    const seen = path.join(await tempDir(), 'seen');
+    // The post-commit hook inherits orch's settings: it changes a tracked file and asks git
+    // (git's status, with the same monitor setting) what differs.
+    await writeFile(
+      path.join(repo, '.git', 'hooks', 'post-commit'),
+      `#!/bin/sh\necho v2 > tracked.txt\ngit status --porcelain > "${seen}"\n`,
+      { mode: 0o755 },
+    );
+    await writeFile(path.join(worktree, 'left.txt'), 'left\n');
+    await writeFile(path.join(worktree, 'other.txt'), 'o2\n');
+    const trace = path.join(await tempDir(), 'trace');
+    process.env.GIT_TRACE2_PERF = trace;
+    let saved: Awaited<ReturnType<typeof saveLeftovers>>;
+    try {
+      saved = await saveLeftovers(worktree, 'orch: left over', base);
+    } finally {
+      delete process.env.GIT_TRACE2_PERF;
+    }
+    expect(saved.committed).toBe(true);
+    expect((await git(repo, 'show', '--name-only', '--format=', 'orch/r/task')).split('\n').sort()).toEqual(['left.txt', 'other.txt']);
+    expect(await readFile(seen, 'utf8')).toBe(' M tracked.txt\n');
+    // The commit was answered "nothing changed since add -A" (no file looked at again); every other
+    // question got "everything may have changed".
+    const answers = (await readFile(trace, 'utf8')).split('\n').filter((line) => /apply_count|trivial-response/.test(line));
+    expect(answers.map((line) => (/apply_count/.test(line) ? 'nothing' : 'everything'))).toEqual(['everything', 'nothing', 'everything']);
+    // A git without the setting, later, sees a change made after the save.
+    await writeFile(path.join(worktree, 'other.txt'), 'o3\n');
+    expect((await git(worktree, 'diff', '--name-only')).split('\n')).toEqual(['other.txt', 'tracked.txt']);
   });
 
   it('saveLeftovers: a failed step says which and git’s own words', async () => {
