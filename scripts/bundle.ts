@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = path.join(root, 'dist', 'bundle');
@@ -135,14 +135,10 @@ const commanderLazyChildProcess: Plugin = {
   },
 };
 
-await rm(outdir, { recursive: true, force: true });
-await build({
-  // code-cache: how bin/orch.js runs the short commands' script below (src/util/code-cache.ts).
-  entryPoints: { main: path.join(root, 'src', 'cli', 'main.ts'), 'code-cache': path.join(root, 'src', 'util', 'code-cache.ts') },
+/** What both builds below share: the ES-module bundle and the short commands' script. */
+const shared = {
   outdir,
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
   // Packages published as UMD first (jsonc-parser) have an ESM build that bundles cleanly.
@@ -152,6 +148,17 @@ await build({
   // and version next to its modules; only `orch worker` and `run --workers` load it), optional
   // native parts that load themselves, and test-only tools.
   external: ['bullmq', 'ioredis', 'msgpackr-extract', 'playwright-core'],
+  logLevel: 'warning',
+} satisfies BuildOptions;
+const sharedPlugins = [ownZod, englishOnlyZod, noJsYaml, fdirBundledPicomatch, commanderLazyChildProcess];
+
+await rm(outdir, { recursive: true, force: true });
+await build({
+  ...shared,
+  // code-cache: how bin/orch.js runs the short commands' script below (src/util/code-cache.ts).
+  entryPoints: { main: path.join(root, 'src', 'cli', 'main.ts'), 'code-cache': path.join(root, 'src', 'util', 'code-cache.ts') },
+  splitting: true,
+  format: 'esm',
   // CommonJS packages inside an ESM bundle still call require() for Node's built-ins, and some
   // read __filename (write-file-atomic hashes it into its temporary names).
   banner: {
@@ -162,8 +169,7 @@ await build({
       'const __filename = __orchFileURLToPath(import.meta.url);',
     ].join(' '),
   },
-  plugins: [ownZod, englishOnlyZod, noJsYaml, fdirBundledPicomatch, commanderLazyChildProcess],
-  logLevel: 'warning',
+  plugins: sharedPlugins,
 });
 
 /**
@@ -213,24 +219,17 @@ const builtinsRequired: Plugin = {
 // the placeholder has the hash's length, so the source map's positions stay right.
 const hashPlaceholder = '/*orch-bundle ' + '0'.repeat(16) + '*/';
 const short = await build({
+  ...shared,
   entryPoints: { short: path.join(root, 'src', 'cli', 'main.ts') },
-  outdir,
   outExtension: { '.js': '.js' },
   write: false,
-  bundle: true,
   format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  mainFields: ['module', 'main'],
-  sourcemap: true,
-  external: ['bullmq', 'ioredis', 'msgpackr-extract', 'playwright-core'],
   define: { 'import.meta.url': '__orchImportMetaUrl' },
   banner: {
     js: `${hashPlaceholder}(function (exports, require, module, __filename, __dirname) { 'use strict'; var __orchImportMetaUrl = require('node:url').pathToFileURL(__filename).href;`,
   },
   footer: { js: '})' },
-  plugins: [onlyShortCommands, builtinsRequired, ownZod, englishOnlyZod, noJsYaml, fdirBundledPicomatch, commanderLazyChildProcess],
-  logLevel: 'warning',
+  plugins: [onlyShortCommands, builtinsRequired, ...sharedPlugins],
 });
 for (const output of short.outputFiles) {
   let text = output.text;
